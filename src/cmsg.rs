@@ -1,0 +1,281 @@
+//! Control-message (ancillary data) layout: a builder for the send path and a
+//! pure parser for the receive path.
+//!
+//! The parser takes the control bytes the kernel wrote and the length it
+//! reported, and hands every item to a sink *as it is found*, so the caller
+//! owns each descriptor the moment it is seen. It never trusts `cmsg_len`:
+//! lengths are clamped to the bytes actually present (macOS and illumos leave
+//! the last header's length unadjusted on truncation), arithmetic is checked,
+//! and headers are read unaligned, so arbitrary bytes cannot make it read out
+//! of bounds or panic. It is public so that the fuzz target and property
+//! tests can drive it directly.
+
+use core::mem::size_of;
+use std::os::fd::RawFd;
+
+use crate::cred::fdcred_cred;
+use crate::sys;
+
+/// One item found in control data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    /// A descriptor from an `SCM_RIGHTS` message. The sink owns it.
+    Fd(RawFd),
+    /// Credentials the kernel attached (`SCM_CREDENTIALS`, `SCM_CREDS`, ...),
+    /// already decoded; fields the kernel synthesized are marked unknown.
+    Cred(fdcred_cred),
+    /// A pidfd naming the sender (`SCM_PIDFD`). The sink owns it.
+    PidFd(RawFd),
+    /// A control message of another kind (timestamps, security labels): no
+    /// resource is attached to it.
+    Other,
+    /// A credentials message whose payload is too short or of an unknown
+    /// version; nothing in it is believed.
+    Malformed,
+}
+
+/// Alignment and header sizes of this OS's `CMSG_*` macros, read from libc
+/// once so the parser and builder agree with the kernel on every target.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// `CMSG_LEN(0)`: where the payload starts.
+    header: usize,
+    /// The alignment `CMSG_SPACE` rounds to.
+    align: usize,
+}
+
+fn layout() -> Layout {
+    // SAFETY: the CMSG_LEN / CMSG_SPACE helpers only do arithmetic on their
+    // argument; they dereference nothing.
+    unsafe {
+        let header = libc::CMSG_LEN(0) as usize;
+        let align = libc::CMSG_SPACE(1) as usize - libc::CMSG_SPACE(0) as usize;
+        Layout { header, align }
+    }
+}
+
+/// `CMSG_SPACE(len)` as a plain function, for sizing buffers.
+pub fn space(len: usize) -> usize {
+    let l = layout();
+    align_up(l.header, l.align) + align_up(len, l.align)
+}
+
+fn align_up(n: usize, align: usize) -> usize {
+    (n + align - 1) & !(align - 1)
+}
+
+/// Walk `control` (the first `msg_controllen` bytes of the buffer passed to
+/// `recvmsg`) and give every item to `sink`, in order.
+///
+/// Every descriptor in every `SCM_RIGHTS` message is reported, including
+/// those of a message whose length runs past the end of the buffer (the part
+/// that is present), so the caller can close them. Negative values are never
+/// reported as descriptors.
+pub fn parse(control: &[u8], mut sink: impl FnMut(Item)) {
+    let l = layout();
+    let hdr_size = size_of::<libc::cmsghdr>();
+    let mut offset = 0usize;
+    while let Some(rest) = control.get(offset..) {
+        if rest.len() < hdr_size {
+            break;
+        }
+        // SAFETY: `rest` holds at least size_of::<cmsghdr>() bytes, and
+        // read_unaligned places no alignment demand on the source.
+        let hdr: libc::cmsghdr = unsafe { core::ptr::read_unaligned(rest.as_ptr().cast()) };
+        let claimed = hdr.cmsg_len as usize;
+        if claimed < l.header {
+            break; // A length shorter than its own header: nothing past here is framed.
+        }
+        // Clamp to the bytes really present: a truncating kernel may leave
+        // the header claiming more than it copied.
+        let len = claimed.min(rest.len());
+        let payload = &rest[l.header.min(len)..len];
+        dispatch(hdr.cmsg_level, hdr.cmsg_type, payload, &mut sink);
+        match align_up_checked(claimed, l.align).and_then(|step| offset.checked_add(step)) {
+            Some(next) if next > offset => offset = next,
+            _ => break,
+        }
+    }
+}
+
+fn align_up_checked(n: usize, align: usize) -> Option<usize> {
+    Some(n.checked_add(align - 1)? & !(align - 1))
+}
+
+fn dispatch(level: libc::c_int, kind: libc::c_int, payload: &[u8], sink: &mut impl FnMut(Item)) {
+    match sys::classify_cmsg(level, kind) {
+        sys::CmsgKind::Rights => {
+            for chunk in payload.chunks_exact(size_of::<RawFd>()) {
+                let fd = RawFd::from_ne_bytes(chunk.try_into().expect("chunk of fd size"));
+                if fd >= 0 {
+                    sink(Item::Fd(fd));
+                }
+            }
+        }
+        sys::CmsgKind::PidFd => match payload.get(..size_of::<RawFd>()) {
+            Some(bytes) => {
+                let fd = RawFd::from_ne_bytes(bytes.try_into().expect("slice of fd size"));
+                if fd >= 0 {
+                    sink(Item::PidFd(fd));
+                }
+            }
+            None => sink(Item::Malformed),
+        },
+        sys::CmsgKind::Cred => match sys::decode_cred(payload) {
+            Some(cred) => sink(Item::Cred(cred)),
+            None => sink(Item::Malformed),
+        },
+        sys::CmsgKind::Other => sink(Item::Other),
+    }
+}
+
+/// A control buffer on the stack, aligned for `cmsghdr`. It is left
+/// uninitialised: the builder writes every byte it hands to the kernel, and
+/// the kernel writes every byte the parser reads.
+#[repr(C, align(8))]
+pub(crate) struct Buf<const N: usize> {
+    bytes: core::mem::MaybeUninit<[u8; N]>,
+}
+
+impl<const N: usize> Buf<N> {
+    pub(crate) const fn new() -> Self {
+        Buf { bytes: core::mem::MaybeUninit::uninit() }
+    }
+
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.bytes.as_mut_ptr().cast()
+    }
+
+    pub(crate) const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// The first `len` bytes, which the kernel (or the builder) has written.
+    ///
+    /// # Safety
+    /// Those bytes must have been initialised, and `len <= N`.
+    pub(crate) unsafe fn initialised(&self, len: usize) -> &[u8] {
+        debug_assert!(len <= N);
+        // SAFETY: in bounds and initialised, as the caller promises.
+        unsafe { core::slice::from_raw_parts(self.bytes.as_ptr().cast(), len) }
+    }
+}
+
+/// Appends control messages into a [`Buf`], with the OS's own framing.
+pub(crate) struct Builder<'a, const N: usize> {
+    buf: &'a mut Buf<N>,
+    used: usize,
+}
+
+impl<'a, const N: usize> Builder<'a, N> {
+    pub(crate) fn new(buf: &'a mut Buf<N>) -> Self {
+        Builder { buf, used: 0 }
+    }
+
+    /// Append one control message carrying `payload`. Returns `None` when it
+    /// does not fit.
+    pub(crate) fn push(&mut self, level: libc::c_int, kind: libc::c_int, payload: &[u8]) -> Option<()> {
+        let l = layout();
+        let total = space(payload.len());
+        let end = self.used.checked_add(total)?;
+        if end > N {
+            return None;
+        }
+        // SAFETY: zeroed is a valid cmsghdr (plain integers, padding on musl).
+        let mut hdr: libc::cmsghdr = unsafe { core::mem::zeroed() };
+        hdr.cmsg_len = (l.header + payload.len()) as _;
+        hdr.cmsg_level = level;
+        hdr.cmsg_type = kind;
+        // SAFETY: [used, end) lies inside the N-byte buffer (checked above),
+        // and it has room for the header, the payload and the padding, which
+        // are written without any alignment demand.
+        unsafe {
+            let base = self.buf.as_mut_ptr().add(self.used);
+            core::ptr::write_bytes(base, 0, total);
+            core::ptr::write_unaligned(base.cast::<libc::cmsghdr>(), hdr);
+            core::ptr::copy_nonoverlapping(payload.as_ptr(), base.add(l.header), payload.len());
+        }
+        self.used = end;
+        Some(())
+    }
+
+    /// Append an `SCM_RIGHTS` message carrying `fds`.
+    pub(crate) fn push_fds(&mut self, fds: &[RawFd]) -> Option<()> {
+        // SAFETY: a RawFd slice is plain initialised memory; viewing it as
+        // bytes of the same total length is always valid.
+        let bytes = unsafe { core::slice::from_raw_parts(fds.as_ptr().cast::<u8>(), core::mem::size_of_val(fds)) };
+        self.push(libc::SOL_SOCKET, libc::SCM_RIGHTS, bytes)
+    }
+
+    /// Bytes written so far: the `msg_controllen` to pass.
+    pub(crate) fn len(&self) -> usize {
+        self.used
+    }
+
+    /// The buffer start, for `msg_control` (NULL when nothing was written).
+    pub(crate) fn control_ptr(&mut self) -> *mut libc::c_void {
+        if self.used == 0 {
+            core::ptr::null_mut()
+        } else {
+            self.buf.as_mut_ptr().cast()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(control: &[u8]) -> Vec<Item> {
+        let mut items = Vec::new();
+        parse(control, |item| items.push(item));
+        items
+    }
+
+    #[test]
+    fn builder_output_parses_back_to_the_same_fds() {
+        let mut buf = Buf::<256>::new();
+        let mut b = Builder::new(&mut buf);
+        b.push_fds(&[3, 4, 5]).unwrap();
+        b.push_fds(&[7]).unwrap();
+        let len = b.len();
+        // SAFETY: the builder wrote the first `len` bytes.
+        let items = collect(unsafe { buf.initialised(len) });
+        assert_eq!(items, vec![Item::Fd(3), Item::Fd(4), Item::Fd(5), Item::Fd(7)]);
+    }
+
+    #[test]
+    fn length_past_the_buffer_is_clamped_and_present_fds_still_reported() {
+        let mut buf = Buf::<256>::new();
+        let mut b = Builder::new(&mut buf);
+        b.push_fds(&[10, 11, 12, 13]).unwrap();
+        // Keep only the header and the first two fds, as a truncating kernel would.
+        let cut = layout().header + 2 * 4;
+        // SAFETY: the builder wrote more than `cut` bytes.
+        let items = collect(unsafe { buf.initialised(cut) });
+        assert_eq!(items, vec![Item::Fd(10), Item::Fd(11)]);
+    }
+
+    #[test]
+    fn garbage_lengths_neither_panic_nor_loop() {
+        for claimed in [0usize, 1, 15, usize::MAX, usize::MAX - 3, 1 << 40] {
+            let mut bytes = [0u8; 64];
+            // SAFETY: zeroed is a valid cmsghdr (plain integers, padding on musl).
+            let mut hdr: libc::cmsghdr = unsafe { core::mem::zeroed() };
+            hdr.cmsg_len = claimed as _;
+            hdr.cmsg_level = libc::SOL_SOCKET;
+            hdr.cmsg_type = libc::SCM_RIGHTS;
+            // SAFETY: 64 bytes is room for one header; unaligned write is fine.
+            unsafe { core::ptr::write_unaligned(bytes.as_mut_ptr().cast(), hdr) };
+            let _ = collect(&bytes);
+        }
+    }
+
+    #[test]
+    fn buffer_too_small_for_a_message_is_refused() {
+        let mut buf = Buf::<8>::new();
+        let mut b = Builder::new(&mut buf);
+        assert!(b.push_fds(&[1]).is_none());
+        assert_eq!(b.len(), 0);
+    }
+}

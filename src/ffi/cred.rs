@@ -1,0 +1,265 @@
+//! Credentials: per-connection queries, per-message send and receive, and
+//! the per-socket opt-ins.
+
+use core::ffi::{c_char, c_int, c_void};
+use std::io::IoSlice;
+use std::os::fd::IntoRawFd;
+
+use super::fds::{missing, recv_complete};
+use super::{boundary, err, ptr};
+use crate::cred::{self, fdcred_cred, CredSource};
+use crate::msg::{send_msg, SendOptions};
+
+/// Store the identity of the process at the other end of a connected Unix
+/// socket into `*out`: the pid and the effective uid and gid it had when it
+/// called `connect` (or `socketpair`, or `listen` for the accepting side's
+/// view of the connecting one), as recorded by the kernel.
+///
+/// Works on `SOCK_STREAM` and `SOCK_SEQPACKET` connections from `accept`,
+/// `connect` or `socketpair`, and on `SOCK_DGRAM` pairs from `socketpair`.
+/// The pid is unknown (`known` lacks `FDCRED_CRED_PID`) when the peer is in
+/// a pid namespace this process cannot see. Thread-safe.
+///
+/// Returns 0, or -1 with `errno` (and `*out` untouched):
+/// - `ENOTCONN`: no peer the kernel recorded: an unconnected or `connect()`ed
+///   `SOCK_DGRAM` socket, a listening socket, a socket not yet connected.
+/// - `EOPNOTSUPP`: not a Unix-domain socket.
+/// - `EINVAL`: `out` is NULL.
+/// - `EBADF`, `ENOTSOCK`.
+///
+/// # Safety
+/// `out` must be NULL or point to writable memory for one `struct fdcred_cred`.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_peer_cred(sock: c_int, out: *mut fdcred_cred) -> c_int {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `out` is NULL or writable.
+        let out = unsafe { ptr::inout(out) }?;
+        *out = cred::peer_cred(sock)?;
+        Ok(0)
+    })
+}
+
+/// Ask the kernel to attach the sender's credentials to every message `sock`
+/// receives from now on (Linux `SO_PASSCRED`). Needed before
+/// `fdcred_recv_cred` or `fdcred_recvmsg` can report credentials.
+///
+/// Call it before the peer sends: on a listening socket before `accept`
+/// (accepted sockets inherit it), on the receiving side of a `socketpair` or
+/// bound datagram socket before handing out its address. A message queued
+/// earlier has no credentials, and the library reports it as such (never as
+/// an identity). The setting is never turned off by the library. Thread-safe.
+///
+/// Returns 0, or -1 with `errno`: `EOPNOTSUPP` (not a Unix-domain socket),
+/// `EBADF`, `ENOTSOCK`.
+///
+/// # Safety
+/// None beyond passing an integer; any value is handled.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_allow_recv_cred(sock: c_int) -> c_int {
+    boundary(|| {
+        cred::allow_recv_cred(ptr::fd(sock)?)?;
+        Ok(0)
+    })
+}
+
+/// Ask the kernel to attach a pidfd of the sender to every message `sock`
+/// receives (Linux 6.5+ `SO_PASSPIDFD`). `fdcred_recvmsg` with
+/// `FDCRED_KEEP_PIDFD` hands it out; every other receive closes it.
+///
+/// Returns 0, or -1 with `errno`: `ENOPROTOOPT` (the kernel lacks it),
+/// `EOPNOTSUPP` (not a Unix-domain socket), `EBADF`, `ENOTSOCK`.
+///
+/// # Safety
+/// None beyond passing an integer; any value is handled.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_allow_recv_pidfd(sock: c_int) -> c_int {
+    boundary(|| {
+        cred::allow_recv_pidfd(ptr::fd(sock)?)?;
+        Ok(0)
+    })
+}
+
+/// Make the kernel refuse descriptors sent to `sock` (Linux 6.16+
+/// `SO_PASSRIGHTS` off): a peer's `sendmsg` with `SCM_RIGHTS` then fails
+/// with `EPERM` on its side, so no descriptor can flood this process.
+///
+/// Returns 0, or -1 with `errno`: `ENOPROTOOPT` (the kernel lacks it),
+/// `EOPNOTSUPP` (not a Unix-domain socket), `EBADF`, `ENOTSOCK`.
+///
+/// # Safety
+/// None beyond passing an integer; any value is handled.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_refuse_fds(sock: c_int) -> c_int {
+    boundary(|| {
+        cred::refuse_fds(ptr::fd(sock)?)?;
+        Ok(0)
+    })
+}
+
+/// Send `len` bytes from `buf` with credentials attached: `*cred` (its
+/// fields marked in `known`; the rest are the caller's own), or the caller's
+/// own pid, real uid and real gid when `cred` is NULL.
+///
+/// The kernel checks the claim: without `CAP_SETUID`/`CAP_SETGID`/
+/// `CAP_SYS_ADMIN` a process may claim only its own pid and its real,
+/// effective or saved ids, else `EPERM` and nothing is sent. On a stream at
+/// least one byte is required. Never raises `SIGPIPE`; `EINTR` is retried.
+/// Thread-safe.
+///
+/// Returns the number of bytes sent, or -1 with `errno`:
+/// - `EPERM`: an identity the caller may not claim.
+/// - `EINVAL`: NULL `buf` with `len` > 0; `len` 0 on a stream socket.
+/// - `EOPNOTSUPP`: not a Unix-domain socket.
+/// - `EBADF`, `ENOTSOCK`, `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EAGAIN`.
+///
+/// # Safety
+/// `cred` must be NULL or point to a valid `struct fdcred_cred`; `buf` must
+/// be readable for `len` bytes (or NULL with 0).
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_send_cred(
+    sock: c_int,
+    cred: *const fdcred_cred,
+    buf: *const c_void,
+    len: usize,
+) -> libc::ssize_t {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `cred` is NULL or valid.
+        let source = match unsafe { cred.as_ref() } {
+            Some(c) => CredSource::Claim(*c),
+            None => CredSource::Own,
+        };
+        // SAFETY: the caller promises `buf` holds `len` bytes.
+        let data = unsafe { ptr::slice(buf.cast::<u8>(), len) }?;
+        let opts = SendOptions { cred: Some(source), ..Default::default() };
+        Ok(send_msg(sock, &[IoSlice::new(data)], &opts)? as libc::ssize_t)
+    })
+}
+
+/// Receive up to `len` bytes into `buf` and the sender's credentials into
+/// `*out`, as the kernel attached them (after `fdcred_allow_recv_cred`).
+///
+/// Fields the kernel could not vouch for are marked unknown in `out->known`
+/// (a pid from another pid namespace). A message that carries no
+/// credentials, including one queued before `fdcred_allow_recv_cred` for
+/// which Linux synthesizes pid 0 and the overflow ids, fails with `ENOMSG`:
+/// it is never reported as an identity. Descriptors attached to the message
+/// are closed (and the call fails), as is a pidfd. `EINTR` is retried.
+/// Thread-safe.
+///
+/// Returns the number of bytes received, or -1 with `errno` (and `*out`
+/// untouched):
+/// - `ENOMSG`: no credentials with the message (the data is consumed).
+/// - `ECONNRESET`: end of file on a stream or seqpacket connection.
+/// - `EMSGSIZE`: the message carried descriptors; all were closed.
+/// - `EBADMSG`: the kernel truncated the control data; all descriptors closed.
+/// - `EINVAL`: `out` is NULL; NULL `buf` with `len` > 0.
+/// - `EOPNOTSUPP`: not a Unix-domain socket.
+/// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`.
+///
+/// # Safety
+/// `out` must be NULL or writable for one `struct fdcred_cred`; `buf` must
+/// be writable for `len` bytes (or NULL with 0).
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_recv_cred(
+    sock: c_int,
+    out: *mut fdcred_cred,
+    buf: *mut c_void,
+    len: usize,
+) -> libc::ssize_t {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `out` is NULL or writable.
+        let out = unsafe { ptr::inout(out) }?;
+        // SAFETY: the caller promises `buf` is writable for `len` bytes.
+        let data = unsafe { ptr::slice_mut(buf.cast::<u8>(), len) }?;
+        let received = recv_complete(sock, data, 0)?;
+        match received.cred {
+            Some(cred) => {
+                *out = cred;
+                Ok(received.bytes as libc::ssize_t)
+            }
+            None => Err(missing(sock, received.bytes)),
+        }
+    })
+}
+
+/// The supplementary group ids of the peer of a connected Unix socket
+/// (Linux `SO_PEERGROUPS`), as recorded when it connected.
+///
+/// With `size` 0 (`groups` may be NULL), returns how many there are and
+/// writes nothing, as `getgroups(0, NULL)` does; otherwise stores up to
+/// `size` ids in `groups` and returns the count. Thread-safe.
+///
+/// Returns the count, or -1 with `errno`:
+/// - `ERANGE`: `size` is too small (ask with 0 first).
+/// - `ENOTCONN`: no peer the kernel recorded (see `fdcred_peer_cred`).
+/// - `EINVAL`: NULL `groups` with `size` > 0.
+/// - `ENOPROTOOPT`: the kernel lacks `SO_PEERGROUPS` (before 4.13).
+/// - `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
+///
+/// # Safety
+/// `groups` must be writable for `size` ids, or be NULL with `size` 0.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_peer_groups(sock: c_int, groups: *mut libc::gid_t, size: usize) -> libc::ssize_t {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises room for `size` ids.
+        let groups = unsafe { ptr::slice_mut(groups, size) }?;
+        Ok(cred::peer_groups(sock, groups)? as libc::ssize_t)
+    })
+}
+
+/// A pidfd referring to the peer process of a connected Unix socket (Linux
+/// 6.5+ `SO_PEERPIDFD`): unlike a pid it cannot come to name another process
+/// after the peer exits. Use it with `pidfd_send_signal`, `poll` (readable
+/// when the process exits) or `pidfd_getfd`.
+///
+/// Returns the new descriptor, owned by the caller, close-on-exec; or -1
+/// with `errno`: `ENOPROTOOPT` (the kernel lacks it), `ENOTCONN` (no
+/// recorded peer), `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`, `EMFILE`. Thread-safe.
+///
+/// # Safety
+/// None beyond passing an integer; any value is handled.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_peer_pidfd(sock: c_int) -> c_int {
+    boundary(|| Ok(cred::peer_pidfd(ptr::fd(sock)?)?.into_raw_fd()))
+}
+
+/// The security label (LSM context, e.g. an SELinux or AppArmor context) of
+/// the peer of a connected Unix socket (Linux `SO_PEERSEC`), as a
+/// NUL-terminated string in `buf`.
+///
+/// With `size` 0 (`buf` may be NULL), returns an upper bound of the label's
+/// length; pass at least that plus one. Otherwise returns the length written
+/// (without the NUL). Thread-safe.
+///
+/// Returns the length, or -1 with `errno`:
+/// - `ENOPROTOOPT`: no LSM that labels sockets is active.
+/// - `ERANGE`: `buf` too small for the label and its NUL.
+/// - `EINVAL`: NULL `buf` with `size` > 0.
+/// - `ENOTCONN`, `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
+///
+/// # Safety
+/// `buf` must be writable for `size` bytes, or be NULL with `size` 0.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_peer_security(sock: c_int, buf: *mut c_char, size: usize) -> libc::ssize_t {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `buf` is writable for `size` bytes.
+        let buf = unsafe { ptr::slice_mut(buf.cast::<u8>(), size) }?;
+        if buf.is_empty() {
+            return Ok(cred::peer_security(sock, buf)? as libc::ssize_t);
+        }
+        let mut len = cred::peer_security(sock, buf)?;
+        while len > 0 && buf[len - 1] == 0 {
+            len -= 1;
+        }
+        let Some(terminator) = buf.get_mut(len) else {
+            return Err(err(libc::ERANGE));
+        };
+        *terminator = 0;
+        Ok(len as libc::ssize_t)
+    })
+}

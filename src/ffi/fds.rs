@@ -1,0 +1,465 @@
+//! Passing descriptors: the simple calls and the general message call.
+
+use core::ffi::{c_int, c_uint, c_void};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{BorrowedFd, IntoRawFd};
+
+use super::{boundary, err, ptr};
+use crate::cred::{fdcred_cred, CredSource};
+use crate::msg::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
+use crate::sys;
+
+/// The most descriptors one message can carry on this OS (`SCM_MAX_FD` on
+/// Linux). Sending more fails with `EINVAL`.
+pub const FDCRED_MAX_FDS: usize = 253;
+const _: () = assert!(FDCRED_MAX_FDS == crate::MAX_FDS);
+
+/// Flag: fail with `EAGAIN` instead of blocking, for this call only.
+pub const FDCRED_NONBLOCK: c_uint = 0x1;
+/// Flag (receive): leave received descriptors without close-on-exec.
+pub const FDCRED_NO_CLOEXEC: c_uint = 0x2;
+/// Flag (send): attach credentials (`msg->cred`, or the caller's own when NULL).
+pub const FDCRED_SEND_CRED: c_uint = 0x4;
+/// Flag (receive): keep the sender's pidfd in `msg->pidfd` when the kernel
+/// attached one (after `fdcred_allow_recv_pidfd`); otherwise it is closed.
+pub const FDCRED_KEEP_PIDFD: c_uint = 0x8;
+
+/// Result bit: the datagram was longer than the buffers; the rest is lost.
+pub const FDCRED_MSG_DATA_TRUNC: c_uint = 0x1;
+/// Result bit: the kernel truncated the control data (the receiver hit
+/// `RLIMIT_NOFILE`, an LSM refused a descriptor, or other ancillary data did
+/// not fit). Every descriptor the message carried has been closed and
+/// `nfds` is 0: the message's descriptors are lost.
+pub const FDCRED_MSG_CTRUNC: c_uint = 0x2;
+/// Result bit: the message carried more descriptors than the capacity in
+/// `nfds`. Every one has been closed and `nfds` is 0.
+pub const FDCRED_MSG_FDS_OVERFLOW: c_uint = 0x4;
+/// Result bit: the kernel attached credentials; `*msg->cred` holds them
+/// (check its `known` bits).
+pub const FDCRED_MSG_CRED: c_uint = 0x8;
+/// Result bit: `msg->pidfd` holds the sender's pidfd.
+pub const FDCRED_MSG_PIDFD: c_uint = 0x10;
+
+/// A message for `fdcred_sendmsg` and `fdcred_recvmsg`.
+///
+/// Zero the whole struct (`struct fdcred_msg m = {0};`) and set the fields a
+/// call uses; `reserved` must stay zero. Fields marked "out" are written only
+/// when the call succeeds.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug)]
+pub struct fdcred_msg {
+    /// Data buffers, as for `sendmsg`/`recvmsg`. May be NULL when `iovlen` is 0.
+    pub iov: *mut libc::iovec,
+    /// Number of entries in `iov`.
+    pub iovlen: usize,
+    /// Send: the descriptors to pass (they stay open in the sender).
+    /// Receive: an array with room for `nfds` descriptors.
+    pub fds: *mut c_int,
+    /// Send: how many descriptors (at most `FDCRED_MAX_FDS`).
+    /// Receive: in, the capacity of `fds`; out, how many were received.
+    pub nfds: usize,
+    /// Send: destination address for an unconnected datagram socket, or NULL.
+    /// Receive: buffer for the source address, or NULL.
+    pub addr: *mut libc::sockaddr,
+    /// Send: length of `addr`. Receive: in, its capacity; out, the length
+    /// of the source address (larger than the capacity if it was cut).
+    pub addrlen: libc::socklen_t,
+    /// Receive, out: the sender's pidfd (close-on-exec, owned by the caller)
+    /// when `FDCRED_MSG_PIDFD` is set in `result`, else -1.
+    pub pidfd: c_int,
+    /// Send with `FDCRED_SEND_CRED`: the identity to claim (fields not marked
+    /// in `known` are the sender's own), or NULL for the sender's own.
+    /// Receive: where to store the credentials the kernel attached, or NULL;
+    /// when there were none it is set to "nothing known".
+    pub cred: *mut fdcred_cred,
+    /// Receive, out: `FDCRED_MSG_*` bits.
+    pub result: c_uint,
+    /// Zero. Room for fields added in later minor versions (each enabled by
+    /// a new flag, so an old caller's zeros keep the old behaviour).
+    pub reserved: [u32; 7],
+}
+
+const SEND_FLAGS: c_uint = FDCRED_NONBLOCK | FDCRED_SEND_CRED;
+const RECV_FLAGS: c_uint = FDCRED_NONBLOCK | FDCRED_NO_CLOEXEC | FDCRED_KEEP_PIDFD;
+
+/// The simple calls' policy: a message whose descriptors are incomplete is a
+/// failure (the core has already closed them).
+pub(crate) fn recv_complete(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize) -> io::Result<Received> {
+    let received = recv_msg(sock, &mut [IoSliceMut::new(buf)], None, &RecvOptions { max_fds, ..Default::default() })?;
+    if received.control_truncated {
+        return Err(err(libc::EBADMSG));
+    }
+    if received.fds_overflowed {
+        return Err(err(libc::EMSGSIZE));
+    }
+    Ok(received)
+}
+
+/// The errno for a message that lacked what the caller asked for: end of
+/// file on a connection (`ECONNRESET`), or a message without it (`ENOMSG`).
+pub(crate) fn missing(sock: BorrowedFd<'_>, bytes: usize) -> io::Error {
+    if bytes != 0 {
+        return err(libc::ENOMSG);
+    }
+    match sys::socket_type(sock) {
+        Ok(libc::SOCK_DGRAM) => err(libc::ENOMSG),
+        Ok(_) => err(libc::ECONNRESET),
+        Err(e) => e,
+    }
+}
+
+/// Send one descriptor with exactly one data byte (0), the classic way: a
+/// peer that reads one byte with `recvmsg` and an `SCM_RIGHTS` buffer gets it.
+///
+/// `fd` stays open in the caller; the receiver gets a new descriptor for the
+/// same open file. Works on connected `SOCK_STREAM`, `SOCK_SEQPACKET` and
+/// `SOCK_DGRAM` Unix sockets. Never raises `SIGPIPE`; `EINTR` is retried.
+/// Thread-safe.
+///
+/// Returns 0, or -1 with `errno`:
+/// - `EBADF`: `sock` or `fd` is negative or not open.
+/// - `ENOTSOCK`: `sock` is not a socket.
+/// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket.
+/// - `EPIPE`, `ECONNRESET`, `ENOTCONN`: the peer is gone or there is none.
+/// - `EAGAIN`: `sock` is non-blocking and its buffer is full.
+/// - `ETOOMANYREFS`, `ENOBUFS`, `ENOMEM`: the kernel's limits on descriptors
+///   in flight or memory.
+///
+/// # Safety
+/// None beyond passing integers; any value is handled.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_sendfd(sock: c_int, fd: c_int) -> c_int {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        let fd = ptr::fd(fd)?;
+        send_msg(sock, &[IoSlice::new(&[0])], &SendOptions { fds: &[fd], ..Default::default() })?;
+        Ok(0)
+    })
+}
+
+/// Receive one descriptor sent with one data byte (by `fdcred_sendfd` or a
+/// classic `sendmsg` peer). Reads one byte of data.
+///
+/// Returns the new descriptor, owned by the caller, with close-on-exec set
+/// atomically; or -1 with `errno`:
+/// - `ENOMSG`: the message carried no descriptor (the byte is consumed).
+/// - `ECONNRESET`: end of file: the peer closed a stream or seqpacket
+///   connection (or sent an empty seqpacket record).
+/// - `EMSGSIZE`: the message carried more than one descriptor; all were closed.
+/// - `EBADMSG`: the kernel truncated the control data (typically this process
+///   hit `RLIMIT_NOFILE`); every descriptor that arrived was closed.
+/// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the byte read is lost).
+/// - `EBADF`, `ENOTSOCK`, `EAGAIN` (non-blocking socket, nothing queued),
+///   `ENOTCONN`.
+///
+/// No descriptor is ever left open on failure. `EINTR` is retried.
+/// Thread-safe.
+///
+/// # Safety
+/// None beyond passing an integer; any value is handled.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_recvfd(sock: c_int) -> c_int {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        let mut byte = [0u8; 1];
+        let mut received = recv_complete(sock, &mut byte, 1)?;
+        let fd = received.fds.drain().next();
+        match fd {
+            Some(fd) => Ok(fd.into_raw_fd()),
+            None => Err(missing(sock, received.bytes)),
+        }
+    })
+}
+
+/// Send `len` bytes from `buf` with `nfds` descriptors from `fds` attached,
+/// in one `sendmsg`.
+///
+/// The descriptors stay open in the caller. On a stream socket the
+/// descriptors travel with the first byte, at least one byte is required,
+/// and a short count is possible as with `send`. `buf` may be NULL when `len`
+/// is 0; `fds` may be NULL when `nfds` is 0. Never raises `SIGPIPE`; `EINTR`
+/// is retried. Thread-safe.
+///
+/// Returns the number of bytes sent, or -1 with `errno`:
+/// - `EINVAL`: `nfds` > `FDCRED_MAX_FDS`; NULL `buf` or `fds` with a
+///   non-zero count; `len` > `SSIZE_MAX`; descriptors with `len` 0 on a
+///   `SOCK_STREAM` socket (a stream cannot carry them without a byte).
+/// - `EBADF`: `sock` or one of `fds` is negative or not open.
+/// - `ENOTSOCK`, `EOPNOTSUPP` (not a Unix-domain socket: TCP and UDP would
+///   drop the descriptors silently).
+/// - `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EDESTADDRREQ`, `EAGAIN`, `EMSGSIZE`
+///   (datagram too large), `ETOOMANYREFS`, `ENOBUFS`, `ENOMEM`.
+///
+/// # Safety
+/// `buf` must be readable for `len` bytes and `fds` for `nfds` ints, or be
+/// NULL with a zero count.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_send_fds(
+    sock: c_int,
+    buf: *const c_void,
+    len: usize,
+    fds: *const c_int,
+    nfds: usize,
+) -> libc::ssize_t {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `fds` holds `nfds` ints.
+        let fds = unsafe { ptr::fds(fds, nfds) }?;
+        // SAFETY: the caller promises `buf` holds `len` bytes.
+        let data = unsafe { ptr::slice(buf.cast::<u8>(), len) }?;
+        let sent = send_msg(sock, &[IoSlice::new(data)], &SendOptions { fds, ..Default::default() })?;
+        Ok(sent as libc::ssize_t)
+    })
+}
+
+/// Receive up to `len` bytes into `buf` and the descriptors attached to them.
+///
+/// `*nfds` is, on entry, the capacity of `fds` (0 to accept none) and, on
+/// success, how many descriptors were stored there; they are owned by the
+/// caller and close-on-exec. A datagram longer than `len` is cut as with
+/// `recv` (use `fdcred_recvmsg` to be told). `buf` may be NULL when `len` is
+/// 0; `fds` may be NULL when `*nfds` is 0. `EINTR` is retried. Thread-safe.
+///
+/// Returns the number of bytes received (0 at end of file, with `*nfds` 0),
+/// or -1 with `errno`; on failure no descriptor is left open and `*nfds` is
+/// untouched:
+/// - `EMSGSIZE`: the message carried more descriptors than `*nfds`; all were
+///   closed (the data is consumed).
+/// - `EBADMSG`: the kernel truncated the control data (typically this process
+///   hit `RLIMIT_NOFILE`); every descriptor that arrived was closed.
+/// - `EINVAL`: `nfds` is NULL; NULL `buf` or `fds` with a non-zero count;
+///   `len` > `SSIZE_MAX`.
+/// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
+/// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`, `ECONNRESET`.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes, `nfds` must point to a `size_t`,
+/// and `fds` must be writable for `*nfds` ints (or be NULL with 0).
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_recv_fds(
+    sock: c_int,
+    buf: *mut c_void,
+    len: usize,
+    fds: *mut c_int,
+    nfds: *mut usize,
+) -> libc::ssize_t {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `nfds` points to a size_t.
+        let nfds = unsafe { ptr::inout(nfds) }?;
+        let capacity = (*nfds).min(crate::MAX_FDS);
+        // SAFETY: the caller promises room for `*nfds` >= `capacity` ints.
+        let out = unsafe { ptr::slice_mut(fds, capacity) }?;
+        // SAFETY: the caller promises `buf` is writable for `len` bytes.
+        let data = unsafe { ptr::slice_mut(buf.cast::<u8>(), len) }?;
+        let received = recv_complete(sock, data, capacity)?;
+        let bytes = received.bytes;
+        let count = received.fds.into_raw_fds(out).ok_or_else(|| err(libc::EMSGSIZE))?;
+        *nfds = count;
+        Ok(bytes as libc::ssize_t)
+    })
+}
+
+/// Send `len` bytes and `nfds` descriptors on an unconnected `SOCK_DGRAM`
+/// Unix socket to the socket bound at the filesystem `path`.
+///
+/// Same descriptors, ownership and thread-safety rules as `fdcred_send_fds`.
+///
+/// Returns the number of bytes sent, or -1 with `errno`: those of
+/// `fdcred_send_fds`, and
+/// - `EINVAL`: `path` is NULL or empty.
+/// - `ENAMETOOLONG`: `path` does not fit in `sun_path`.
+/// - `ENOENT`, `ECONNREFUSED`: nothing is bound at `path` (no receiver yet).
+/// - `EACCES`: no write permission on the socket file.
+/// - `EISCONN`: `sock` is connected.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string; `buf` and `fds` as for
+/// `fdcred_send_fds`.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_sendto_fds(
+    sock: c_int,
+    path: *const libc::c_char,
+    buf: *const c_void,
+    len: usize,
+    fds: *const c_int,
+    nfds: usize,
+) -> libc::ssize_t {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `path` is NULL or NUL-terminated.
+        let path = unsafe { ptr::c_str(path) }?.to_bytes();
+        // SAFETY: the caller promises `fds` holds `nfds` ints.
+        let fds = unsafe { ptr::fds(fds, nfds) }?;
+        // SAFETY: the caller promises `buf` holds `len` bytes.
+        let data = unsafe { ptr::slice(buf.cast::<u8>(), len) }?;
+        // SAFETY: sockaddr_un is plain data; all-zero is valid.
+        let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
+        if path.is_empty() {
+            return Err(err(libc::EINVAL));
+        }
+        if path.len() >= addr.sun_path.len() {
+            return Err(err(libc::ENAMETOOLONG));
+        }
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (dst, &src) in addr.sun_path.iter_mut().zip(path) {
+            *dst = src as libc::c_char;
+        }
+        let addr_len = core::mem::offset_of!(libc::sockaddr_un, sun_path) + path.len() + 1;
+        // SAFETY: `addr` is a live sockaddr_un; its first `addr_len` bytes are
+        // initialised (the struct was zeroed).
+        let dest = unsafe { core::slice::from_raw_parts((&addr as *const libc::sockaddr_un).cast::<u8>(), addr_len) };
+        let opts = SendOptions { fds, dest: Some(dest), ..Default::default() };
+        Ok(send_msg(sock, &[IoSlice::new(data)], &opts)? as libc::ssize_t)
+    })
+}
+
+/// Send a message: data from `msg->iov`, `msg->nfds` descriptors from
+/// `msg->fds`, credentials when `flags` has `FDCRED_SEND_CRED`, to
+/// `msg->addr` when it is not NULL.
+///
+/// `flags`: `FDCRED_NONBLOCK`, `FDCRED_SEND_CRED`. The descriptors stay open
+/// in the caller; `*msg` is not modified. Never raises `SIGPIPE`; `EINTR` is
+/// retried. Thread-safe.
+///
+/// Credentials (Linux `SCM_CREDENTIALS`): the kernel checks them; a sender
+/// without `CAP_SETUID`/`CAP_SETGID`/`CAP_SYS_ADMIN` may claim only its own
+/// pid and its real, effective or saved ids, else `EPERM` and nothing is sent.
+///
+/// Returns the number of bytes sent, or -1 with `errno`: those of
+/// `fdcred_send_fds`, and
+/// - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
+///   with a non-zero count or length.
+/// - `EPERM`: credentials the sender may not claim.
+///
+/// # Safety
+/// `msg` must be NULL or point to a valid `struct fdcred_msg` whose pointers
+/// are valid for the counts and lengths beside them.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, flags: c_uint) -> libc::ssize_t {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `msg` is NULL or valid.
+        let msg = unsafe { ptr::input(msg) }?;
+        if flags & !SEND_FLAGS != 0 {
+            return Err(err(libc::EINVAL));
+        }
+        // SAFETY: the caller promises `iov` holds `iovlen` iovecs;
+        // IoSlice is ABI-compatible with iovec.
+        let data = unsafe { ptr::slice(msg.iov.cast::<IoSlice<'_>>(), msg.iovlen) }?;
+        // SAFETY: the caller promises `fds` holds `nfds` ints.
+        let fds = unsafe { ptr::fds(msg.fds, msg.nfds) }?;
+        let dest = if msg.addr.is_null() && msg.addrlen == 0 {
+            None
+        } else {
+            // SAFETY: the caller promises `addr` holds `addrlen` bytes.
+            Some(unsafe { ptr::slice(msg.addr.cast::<u8>().cast_const(), msg.addrlen as usize) }?)
+        };
+        let cred = if flags & FDCRED_SEND_CRED == 0 {
+            None
+        } else if msg.cred.is_null() {
+            Some(CredSource::Own)
+        } else {
+            // SAFETY: non-NULL, and the caller promises it is valid.
+            Some(CredSource::Claim(unsafe { *msg.cred }))
+        };
+        let opts = SendOptions { fds, cred, dest, nonblocking: flags & FDCRED_NONBLOCK != 0 };
+        Ok(send_msg(sock, data, &opts)? as libc::ssize_t)
+    })
+}
+
+/// Receive a message: data into `msg->iov`, descriptors into `msg->fds` (up
+/// to the capacity in `msg->nfds`), the source address into `msg->addr`,
+/// credentials into `*msg->cred`, the sender's pidfd into `msg->pidfd`, and
+/// what happened into `msg->result` (`FDCRED_MSG_*` bits).
+///
+/// `flags`: `FDCRED_NONBLOCK`, `FDCRED_NO_CLOEXEC`, `FDCRED_KEEP_PIDFD`.
+///
+/// A message whose descriptors did not all arrive is never passed off as
+/// complete: with `FDCRED_MSG_CTRUNC` (kernel truncation) or
+/// `FDCRED_MSG_FDS_OVERFLOW` (more than the capacity) in `result`, every
+/// descriptor it carried has been closed and `msg->nfds` is 0; the data is
+/// still returned. Received descriptors (and the pidfd) are owned by the
+/// caller and close-on-exec unless `FDCRED_NO_CLOEXEC`. Credentials the
+/// kernel synthesized (sent before `fdcred_allow_recv_cred`) are reported as
+/// unknown. `EINTR` is retried. Thread-safe.
+///
+/// Returns the number of bytes received (0 at end of file on a stream), or
+/// -1 with `errno`; on failure nothing in `*msg` is written and no descriptor
+/// is left open:
+/// - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
+///   with a non-zero count or capacity.
+/// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
+/// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`, `ECONNRESET`.
+///
+/// # Safety
+/// `msg` must be NULL or point to a valid `struct fdcred_msg` whose pointers
+/// are NULL or valid for writing the counts and capacities beside them.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_recvmsg(sock: c_int, msg: *mut fdcred_msg, flags: c_uint) -> libc::ssize_t {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `msg` is NULL or valid.
+        let msg = unsafe { ptr::inout(msg) }?;
+        if flags & !RECV_FLAGS != 0 {
+            return Err(err(libc::EINVAL));
+        }
+        // SAFETY: the caller promises `iov` holds `iovlen` writable iovecs;
+        // IoSliceMut is ABI-compatible with iovec.
+        let bufs = unsafe { ptr::slice_mut(msg.iov.cast::<IoSliceMut<'_>>(), msg.iovlen) }?;
+        let capacity = msg.nfds.min(crate::MAX_FDS);
+        // SAFETY: the caller promises room for `nfds` >= `capacity` ints.
+        let out = unsafe { ptr::slice_mut(msg.fds, capacity) }?;
+        let addr = if msg.addr.is_null() && msg.addrlen == 0 {
+            None
+        } else {
+            // SAFETY: the caller promises `addr` is writable for `addrlen` bytes.
+            Some(unsafe { ptr::slice_mut(msg.addr.cast::<u8>(), msg.addrlen as usize) }?)
+        };
+        let opts = RecvOptions {
+            nonblocking: flags & FDCRED_NONBLOCK != 0,
+            cloexec: flags & FDCRED_NO_CLOEXEC == 0,
+            max_fds: capacity,
+            keep_pidfd: flags & FDCRED_KEEP_PIDFD != 0,
+        };
+        let has_addr = addr.is_some();
+        let received = recv_msg(sock, bufs, addr, &opts)?;
+        let mut result = 0;
+        if received.data_truncated {
+            result |= FDCRED_MSG_DATA_TRUNC;
+        }
+        if received.control_truncated {
+            result |= FDCRED_MSG_CTRUNC;
+        }
+        if received.fds_overflowed {
+            result |= FDCRED_MSG_FDS_OVERFLOW;
+        }
+        if received.cred.is_some() {
+            result |= FDCRED_MSG_CRED;
+        }
+        let bytes = received.bytes;
+        let cred = received.cred;
+        let addr_len = received.addr_len;
+        let pidfd = received.pidfd;
+        let count = received.fds.into_raw_fds(out).ok_or_else(|| err(libc::EMSGSIZE))?;
+        // Nothing below can fail: the descriptors are the caller's from here.
+        msg.nfds = count;
+        if has_addr {
+            msg.addrlen = addr_len as libc::socklen_t;
+        }
+        if !msg.cred.is_null() {
+            // SAFETY: non-NULL, and the caller promises it is writable.
+            unsafe { *msg.cred = cred.unwrap_or_else(fdcred_cred::unknown) };
+        }
+        msg.pidfd = match pidfd {
+            Some(fd) => {
+                result |= FDCRED_MSG_PIDFD;
+                fd.into_raw_fd()
+            }
+            None => -1,
+        };
+        msg.result = result;
+        Ok(bytes as libc::ssize_t)
+    })
+}

@@ -1,0 +1,336 @@
+//! Linux: `SCM_RIGHTS` with `MSG_CMSG_CLOEXEC`, `SCM_CREDENTIALS` after
+//! `SO_PASSCRED`, `SCM_PIDFD` after `SO_PASSPIDFD` (6.5+), and the peer
+//! queries `SO_PEERCRED`, `SO_PEERGROUPS`, `SO_PEERPIDFD` (6.5+), `SO_PEERSEC`.
+
+use core::mem::{size_of, MaybeUninit};
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use super::CmsgKind;
+use crate::cmsg::Builder;
+use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+
+/// `SCM_MAX_FD` in `include/net/scm.h`.
+pub(crate) const MAX_FDS: usize = 253;
+pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
+
+/// Room for a full `SCM_RIGHTS` array, one `SCM_CREDENTIALS`, one
+/// `SCM_PIDFD`, and slack for what other socket options may add (an
+/// `SCM_SECURITY` label, timestamps) so that these do not truncate the fds.
+pub(crate) const RECV_CONTROL_LEN: usize = 4096;
+/// Room for a full `SCM_RIGHTS` array and one `SCM_CREDENTIALS`.
+pub(crate) const SEND_CONTROL_LEN: usize = 1152;
+
+// Newer than what the libc crate names on every target; the values are the
+// generic ones from include/uapi/asm-generic/socket.h.
+const SCM_PIDFD: libc::c_int = 0x04;
+const SO_PASSRIGHTS: libc::c_int = 83;
+#[cfg(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc64", target_arch = "powerpc", target_arch = "powerpc64"))]
+compile_error!("check SO_PASSRIGHTS / SO_PASSPIDFD for this architecture's asm/socket.h");
+
+const _: () = assert!(SEND_CONTROL_LEN >= 16 + 4 * MAX_FDS + 4 + 16 + 16);
+
+pub(crate) fn set_errno(code: i32) {
+    // SAFETY: __errno_location returns this thread's errno slot, always valid.
+    unsafe { *libc::__errno_location() = code };
+}
+
+fn last_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+/// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
+///
+/// # Safety
+/// `msg` must describe valid buffers (name, iovecs, control) for the call.
+pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+    loop {
+        // SAFETY: the caller vouches for every pointer in `msg`.
+        let n = unsafe { libc::sendmsg(sock.as_raw_fd(), msg, flags) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = last_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on
+/// `EINTR` (the kernel writes nothing back to `msg` on failure).
+///
+/// # Safety
+/// `msg` must describe valid writable buffers for the call.
+pub(crate) unsafe fn recvmsg(
+    sock: BorrowedFd<'_>,
+    msg: &mut libc::msghdr,
+    nonblocking: bool,
+    cloexec: bool,
+) -> io::Result<usize> {
+    let flags = if cloexec { libc::MSG_CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+    loop {
+        // SAFETY: the caller vouches for every pointer in `msg`.
+        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), msg, flags) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = last_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// Nothing to do: `MSG_CMSG_CLOEXEC` already did it atomically.
+pub(crate) fn set_cloexec_after_recv(_fd: &OwnedFd) {}
+
+pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
+    if level != libc::SOL_SOCKET {
+        return CmsgKind::Other;
+    }
+    match kind {
+        libc::SCM_RIGHTS => CmsgKind::Rights,
+        libc::SCM_CREDENTIALS => CmsgKind::Cred,
+        SCM_PIDFD => CmsgKind::PidFd,
+        _ => CmsgKind::Other,
+    }
+}
+
+pub(crate) fn decode_cred(payload: &[u8]) -> Option<fdcred_cred> {
+    if payload.len() < size_of::<libc::ucred>() {
+        return None;
+    }
+    // SAFETY: at least sizeof(ucred) bytes are present; read_unaligned makes
+    // no alignment demand; ucred is plain integers.
+    let uc: libc::ucred = unsafe { core::ptr::read_unaligned(payload.as_ptr().cast()) };
+    Some(from_kernel_ucred(uc))
+}
+
+/// Turn what the kernel reported into a credential, marking as unknown what
+/// it synthesized:
+/// * pid 0: not visible from this pid namespace, or no process recorded;
+/// * uid/gid -1: no credentials recorded at all (`SO_PEERCRED` on a socket
+///   without a peer);
+/// * the overflow uid/gid together with pid 0: `SCM_CREDENTIALS` for a
+///   message queued before `SO_PASSCRED` was enabled, or ids not mapped in
+///   this user namespace.
+fn from_kernel_ucred(uc: libc::ucred) -> fdcred_cred {
+    let (overflow_uid, overflow_gid) = overflow_ids();
+    let mut cred = fdcred_cred::unknown();
+    if uc.pid > 0 {
+        cred.pid = uc.pid;
+        cred.known |= FDCRED_CRED_PID;
+    }
+    let synthesized = uc.pid == 0;
+    if uc.uid != libc::uid_t::MAX && !(synthesized && uc.uid == overflow_uid) {
+        cred.uid = uc.uid;
+        cred.known |= FDCRED_CRED_UID;
+    }
+    if uc.gid != libc::gid_t::MAX && !(synthesized && uc.gid == overflow_gid) {
+        cred.gid = uc.gid;
+        cred.known |= FDCRED_CRED_GID;
+    }
+    cred
+}
+
+/// `/proc/sys/kernel/overflow{uid,gid}`, read once (without the heap) and
+/// cached; 65534 when /proc cannot be read.
+fn overflow_ids() -> (libc::uid_t, libc::gid_t) {
+    static CACHE: AtomicU64 = AtomicU64::new(u64::MAX);
+    let cached = CACHE.load(Ordering::Relaxed);
+    if cached != u64::MAX {
+        return ((cached >> 32) as u32, cached as u32);
+    }
+    let uid = read_proc_u32(c"/proc/sys/kernel/overflowuid").unwrap_or(65534);
+    let gid = read_proc_u32(c"/proc/sys/kernel/overflowgid").unwrap_or(65534);
+    CACHE.store(((uid as u64) << 32) | gid as u64, Ordering::Relaxed);
+    (uid, gid)
+}
+
+fn read_proc_u32(path: &core::ffi::CStr) -> Option<u32> {
+    // SAFETY: `path` is NUL-terminated; the flags ask for a plain read-only open.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` was just opened and is owned here alone.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut buf = [0u8; 32];
+    // SAFETY: `buf` is writable for its whole length.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n <= 0 {
+        return None;
+    }
+    core::str::from_utf8(&buf[..n as usize]).ok()?.trim().parse().ok()
+}
+
+/// Append `SCM_CREDENTIALS`. Fields the caller did not mark known are the
+/// sender's own pid, real uid and real gid (the kernel's own default).
+pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
+    // SAFETY: these calls cannot fail and touch no memory of ours.
+    let (own_pid, own_uid, own_gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
+    let uc = match source {
+        CredSource::Own => libc::ucred { pid: own_pid, uid: own_uid, gid: own_gid },
+        CredSource::Claim(c) => libc::ucred {
+            pid: if c.known & FDCRED_CRED_PID != 0 { c.pid } else { own_pid },
+            uid: if c.known & FDCRED_CRED_UID != 0 { c.uid } else { own_uid },
+            gid: if c.known & FDCRED_CRED_GID != 0 { c.gid } else { own_gid },
+        },
+    };
+    // SAFETY: ucred is plain initialised integers; viewing it as bytes is valid.
+    let bytes = unsafe { core::slice::from_raw_parts((&uc as *const libc::ucred).cast::<u8>(), size_of::<libc::ucred>()) };
+    builder
+        .push(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, bytes)
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOBUFS))
+}
+
+fn getsockopt<T>(sock: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> io::Result<(T, usize)> {
+    let mut value = MaybeUninit::<T>::zeroed();
+    let mut len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is writable for `len` bytes; the kernel writes at most that.
+    let rc = unsafe { libc::getsockopt(sock.as_raw_fd(), level, name, value.as_mut_ptr().cast(), &mut len) };
+    if rc < 0 {
+        return Err(last_error());
+    }
+    // SAFETY: zero-initialised and then (partly) written by the kernel; every
+    // T used here is plain integers, valid for any bytes.
+    Ok((unsafe { value.assume_init() }, len as usize))
+}
+
+fn setsockopt_int(sock: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: `value` is a readable int for the length passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(last_error())
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN).map(|(v, _)| v)
+}
+
+pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_TYPE).map(|(v, _)| v)
+}
+
+pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
+    getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).map(|(v, _)| v != 0)
+}
+
+fn require_unix(sock: BorrowedFd<'_>) -> io::Result<()> {
+    if socket_domain(sock)? != libc::AF_UNIX {
+        return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+    }
+    Ok(())
+}
+
+/// After a peer query that came back empty: `EOPNOTSUPP` for a socket that
+/// is not a Unix one, `ENOTCONN` for a Unix socket with no recorded peer.
+fn no_peer(sock: BorrowedFd<'_>) -> io::Error {
+    match require_unix(sock) {
+        Err(e) => e,
+        Ok(()) => io::Error::from_raw_os_error(libc::ENOTCONN),
+    }
+}
+
+/// A listening socket reports the ids of whoever called `listen`, which is
+/// not a peer: refuse it.
+fn refuse_listening(sock: BorrowedFd<'_>) -> io::Result<()> {
+    if is_listening(sock)? {
+        return Err(io::Error::from_raw_os_error(libc::ENOTCONN));
+    }
+    Ok(())
+}
+
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
+    let (uc, len) = getsockopt::<libc::ucred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED)?;
+    if len < size_of::<libc::ucred>() {
+        return Err(io::Error::from_raw_os_error(libc::EPROTO));
+    }
+    let cred = from_kernel_ucred(uc);
+    if cred.known & (FDCRED_CRED_UID | FDCRED_CRED_GID) == 0 {
+        return Err(no_peer(sock));
+    }
+    refuse_listening(sock)?;
+    Ok(cred)
+}
+
+pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> io::Result<usize> {
+    let mut len = core::mem::size_of_val(groups) as libc::socklen_t;
+    let ptr = if groups.is_empty() { core::ptr::null_mut() } else { groups.as_mut_ptr() };
+    // SAFETY: `ptr` is writable for `len` bytes (or NULL with len 0).
+    let rc = unsafe { libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERGROUPS, ptr.cast(), &mut len) };
+    let count = len as usize / size_of::<libc::gid_t>();
+    if rc < 0 {
+        let err = last_error();
+        return match err.raw_os_error() {
+            // A size query: the kernel reported what it needs.
+            Some(libc::ERANGE) if groups.is_empty() => {
+                refuse_listening(sock)?;
+                Ok(count)
+            }
+            Some(libc::ENODATA) => Err(no_peer(sock)),
+            _ => Err(err),
+        };
+    }
+    refuse_listening(sock)?;
+    Ok(count)
+}
+
+pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let fd = match getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_PEERPIDFD) {
+        Ok((fd, _)) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENODATA) => return Err(no_peer(sock)),
+        Err(e) => return Err(e),
+    };
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EPROTO));
+    }
+    // SAFETY: the kernel just installed `fd` (close-on-exec) for us alone.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    refuse_listening(sock)?;
+    Ok(fd)
+}
+
+pub(crate) fn peer_security(sock: BorrowedFd<'_>, label: &mut [u8]) -> io::Result<usize> {
+    let mut len = label.len() as libc::socklen_t;
+    let ptr = if label.is_empty() { core::ptr::null_mut() } else { label.as_mut_ptr() };
+    // SAFETY: `ptr` is writable for `len` bytes (or NULL with len 0).
+    let rc = unsafe { libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERSEC, ptr.cast(), &mut len) };
+    if rc < 0 {
+        let err = last_error();
+        return match err.raw_os_error() {
+            Some(libc::ERANGE) if label.is_empty() => Ok(len as usize),
+            _ => Err(err),
+        };
+    }
+    Ok(len as usize)
+}
+
+pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
+    require_unix(sock)?;
+    setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_PASSCRED, 1)
+}
+
+pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
+    require_unix(sock)?;
+    setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_PASSPIDFD, 1)
+}
+
+pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
+    require_unix(sock)?;
+    setsockopt_int(sock, libc::SOL_SOCKET, SO_PASSRIGHTS, 0)
+}
