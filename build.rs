@@ -39,7 +39,10 @@ fn main() {
     write_if_changed(&include_dir.join("fdcred.h"), &header);
 
     let soname = format!("libfdcred.so.{major}");
-    if matches!(target_os.as_str(), "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos" | "solaris") {
+    if matches!(
+        target_os.as_str(),
+        "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos" | "solaris"
+    ) {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
         // The loader looks for the soname; give it one in the build tree.
         let link = profile_dir.join(&soname);

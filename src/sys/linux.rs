@@ -26,7 +26,13 @@ pub(crate) const SEND_CONTROL_LEN: usize = 1152;
 // generic ones from include/uapi/asm-generic/socket.h.
 const SCM_PIDFD: libc::c_int = 0x04;
 const SO_PASSRIGHTS: libc::c_int = 83;
-#[cfg(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc64", target_arch = "powerpc", target_arch = "powerpc64"))]
+#[cfg(any(
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc64",
+    target_arch = "powerpc",
+    target_arch = "powerpc64"
+))]
 compile_error!("check SO_PASSRIGHTS / SO_PASSPIDFD for this architecture's asm/socket.h");
 
 const _: () = assert!(SEND_CONTROL_LEN >= 16 + 4 * MAX_FDS + 4 + 16 + 16);
@@ -181,7 +187,8 @@ pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: Cr
         },
     };
     // SAFETY: ucred is plain initialised integers; viewing it as bytes is valid.
-    let bytes = unsafe { core::slice::from_raw_parts((&uc as *const libc::ucred).cast::<u8>(), size_of::<libc::ucred>()) };
+    let bytes =
+        unsafe { core::slice::from_raw_parts((&uc as *const libc::ucred).cast::<u8>(), size_of::<libc::ucred>()) };
     builder
         .push(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, bytes)
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOBUFS))
