@@ -36,6 +36,12 @@ pub enum Link {
 /// Compile `c-tests/<sources>` into an executable named `name` with the
 /// strict flags, plus `extra` flags (sanitizers, defines).
 pub fn compile_c(name: &str, sources: &[&str], link: Link, extra: &[&str]) -> PathBuf {
+    let paths: Vec<PathBuf> = sources.iter().map(|src| manifest_dir().join("c-tests").join(src)).collect();
+    compile_c_paths(name, &paths, link, extra)
+}
+
+/// [`compile_c`] for sources anywhere (absolute paths).
+pub fn compile_c_paths(name: &str, sources: &[PathBuf], link: Link, extra: &[&str]) -> PathBuf {
     let lib_dir = profile_dir();
     let out = scratch("c-bin").join(name);
     let compiler = cc::Build::new()
@@ -51,9 +57,7 @@ pub fn compile_c(name: &str, sources: &[&str], link: Link, extra: &[&str]) -> Pa
     cmd.arg("-I").arg(lib_dir.join("include"));
     cmd.arg("-I").arg(manifest_dir().join("c-tests"));
     cmd.args(extra);
-    for src in sources {
-        cmd.arg(manifest_dir().join("c-tests").join(src));
-    }
+    cmd.args(sources);
     cmd.arg("-o").arg(&out);
     match link {
         Link::Dynamic => {
