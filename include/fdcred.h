@@ -250,9 +250,10 @@ extern "C" {
 
 /**
  * Store the identity of the process at the other end of a connected Unix
- * socket into `*out`: the pid and the effective uid and gid it had when it
- * called `connect` (or `socketpair`, or `listen` for the accepting side's
- * view of the connecting one), as recorded by the kernel.
+ * socket into `*out`, as the kernel recorded it: the pid and the effective
+ * uid and gid the peer had when it called `connect` (seen from an accepted
+ * socket), `listen` (seen from the connecting socket) or `socketpair`. Later
+ * changes of the peer's ids do not show.
  *
  * Works on `SOCK_STREAM` and `SOCK_SEQPACKET` connections from `accept`,
  * `connect` or `socketpair`, and on `SOCK_DGRAM` pairs from `socketpair`.
