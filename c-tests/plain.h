@@ -1,0 +1,78 @@
+/*
+ * Plain sendmsg/recvmsg peers: the way a program that does not use the
+ * library passes descriptors. The tests pit the library against these, never
+ * against itself.
+ */
+#ifndef FDCRED_TEST_PLAIN_H
+#define FDCRED_TEST_PLAIN_H
+
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* Send `len` bytes with `nfds` fds in `ncmsgs` SCM_RIGHTS messages (the fds
+ * split evenly), with plain sendmsg. Returns sendmsg's result. */
+static inline ssize_t plain_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds,
+                                 int ncmsgs) {
+    union {
+        char bytes[CMSG_SPACE(sizeof(int) * 256) * 2];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 0) {
+        msg.msg_control = control.bytes;
+        size_t total = 0;
+        struct cmsghdr *c = (struct cmsghdr *)control.bytes;
+        size_t per = nfds / (size_t)ncmsgs, done = 0;
+        for (int i = 0; i < ncmsgs; i++) {
+            size_t n = i == ncmsgs - 1 ? nfds - done : per;
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+            memcpy(CMSG_DATA(c), fds + done, sizeof(int) * n);
+            done += n;
+            total += CMSG_SPACE(sizeof(int) * n);
+            c = (struct cmsghdr *)((char *)c + CMSG_SPACE(sizeof(int) * n));
+        }
+        msg.msg_controllen = total;
+    }
+    return sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
+/* Receive into `buf` with a control buffer of exactly `control_len` bytes,
+ * storing up to `cap` fds found in SCM_RIGHTS messages. Returns recvmsg's
+ * result; *nfds gets the count, *msg_flags the flags. */
+static inline ssize_t plain_recv(int sock, void *buf, size_t len, int *fds, size_t cap, size_t *nfds,
+                                 size_t control_len, int *msg_flags) {
+    union {
+        char bytes[CMSG_SPACE(sizeof(int) * 256)];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
+                         .msg_controllen = control_len};
+    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    *nfds = 0;
+    if (n < 0)
+        return n;
+    if (msg_flags)
+        *msg_flags = msg.msg_flags;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (*nfds < cap)
+                fds[(*nfds)++] = fd;
+            else
+                close(fd);
+        }
+    }
+    return n;
+}
+
+#endif
