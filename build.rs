@@ -80,7 +80,9 @@ fn generate_header(manifest_dir: &Path) -> String {
 /// `rustc --print native-static-libs` for the target).
 fn native_static_libs(target_os: &str) -> &'static str {
     match target_os {
-        "linux" => "-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc",
+        // Without -lgcc_s: gcc links the unwinder itself (libgcc_s as needed, or
+        // libgcc_eh with -static), and naming it breaks a fully static link.
+        "linux" => "-lutil -lrt -lpthread -lm -ldl -lc",
         "macos" | "ios" => "-lSystem -lc -lm",
         "freebsd" | "dragonfly" => "-lexecinfo -lpthread -lgcc_s -lc -lm -lrt -lutil",
         "netbsd" => "-lexecinfo -lpthread -lgcc_s -lc -lm -lrt -lutil",
