@@ -80,8 +80,7 @@ fn only_fdcred_symbols_are_exported() {
     let text = String::from_utf8(out.stdout).unwrap();
     let symbols: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().next()).collect();
     assert!(symbols.iter().any(|s| s.starts_with("fdcred_sendfd")), "no fdcred_sendfd in:\n{text}");
-    let stray: Vec<&&str> =
-        symbols.iter().filter(|s| !s.starts_with("fdcred_") && !s.starts_with("FDCRED_")).collect();
+    let stray: Vec<&&str> = symbols.iter().filter(|s| !s.starts_with("fdcred_") && !s.starts_with("FDCRED_")).collect();
     assert!(stray.is_empty(), "exported symbols outside fdcred_*: {stray:?}");
 }
 
