@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,9 @@ struct test {
 #define TEST(fn) { #fn, fn }
 #define NTESTS(a) (sizeof(a) / sizeof((a)[0]))
 #define SKIP_STATUS 77
+#ifndef TEST_TIMEOUT_SECONDS
+#define TEST_TIMEOUT_SECONDS 120
+#endif
 
 /* Fail the current test: where, what, and errno at that moment. */
 #define CHECK(cond, ...)                                                        \
@@ -129,6 +133,10 @@ static inline int run_tests(const struct test *tests, size_t n, int argc, char *
             return 2;
         }
         if (pid == 0) {
+            /* Its own process group, so the peers it forks can be killed with
+             * it; and a deadline, so a deadlock fails instead of hanging. */
+            setpgid(0, 0);
+            alarm(TEST_TIMEOUT_SECONDS);
             int before = count_open_fds();
             tests[i].fn();
             int after = count_open_fds();
@@ -138,6 +146,7 @@ static inline int run_tests(const struct test *tests, size_t n, int argc, char *
         }
         int status = 0;
         waitpid(pid, &status, 0);
+        kill(-pid, SIGKILL); /* peers a failed test left blocked */
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             printf("ok - %s\n", tests[i].name);
             passed++;
