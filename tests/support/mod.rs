@@ -7,10 +7,44 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// `target/<profile>` (or `target/<triple>/<profile>`): where the library,
-/// `include/fdcred.h` and `pkgconfig/fdcred.pc` of this build are.
+/// `include/fdcred.h` and `pkgconfig/fdcred.pc` of this build are. The first
+/// call makes sure they are fresh (see [`build_library`]).
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf();
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| build_library(&dir));
+    dir
+}
+
+/// `cargo test --test X` links the test against the rlib but leaves
+/// `libfdcred.so` and `libfdcred.a` as the last `cargo build` made them, so a
+/// C test could run against a stale library. Build the library target for
+/// the same profile and target first.
+fn build_library(profile_dir: &Path) {
+    let Some(cargo) = std::env::var_os("CARGO") else {
+        return; // not run by cargo: the caller built what it runs
+    };
+    let profile = profile_dir.file_name().and_then(|n| n.to_str()).expect("profile directory name");
+    let parent = profile_dir.parent().expect("profile directory has a parent");
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build").arg("--quiet").arg("--lib").arg("--manifest-path").arg(manifest_dir().join("Cargo.toml"));
+    // Cargo marks the root of a target directory with CACHEDIR.TAG; below it
+    // sits either the profile or a target triple holding the profile.
+    let target_dir = if parent.join("CACHEDIR.TAG").exists() {
+        parent.to_path_buf()
+    } else {
+        cmd.arg("--target").arg(parent.file_name().expect("target triple directory"));
+        parent.parent().expect("target directory").to_path_buf()
+    };
+    cmd.env("CARGO_TARGET_DIR", target_dir);
+    if profile == "release" {
+        cmd.arg("--release");
+    } else if profile != "debug" {
+        cmd.arg("--profile").arg(profile);
+    }
+    let status = cmd.status().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(status.success(), "building the library for the C tests failed: {cmd:?}");
 }
 
 pub fn manifest_dir() -> PathBuf {
