@@ -326,5 +326,11 @@ pub fn recv_msg(
     if received.control_truncated || received.fds_overflowed {
         received.fds.clear();
     }
+    if received.cred.is_some() && bytes == 0 && !received.data_truncated && sys::socket_type(sock)? == libc::SOCK_STREAM
+    {
+        // A stream read of zero bytes is end of file: no sender stands behind
+        // it, yet Linux attaches a zeroed SCM_CREDENTIALS (uid 0!) to it.
+        received.cred = None;
+    }
     Ok(received)
 }

@@ -1,0 +1,575 @@
+/*
+ * Credentials against plain peers: peers that drop to another identity
+ * before connecting or sending, plain sendmsg/recvmsg with SCM_CREDENTIALS,
+ * forgeries, and the "enabled too late" trap.
+ */
+#include <fdcred.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include "harness.h"
+#include "plain.h"
+
+#define NOBODY 65534
+#define OTHER_UID 1234
+#define OTHER_GID 5678
+
+static void need_root(void) {
+    if (geteuid() != 0)
+        SKIP("needs root to switch a peer to another uid (running as uid %d)", (int)geteuid());
+}
+
+/* In a forked peer: become uid/gid with the given supplementary groups. */
+static void become(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups) {
+    MUST(setgroups(ngroups, groups));
+    MUST(setgid(gid));
+    MUST(setuid(uid));
+    CHECK(getuid() == uid && geteuid() == uid, "setuid(%u)", (unsigned)uid);
+}
+
+static void sock_path(struct sockaddr_un *addr, const char *tag) {
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    snprintf(addr->sun_path, sizeof addr->sun_path, "/tmp/fdcred-cred-%s-%d.sock", tag, (int)getpid());
+    unlink(addr->sun_path);
+}
+
+static int listen_on(struct sockaddr_un *addr, int type, int allow_cred_first) {
+    int s = MUST(socket(AF_UNIX, type, 0));
+    MUST(bind(s, (struct sockaddr *)addr, sizeof *addr));
+    MUST(chmod(addr->sun_path, 0777)); /* so an unprivileged peer may connect */
+    if (allow_cred_first)
+        MUST(fdcred_allow_recv_cred(s));
+    MUST(listen(s, 8));
+    return s;
+}
+
+static int connect_to(const struct sockaddr_un *addr, int type) {
+    int s = MUST(socket(AF_UNIX, type, 0));
+    MUST(connect(s, (const struct sockaddr *)addr, sizeof *addr));
+    return s;
+}
+
+static int pidfd_pid(int pidfd) {
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int pid = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Pid: %d", &pid) == 1)
+            break;
+    fclose(f);
+    return pid;
+}
+
+/* A peer drops to nobody with two supplementary groups, connects, and waits;
+ * the server reads its pid, ids, groups and pidfd. */
+static void test_peer_cred_groups_pidfd_of_unprivileged_peer(void) {
+    need_root();
+    const int types[] = {SOCK_STREAM, SOCK_SEQPACKET};
+    for (size_t t = 0; t < 2; t++) {
+        struct sockaddr_un addr;
+        sock_path(&addr, "peer");
+        int srv = listen_on(&addr, types[t], 0);
+        int go[2];
+        MUST(pipe(go));
+        pid_t pid = MUST(fork());
+        if (pid == 0) {
+            gid_t groups[2] = {NOBODY, 100};
+            become(NOBODY, NOBODY, groups, 2);
+            int s = connect_to(&addr, types[t]);
+            char c;
+            CHECK(read(go[0], &c, 1) == 1, "waiting for the server");
+            close(s);
+            _exit(0);
+        }
+        int conn = MUST(accept(srv, NULL, NULL));
+        struct fdcred_cred who;
+        memset(&who, 0x5a, sizeof who);
+        MUST(fdcred_peer_cred(conn, &who));
+        CHECK(who.pid == pid && who.uid == NOBODY && who.gid == NOBODY, "peer_cred pid %d uid %u gid %u (want %d)",
+              (int)who.pid, (unsigned)who.uid, (unsigned)who.gid, (int)pid);
+        CHECK((who.known & (FDCRED_CRED_PID | FDCRED_CRED_UID | FDCRED_CRED_GID)) ==
+                  (FDCRED_CRED_PID | FDCRED_CRED_UID | FDCRED_CRED_GID),
+              "known bits 0x%x", who.known);
+        CHECK(who.reserved[0] == 0 && who.reserved[9] == 0, "reserved words not zeroed");
+
+        ssize_t ng = MUST(fdcred_peer_groups(conn, NULL, 0));
+        CHECK(ng == 2, "peer has %zd groups, wanted 2", ng);
+        gid_t g[8];
+        MUST_FAIL(fdcred_peer_groups(conn, g, 1), ERANGE);
+        CHECK(fdcred_peer_groups(conn, g, 8) == 2, "peer_groups count");
+        CHECK((g[0] == NOBODY && g[1] == 100) || (g[0] == 100 && g[1] == NOBODY), "groups %u %u", (unsigned)g[0],
+              (unsigned)g[1]);
+
+        int pidfd = fdcred_peer_pidfd(conn);
+        if (pidfd < 0 && errno == ENOPROTOOPT) {
+            printf("note: SO_PEERPIDFD missing (kernel before 6.5): pidfd not checked\n");
+        } else {
+            CHECK(pidfd >= 0, "peer_pidfd");
+            CHECK(is_cloexec(pidfd), "pidfd %d lacks close-on-exec", pidfd);
+            CHECK(pidfd_pid(pidfd) == pid, "pidfd names pid %d, peer is %d", pidfd_pid(pidfd), (int)pid);
+            CHECK(syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0, "pidfd_send_signal(0)");
+            close(pidfd);
+        }
+        MUST(write(go[1], "g", 1));
+        wait_peer(pid, "unprivileged connecting peer");
+        close(conn);
+        close(srv);
+        close(go[0]);
+        close(go[1]);
+        unlink(addr.sun_path);
+    }
+}
+
+static void test_peer_cred_on_socketpair_is_the_creator(void) {
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv));
+    struct fdcred_cred who;
+    MUST(fdcred_peer_cred(sv[1], &who));
+    CHECK(who.pid == getpid() && who.uid == geteuid() && who.gid == getegid(), "socketpair peer pid %d uid %u",
+          (int)who.pid, (unsigned)who.uid);
+    close(sv[0]);
+    close(sv[1]);
+    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    MUST(fdcred_peer_cred(sv[0], &who));
+    CHECK(who.pid == getpid(), "dgram socketpair peer pid %d", (int)who.pid);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_peer_cred_refuses_sockets_without_a_peer(void) {
+    struct fdcred_cred who, pristine;
+    memset(&pristine, 0x77, sizeof pristine);
+    who = pristine;
+    int d = MUST(socket(AF_UNIX, SOCK_DGRAM, 0));
+    MUST_FAIL(fdcred_peer_cred(d, &who), ENOTCONN);
+    CHECK(memcmp(&who, &pristine, sizeof who) == 0, "out written on failure");
+    struct sockaddr_un addr;
+    sock_path(&addr, "dg");
+    int b = MUST(socket(AF_UNIX, SOCK_DGRAM, 0));
+    MUST(bind(b, (struct sockaddr *)&addr, sizeof addr));
+    MUST(connect(d, (struct sockaddr *)&addr, sizeof addr));
+    MUST_FAIL(fdcred_peer_cred(d, &who), ENOTCONN);
+    close(b);
+    close(d);
+    unlink(addr.sun_path);
+    int l = listen_on(&addr, SOCK_STREAM, 0);
+    MUST_FAIL(fdcred_peer_cred(l, &who), ENOTCONN);
+    MUST_FAIL(fdcred_peer_groups(l, NULL, 0), ENOTCONN);
+    errno = 0;
+    int pf = fdcred_peer_pidfd(l);
+    CHECK(pf == -1 && (errno == ENOTCONN || errno == ENOPROTOOPT), "peer_pidfd on a listener gave %d", pf);
+    close(l);
+    unlink(addr.sun_path);
+    int tcp = MUST(socket(AF_INET, SOCK_STREAM, 0));
+    MUST_FAIL(fdcred_peer_cred(tcp, &who), EOPNOTSUPP);
+    MUST_FAIL(fdcred_allow_recv_cred(tcp), EOPNOTSUPP);
+    close(tcp);
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    MUST_FAIL(fdcred_peer_cred(sv[0], NULL), EINVAL);
+    MUST_FAIL(fdcred_peer_cred(-1, &who), EBADF);
+    int p[2];
+    MUST(pipe(p));
+    MUST_FAIL(fdcred_peer_cred(p[0], &who), ENOTSOCK);
+    close(p[0]);
+    close(p[1]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void plain_send_cred(int sock, pid_t pid, uid_t uid, gid_t gid, int *err) {
+    union {
+        char bytes[CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = {"c", 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_CREDENTIALS;
+    c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+    struct ucred uc = {.pid = pid, .uid = uid, .gid = gid};
+    memcpy(CMSG_DATA(c), &uc, sizeof uc);
+    *err = sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : errno;
+}
+
+static int plain_recv_cred(int sock, struct ucred *out) {
+    char c;
+    union {
+        char bytes[CMSG_SPACE(sizeof(struct ucred)) + 64];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {&c, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
+    if (recvmsg(sock, &m, 0) < 0)
+        return -1;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS) {
+            memcpy(out, CMSG_DATA(h), sizeof *out);
+            return 0;
+        }
+    return -1;
+}
+
+/* Plain SCM_CREDENTIALS in, library out; library in, plain out. */
+static void test_scm_credentials_interop_both_ways(void) {
+    need_root();
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    MUST(fdcred_allow_recv_cred(sv[1]));
+    int one = 1;
+    MUST(setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
+    pid_t pid = MUST(fork());
+    if (pid == 0) {
+        gid_t g = NOBODY;
+        become(NOBODY, NOBODY, &g, 1);
+        int err;
+        plain_send_cred(sv[0], getpid(), NOBODY, NOBODY, &err);
+        CHECK(err == 0, "plain SCM_CREDENTIALS send of own ids");
+        CHECK(fdcred_send_cred(sv[0], NULL, "n", 1) == 1, "send_cred with own ids");
+        _exit(0);
+    }
+    struct fdcred_cred who;
+    char buf[4];
+    /* one byte at a time: the stream may join the two sends (same ids) */
+    CHECK(fdcred_recv_cred(sv[1], &who, buf, 1) == 1, "recv_cred of a plain sender");
+    CHECK(who.pid == pid && who.uid == NOBODY && who.gid == NOBODY && (who.known & FDCRED_CRED_PID),
+          "plain sender seen as pid %d uid %u gid %u", (int)who.pid, (unsigned)who.uid, (unsigned)who.gid);
+    CHECK(fdcred_recv_cred(sv[1], &who, buf, 1) == 1 && who.uid == NOBODY && who.pid == pid,
+          "library sender seen as uid %u", (unsigned)who.uid);
+    wait_peer(pid, "unprivileged sender");
+
+    /* root claims another identity with the library; a plain receiver sees it */
+    struct fdcred_cred claim = {0};
+    claim.known = FDCRED_CRED_UID | FDCRED_CRED_GID;
+    claim.uid = OTHER_UID;
+    claim.gid = OTHER_GID;
+    CHECK(fdcred_send_cred(sv[1], &claim, "r", 1) == 1, "root claiming uid %d", OTHER_UID);
+    struct ucred uc;
+    MUST(plain_recv_cred(sv[0], &uc));
+    CHECK(uc.uid == OTHER_UID && uc.gid == OTHER_GID && uc.pid == getpid(), "plain receiver saw uid %u gid %u pid %d",
+          (unsigned)uc.uid, (unsigned)uc.gid, (int)uc.pid);
+    int v = 0;
+    socklen_t vl = sizeof v;
+    MUST(getsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &v, &vl));
+    CHECK(v == 1, "SO_PASSCRED turned off behind the caller's back");
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* An unprivileged sender cannot claim root, another gid or another pid. */
+static void test_forged_credentials_are_refused_and_never_seen(void) {
+    need_root();
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    MUST(fdcred_allow_recv_cred(sv[1]));
+    pid_t pid = MUST(fork());
+    if (pid == 0) {
+        gid_t g = NOBODY;
+        become(NOBODY, NOBODY, &g, 1);
+        struct fdcred_cred forged = {0};
+        forged.known = FDCRED_CRED_UID;
+        forged.uid = 0;
+        MUST_FAIL(fdcred_send_cred(sv[0], &forged, "f", 1), EPERM);
+        forged.known = FDCRED_CRED_GID;
+        forged.gid = 0;
+        MUST_FAIL(fdcred_send_cred(sv[0], &forged, "f", 1), EPERM);
+        forged.known = FDCRED_CRED_PID;
+        forged.pid = 1;
+        MUST_FAIL(fdcred_send_cred(sv[0], &forged, "f", 1), EPERM);
+        struct fdcred_msg m = {0};
+        struct iovec iov = {"f", 1};
+        m.iov = &iov;
+        m.iovlen = 1;
+        forged.known = FDCRED_CRED_UID;
+        forged.uid = 0;
+        m.cred = &forged;
+        MUST_FAIL(fdcred_sendmsg(sv[0], &m, FDCRED_SEND_CRED), EPERM);
+        int err;
+        plain_send_cred(sv[0], getpid(), 0, 0, &err);
+        CHECK(err == EPERM, "plain forged send gave errno %d", err);
+        CHECK(fdcred_send_cred(sv[0], NULL, "h", 1) == 1, "honest send");
+        _exit(0);
+    }
+    wait_peer(pid, "forging sender");
+    struct fdcred_cred who;
+    char c;
+    CHECK(fdcred_recv_cred(sv[1], &who, &c, 1) == 1 && c == 'h', "only the honest message arrives ('%c')", c);
+    CHECK(who.uid == NOBODY && who.gid == NOBODY && who.pid == pid, "honest sender seen as uid %u", (unsigned)who.uid);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* Messages queued before the opt-in carry made-up ids: never an identity. */
+static void test_credentials_enabled_too_late_are_not_an_identity(void) {
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    MUST(send(sv[0], "a", 1, 0));
+    MUST(send(sv[0], "b", 1, 0));
+    MUST(fdcred_allow_recv_cred(sv[1]));
+    struct fdcred_cred who, pristine;
+    memset(&pristine, 0x33, sizeof pristine);
+    who = pristine;
+    char c;
+    MUST_FAIL(fdcred_recv_cred(sv[1], &who, &c, 1), ENOMSG);
+    CHECK(memcmp(&who, &pristine, sizeof who) == 0, "out written on failure");
+    struct iovec iov = {&c, 1};
+    struct fdcred_msg m = {0};
+    m.iov = &iov;
+    m.iovlen = 1;
+    m.cred = &who;
+    CHECK(fdcred_recvmsg(sv[1], &m, 0) == 1, "general receive of an early message");
+    CHECK(!(m.result & FDCRED_MSG_CRED) && who.known == 0 && who.uid == (uid_t)-1,
+          "early message reported credentials: result 0x%x known 0x%x uid %u", m.result, who.known, (unsigned)who.uid);
+    /* after the opt-in the same socket reports real ones */
+    MUST(send(sv[0], "c", 1, 0));
+    CHECK(fdcred_recv_cred(sv[1], &who, &c, 1) == 1 && who.pid == getpid() && who.uid == getuid(),
+          "message after the opt-in");
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* The race-free order: opt in on the listener, accepted sockets inherit. */
+static void test_allow_on_listener_covers_accepted_connections(void) {
+    struct sockaddr_un addr;
+    sock_path(&addr, "lst");
+    int srv = listen_on(&addr, SOCK_STREAM, 1);
+    pid_t pid = MUST(fork());
+    if (pid == 0) {
+        int s = connect_to(&addr, SOCK_STREAM);
+        MUST(write(s, "now", 3)); /* sends at once, before the server accepts */
+        close(s);
+        _exit(0);
+    }
+    wait_peer(pid, "eager client");
+    int conn = MUST(accept(srv, NULL, NULL));
+    struct fdcred_cred who;
+    char buf[8];
+    CHECK(fdcred_recv_cred(conn, &who, buf, sizeof buf) == 3, "first message of an accepted connection");
+    CHECK(who.pid == pid && who.uid == getuid(), "client seen as pid %d uid %u", (int)who.pid, (unsigned)who.uid);
+    MUST_FAIL(fdcred_recv_cred(conn, &who, buf, sizeof buf), ECONNRESET);
+    close(conn);
+    close(srv);
+    unlink(addr.sun_path);
+}
+
+static void test_recv_cred_without_credentials_or_with_fds_fails_cleanly(void) {
+    int sv[2], p[2];
+    MUST(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv));
+    MUST(pipe(p));
+    struct fdcred_cred who;
+    char c;
+    MUST(send(sv[0], "x", 1, 0)); /* no opt-in: no credentials */
+    MUST_FAIL(fdcred_recv_cred(sv[1], &who, &c, 1), ENOMSG);
+    MUST(fdcred_allow_recv_cred(sv[1]));
+    int before = count_open_fds();
+    MUST(plain_send(sv[0], "y", 1, p, 2, 1));
+    MUST_FAIL(fdcred_recv_cred(sv[1], &who, &c, 1), EMSGSIZE);
+    CHECK(count_open_fds() == before, "fds with a credentials message left open");
+    MUST_FAIL(fdcred_recv_cred(sv[1], NULL, &c, 1), EINVAL);
+    close(p[0]);
+    close(p[1]);
+    close(sv[0]);
+    MUST_FAIL(fdcred_recv_cred(sv[1], &who, &c, 1), ECONNRESET);
+    close(sv[1]);
+}
+
+/* Fds and credentials in one message, both ways with plain peers. */
+static void test_fds_and_credentials_in_one_message(void) {
+    int sv[2], p[2];
+    MUST(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    MUST(pipe(p));
+    MUST(fdcred_allow_recv_cred(sv[1]));
+    struct iovec iov = {"m", 1};
+    struct fdcred_msg m = {0};
+    m.iov = &iov;
+    m.iovlen = 1;
+    m.fds = p;
+    m.nfds = 2;
+    CHECK(fdcred_sendmsg(sv[0], &m, FDCRED_SEND_CRED) == 1, "sendmsg with fds and credentials");
+    char c;
+    int fds[4];
+    struct fdcred_cred who;
+    struct iovec riov = {&c, 1};
+    struct fdcred_msg r = {0};
+    r.iov = &riov;
+    r.iovlen = 1;
+    r.fds = fds;
+    r.nfds = 4;
+    r.cred = &who;
+    CHECK(fdcred_recvmsg(sv[1], &r, 0) == 1, "recvmsg of fds and credentials");
+    CHECK(r.nfds == 2 && same_file(fds[0], p[0]) && same_file(fds[1], p[1]), "fds with credentials: %zu", r.nfds);
+    CHECK((r.result & FDCRED_MSG_CRED) && who.pid == getpid() && who.uid == getuid(), "credentials with fds");
+    close(fds[0]);
+    close(fds[1]);
+
+    /* a plain sender with both cmsgs in one control buffer */
+    union {
+        char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec piov = {"p", 1};
+    struct msghdr pm = {.msg_iov = &piov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&pm);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_CREDENTIALS;
+    h->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+    struct ucred uc = {getpid(), getuid(), getgid()};
+    memcpy(CMSG_DATA(h), &uc, sizeof uc);
+    h = CMSG_NXTHDR(&pm, h);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &p[0], sizeof(int));
+    MUST(sendmsg(sv[0], &pm, 0));
+    r.nfds = 4;
+    CHECK(fdcred_recvmsg(sv[1], &r, 0) == 1 && r.nfds == 1 && (r.result & FDCRED_MSG_CRED), "plain fds+cred");
+    CHECK(same_file(fds[0], p[0]) && who.pid == getpid(), "plain fds+cred contents");
+    close(fds[0]);
+    close(p[0]);
+    close(p[1]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_scm_pidfd_kept_only_when_asked(void) {
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    if (fdcred_allow_recv_pidfd(sv[1]) < 0 && errno == ENOPROTOOPT)
+        SKIP("SO_PASSPIDFD needs Linux 6.5 (this kernel lacks it)");
+    pid_t pid = MUST(fork());
+    if (pid == 0) {
+        MUST(send(sv[0], "1", 1, 0));
+        MUST(send(sv[0], "2", 1, 0));
+        MUST(send(sv[0], "3", 1, 0));
+        char c;
+        CHECK(read(sv[0], &c, 1) == 1, "waiting to be released"); /* stay alive */
+        _exit(0);
+    }
+    char c;
+    struct iovec iov = {&c, 1};
+    struct fdcred_msg m = {0};
+    m.iov = &iov;
+    m.iovlen = 1;
+    CHECK(fdcred_recvmsg(sv[1], &m, FDCRED_KEEP_PIDFD) == 1, "recvmsg with KEEP_PIDFD");
+    CHECK((m.result & FDCRED_MSG_PIDFD) && m.pidfd >= 0, "no pidfd: result 0x%x", m.result);
+    CHECK(pidfd_pid(m.pidfd) == pid && is_cloexec(m.pidfd), "pidfd %d names pid %d, want %d", m.pidfd,
+          pidfd_pid(m.pidfd), (int)pid);
+    close(m.pidfd);
+    int before = count_open_fds();
+    CHECK(fdcred_recvmsg(sv[1], &m, 0) == 1 && m.pidfd == -1 && !(m.result & FDCRED_MSG_PIDFD),
+          "pidfd handed out without asking");
+    /* SO_PASSPIDFD makes the kernel record the sender at send time, so even a
+     * message queued before SO_PASSCRED carries its real identity. */
+    struct fdcred_cred who;
+    MUST(fdcred_allow_recv_cred(sv[1]));
+    CHECK(fdcred_recv_cred(sv[1], &who, &c, 1) == 1, "credentials recorded under SO_PASSPIDFD");
+    CHECK((who.known & FDCRED_CRED_PID) && who.pid == pid && who.uid == getuid(), "sender seen as pid %d uid %u",
+          (int)who.pid, (unsigned)who.uid);
+    CHECK(count_open_fds() == before, "unrequested pidfds left open");
+    MUST(write(sv[1], "x", 1));
+    wait_peer(pid, "pidfd sender");
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_peer_security_label_or_documented_absence(void) {
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    char label[256];
+    ssize_t n = fdcred_peer_security(sv[0], label, sizeof label);
+    if (n < 0 && errno == ENOPROTOOPT) {
+        close(sv[0]);
+        close(sv[1]);
+        SKIP("no LSM labels sockets on this kernel (SO_PEERSEC gives ENOPROTOOPT)");
+    }
+    CHECK(n >= 0 && label[n] == 0 && strlen(label) == (size_t)n, "label of %zd bytes", n);
+    MUST_FAIL(fdcred_peer_security(sv[0], NULL, 5), EINVAL);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_refuse_fds_makes_the_kernel_reject_them(void) {
+    int sv[2], p[2];
+    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    if (fdcred_refuse_fds(sv[1]) < 0 && errno == ENOPROTOOPT) {
+        close(sv[0]);
+        close(sv[1]);
+        SKIP("SO_PASSRIGHTS needs Linux 6.16 (this kernel lacks it)");
+    }
+    MUST(pipe(p));
+    errno = 0;
+    ssize_t r = plain_send(sv[0], "x", 1, p, 1, 1);
+    CHECK(r < 0, "a plain send of fds to a refusing socket succeeded");
+    int fd;
+    size_t n = 1;
+    char c;
+    MUST(send(sv[0], "y", 1, 0));
+    CHECK(fdcred_recv_fds(sv[1], &c, 1, &fd, &n) == 1 && n == 0 && c == 'y', "what arrived after the refusal");
+    close(p[0]);
+    close(p[1]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* The "update server": privileged, SOCK_SEQPACKET, serves one uid only. */
+static void test_seqpacket_server_accepts_one_uid_refuses_another(void) {
+    need_root();
+    struct sockaddr_un addr;
+    sock_path(&addr, "upd");
+    int srv = listen_on(&addr, SOCK_SEQPACKET, 0);
+    const uid_t uids[2] = {NOBODY, OTHER_UID};
+    for (int i = 0; i < 2; i++) {
+        pid_t pid = MUST(fork());
+        if (pid == 0) {
+            gid_t g = NOBODY;
+            become(uids[i], NOBODY, &g, 1);
+            int s = connect_to(&addr, SOCK_SEQPACKET);
+            MUST(write(s, "update", 6));
+            char reply[32] = {0};
+            CHECK(read(s, reply, sizeof reply - 1) > 0, "reading the verdict");
+            CHECK(strcmp(reply, uids[i] == NOBODY ? "accepted" : "refused") == 0, "uid %u got '%s'",
+                  (unsigned)uids[i], reply);
+            close(s);
+            _exit(0);
+        }
+        int conn = MUST(accept(srv, NULL, NULL));
+        struct fdcred_cred who;
+        MUST(fdcred_peer_cred(conn, &who));
+        char req[16];
+        MUST(read(conn, req, sizeof req));
+        const char *verdict = (who.known & FDCRED_CRED_UID) && who.uid == NOBODY ? "accepted" : "refused";
+        MUST(write(conn, verdict, strlen(verdict)));
+        close(conn);
+        wait_peer(pid, "update client");
+    }
+    close(srv);
+    unlink(addr.sun_path);
+}
+
+static const struct test tests[] = {
+    TEST(test_peer_cred_groups_pidfd_of_unprivileged_peer),
+    TEST(test_peer_cred_on_socketpair_is_the_creator),
+    TEST(test_peer_cred_refuses_sockets_without_a_peer),
+    TEST(test_scm_credentials_interop_both_ways),
+    TEST(test_forged_credentials_are_refused_and_never_seen),
+    TEST(test_credentials_enabled_too_late_are_not_an_identity),
+    TEST(test_allow_on_listener_covers_accepted_connections),
+    TEST(test_recv_cred_without_credentials_or_with_fds_fails_cleanly),
+    TEST(test_fds_and_credentials_in_one_message),
+    TEST(test_scm_pidfd_kept_only_when_asked),
+    TEST(test_peer_security_label_or_documented_absence),
+    TEST(test_refuse_fds_makes_the_kernel_reject_them),
+    TEST(test_seqpacket_server_accepts_one_uid_refuses_another),
+};
+
+int main(int argc, char **argv) { return run_tests(tests, NTESTS(tests), argc, argv); }
