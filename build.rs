@@ -28,6 +28,7 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=pkgconfig/fdcred.pc.in");
     println!("cargo:rerun-if-changed=build.rs");
+    cfg_aliases(&target_os);
 
     // <target>/<profile>/build/fdcred-<hash>/out -> <target>/<profile>
     let profile_dir = out_dir.ancestors().nth(3).expect("OUT_DIR has the usual layout").to_path_buf();
@@ -62,6 +63,43 @@ fn main() {
     let pc_dir = profile_dir.join("pkgconfig");
     fs::create_dir_all(&pc_dir).unwrap();
     write_if_changed(&pc_dir.join("fdcred.pc"), &pc);
+}
+
+/// The cfg names `src/sys/` selects its backends with, defined here once:
+///
+/// | cfg | target_os |
+/// |---|---|
+/// | `linux_like` | linux, android |
+/// | `freebsdlike` | freebsd, dragonfly |
+/// | `apple` | macos, ios, tvos, watchos, visionos |
+/// | `solarish` | illumos, solaris |
+/// | `bsd` | freebsdlike, netbsd, openbsd, apple |
+///
+/// `fdcred_canary` (set when `FDCRED_CANARY=1` is in the environment) compiles
+/// one deliberate type error into the selected backend; `scripts/cross-check`
+/// uses it to prove that each target really compiles its own backend file.
+fn cfg_aliases(target_os: &str) {
+    println!("cargo:rustc-check-cfg=cfg(linux_like, freebsdlike, apple, solarish, bsd, fdcred_canary)");
+    println!("cargo:rerun-if-env-changed=FDCRED_CANARY");
+    let linux_like = matches!(target_os, "linux" | "android");
+    let freebsdlike = matches!(target_os, "freebsd" | "dragonfly");
+    let apple = matches!(target_os, "macos" | "ios" | "tvos" | "watchos" | "visionos");
+    let solarish = matches!(target_os, "illumos" | "solaris");
+    let bsd = freebsdlike || apple || matches!(target_os, "netbsd" | "openbsd");
+    for (name, on) in [
+        ("linux_like", linux_like),
+        ("freebsdlike", freebsdlike),
+        ("apple", apple),
+        ("solarish", solarish),
+        ("bsd", bsd),
+    ] {
+        if on {
+            println!("cargo:rustc-cfg={name}");
+        }
+    }
+    if env::var_os("FDCRED_CANARY").is_some_and(|v| v == "1") {
+        println!("cargo:rustc-cfg=fdcred_canary");
+    }
 }
 
 fn generate_header(manifest_dir: &Path) -> String {

@@ -58,10 +58,30 @@
 #define FDCRED_CRED_RGID (1 << 4)
 
 /**
- * The most descriptors one message can carry on this OS (`SCM_MAX_FD` on
- * Linux). Sending more fails with `EINVAL`.
+ * The data byte `fdcred_cred_handshake_receiver` sends as its "go on"
+ * (ASCII ACK). A peer that does not use the library sends or expects
+ * exactly this one byte.
+ */
+#define FDCRED_CRED_HANDSHAKE_BYTE 6
+
+#if !defined(__OpenBSD__)
+/**
+ * The most descriptors one message can carry on this OS: 253 (Linux's
+ * `SCM_MAX_FD`; the BSDs, macOS and illumos accept as many), 127 on OpenBSD
+ * (see below). Sending more fails with `EINVAL`; a message carrying more is
+ * received with all of them closed.
  */
 #define FDCRED_MAX_FDS 253
+#endif
+
+#if defined(__OpenBSD__)
+/**
+ * OpenBSD: the kernel stores each descriptor in flight as a 16-byte
+ * `struct fdpass` inside one 2048-byte cluster, so one message carries at
+ * most 127. Sending more fails with `EINVAL`.
+ */
+#define FDCRED_MAX_FDS 127
+#endif
 
 /**
  * Flag: fail with `EAGAIN` instead of blocking, for this call only.
@@ -255,6 +275,13 @@ extern "C" {
  * socket), `listen` (seen from the connecting socket) or `socketpair`. Later
  * changes of the peer's ids do not show.
  *
+ * Per OS: Linux `SO_PEERCRED`; FreeBSD and DragonFly `LOCAL_PEERCRED`
+ * (the pid only on FreeBSD 13+, unknown otherwise); NetBSD
+ * `LOCAL_PEEREID`; OpenBSD `SO_PEERCRED`; macOS `LOCAL_PEERCRED` and
+ * `LOCAL_PEERPID`; illumos `getpeerucred` (which also gives the real ids,
+ * `FDCRED_CRED_RUID`/`FDCRED_CRED_RGID`). A field the OS does not report is
+ * left unknown, never guessed.
+ *
  * Works on `SOCK_STREAM` and `SOCK_SEQPACKET` connections from `accept`,
  * `connect` or `socketpair`, and on `SOCK_DGRAM` pairs from `socketpair`.
  * The pid is unknown (`known` lacks `FDCRED_CRED_PID`) when the peer is in
@@ -264,6 +291,8 @@ extern "C" {
  * - `ENOTCONN`: no peer the kernel recorded: an unconnected or `connect()`ed
  *   `SOCK_DGRAM` socket, a listening socket, a socket not yet connected.
  * - `EOPNOTSUPP`: not a Unix-domain socket.
+ * - `EPROTO`: the kernel answered in a layout this library does not know
+ *   (an `xucred` of another version or size).
  * - `EINVAL`: `out` is NULL.
  * - `EBADF`, `ENOTSOCK`.
  *
@@ -274,8 +303,15 @@ int fdcred_peer_cred(int sock, struct fdcred_cred *out);
 
 /**
  * Ask the kernel to attach the sender's credentials to every message `sock`
- * receives from now on (Linux `SO_PASSCRED`). Needed before
- * `fdcred_recv_cred` or `fdcred_recvmsg` can report credentials.
+ * receives from now on. Needed before `fdcred_recv_cred` or
+ * `fdcred_recvmsg` can report credentials.
+ *
+ * Per OS: Linux `SO_PASSCRED`; FreeBSD 13+ `LOCAL_CREDS_PERSISTENT`;
+ * NetBSD `LOCAL_CREDS`, which on a stream covers only the *first* message
+ * that arrives after it; illumos `SO_RECVUCRED`; DragonFly has no such
+ * option (nothing is set; a message carries credentials when its sender
+ * attached them with `fdcred_send_cred`); OpenBSD and macOS have no
+ * per-message credentials (`EOPNOTSUPP`: use `fdcred_peer_cred`).
  *
  * Call it before the peer sends: on a listening socket before `accept`
  * (accepted sockets inherit it), on the receiving side of a `socketpair` or
@@ -283,8 +319,13 @@ int fdcred_peer_cred(int sock, struct fdcred_cred *out);
  * earlier has no credentials, and the library reports it as such (never as
  * an identity). The setting is never turned off by the library. Thread-safe.
  *
- * Returns 0, or -1 with `errno`: `EOPNOTSUPP` (not a Unix-domain socket),
- * `EBADF`, `ENOTSOCK`.
+ * To close the race with a peer that may already be writing, use the
+ * handshake pair `fdcred_cred_handshake_receiver` /
+ * `fdcred_cred_handshake_sender`.
+ *
+ * Returns 0, or -1 with `errno`: `EOPNOTSUPP` (not a Unix-domain socket;
+ * OpenBSD and macOS), `ENOPROTOOPT`/`EINVAL` (FreeBSD before 13, or
+ * `LOCAL_CREDS` already set by the caller), `EBADF`, `ENOTSOCK`.
  *
  * # Safety
  * None beyond passing an integer; any value is handled.
@@ -293,7 +334,7 @@ int fdcred_allow_recv_cred(int sock);
 
 /**
  * Ask the kernel to attach a pidfd of the sender to every message `sock`
- * receives (Linux 6.5+ `SO_PASSPIDFD`). `fdcred_recvmsg` with
+ * receives (Linux 6.5+ `SO_PASSPIDFD`; `ENOPROTOOPT` on every other OS). `fdcred_recvmsg` with
  * `FDCRED_KEEP_PIDFD` hands it out; every other receive closes it.
  *
  * Returns 0, or -1 with `errno`: `ENOPROTOOPT` (the kernel lacks it),
@@ -306,7 +347,7 @@ int fdcred_allow_recv_pidfd(int sock);
 
 /**
  * Make the kernel refuse descriptors sent to `sock` (Linux 6.16+
- * `SO_PASSRIGHTS` off): a peer's `sendmsg` with `SCM_RIGHTS` then fails
+ * `SO_PASSRIGHTS` off; `ENOPROTOOPT` on every other OS): a peer's `sendmsg` with `SCM_RIGHTS` then fails
  * with `EPERM` on its side, so no descriptor can flood this process.
  *
  * Returns 0, or -1 with `errno`: `ENOPROTOOPT` (the kernel lacks it),
@@ -322,23 +363,31 @@ int fdcred_refuse_fds(int sock);
  * fields marked in `known`; the rest are the caller's own), or the caller's
  * own pid, real uid and real gid when `cred` is NULL.
  *
- * The kernel checks the claim: without `CAP_SETUID`/`CAP_SETGID`/
+ * Linux: the kernel checks the claim: without `CAP_SETUID`/`CAP_SETGID`/
  * `CAP_SYS_ADMIN` a process may claim only its own pid and its real,
- * effective or saved ids, else `EPERM` and nothing is sent. On a stream at
- * least one byte is required. Never raises `SIGPIPE`; `EINTR` is retried.
+ * effective or saved ids, else `EPERM` and nothing is sent. Other OSes have
+ * no way to state an identity: `cred` must be NULL (else `EOPNOTSUPP`);
+ * FreeBSD and DragonFly attach an `SCM_CREDS` the kernel fills in; NetBSD
+ * and illumos send the data alone, and the kernel attaches the sender's
+ * credentials for a receiver that opted in; OpenBSD and macOS have none
+ * (`EOPNOTSUPP`). On a stream at least one byte is required. Never raises `SIGPIPE`; `EINTR` is retried.
  * Thread-safe.
  *
  * Returns the number of bytes sent, or -1 with `errno`:
- * - `EPERM`: an identity the caller may not claim.
+ * - `EPERM`: an identity the caller may not claim (Linux).
  * - `EINVAL`: NULL `buf` with `len` > 0; `len` 0 on a stream socket.
- * - `EOPNOTSUPP`: not a Unix-domain socket.
+ * - `EOPNOTSUPP`: not a Unix-domain socket; a non-NULL `cred` on any OS
+ *   but Linux; OpenBSD and macOS.
  * - `EBADF`, `ENOTSOCK`, `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EAGAIN`.
  *
  * # Safety
  * `cred` must be NULL or point to a valid `struct fdcred_cred`; `buf` must
  * be readable for `len` bytes (or NULL with 0).
  */
-ssize_t fdcred_send_cred(int sock, const struct fdcred_cred *cred, const void *buf, size_t len);
+ssize_t fdcred_send_cred(int sock,
+                         const struct fdcred_cred *cred,
+                         const void *buf,
+                         size_t len);
 
 /**
  * Receive up to `len` bytes into `buf` and the sender's credentials into
@@ -369,8 +418,11 @@ ssize_t fdcred_send_cred(int sock, const struct fdcred_cred *cred, const void *b
 ssize_t fdcred_recv_cred(int sock, struct fdcred_cred *out, void *buf, size_t len);
 
 /**
- * The supplementary group ids of the peer of a connected Unix socket
- * (Linux `SO_PEERGROUPS`), as recorded when it connected.
+ * The supplementary group ids of the peer of a connected Unix socket, as
+ * recorded when it connected: Linux `SO_PEERGROUPS`; FreeBSD, DragonFly
+ * and macOS the `xucred` of `LOCAL_PEERCRED` (at most 15 groups: the kernel
+ * cuts the list); illumos `getpeerucred`. NetBSD and OpenBSD report none
+ * (`ENOPROTOOPT`).
  *
  * With `size` 0 (`groups` may be NULL), returns how many there are and
  * writes nothing, as `getgroups(0, NULL)` does; otherwise stores up to
@@ -380,7 +432,8 @@ ssize_t fdcred_recv_cred(int sock, struct fdcred_cred *out, void *buf, size_t le
  * - `ERANGE`: `size` is too small (ask with 0 first).
  * - `ENOTCONN`: no peer the kernel recorded (see `fdcred_peer_cred`).
  * - `EINVAL`: NULL `groups` with `size` > 0.
- * - `ENOPROTOOPT`: the kernel lacks `SO_PEERGROUPS` (before 4.13).
+ * - `ENOPROTOOPT`: the kernel lacks `SO_PEERGROUPS` (Linux before 4.13);
+ *   NetBSD, OpenBSD.
  * - `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
  *
  * # Safety
@@ -395,7 +448,7 @@ ssize_t fdcred_peer_groups(int sock, gid_t *groups, size_t size);
  * when the process exits) or `pidfd_getfd`.
  *
  * Returns the new descriptor, owned by the caller, close-on-exec; or -1
- * with `errno`: `ENOPROTOOPT` (the kernel lacks it), `ENOTCONN` (no
+ * with `errno`: `ENOPROTOOPT` (the kernel lacks it; every OS but Linux), `ENOTCONN` (no
  * recorded peer), `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`, `EMFILE`. Thread-safe.
  *
  * # Safety
@@ -413,7 +466,7 @@ int fdcred_peer_pidfd(int sock);
  * (without the NUL). Thread-safe.
  *
  * Returns the length, or -1 with `errno`:
- * - `ENOPROTOOPT`: no LSM that labels sockets is active.
+ * - `ENOPROTOOPT`: no LSM that labels sockets is active; every OS but Linux.
  * - `ERANGE`: `buf` too small for the label and its NUL.
  * - `EINVAL`: NULL `buf` with `size` > 0.
  * - `ENOTCONN`, `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
@@ -422,6 +475,57 @@ int fdcred_peer_pidfd(int sock);
  * `buf` must be writable for `size` bytes, or be NULL with `size` 0.
  */
 ssize_t fdcred_peer_security(int sock, char *buf, size_t size);
+
+/**
+ * Receiver's half of the credentials handshake, for a connected Unix
+ * socket: opt in to per-message credentials (as `fdcred_allow_recv_cred`),
+ * then send one data byte, `FDCRED_CRED_HANDSHAKE_BYTE`, the "go on".
+ *
+ * Why: the kernel attaches credentials only to messages queued *after* the
+ * receiver opted in (Linux makes up pid 0 and the overflow ids for earlier
+ * ones; NetBSD's `LOCAL_CREDS` covers only the first message after it). A
+ * sender that waits for the "go on" (`fdcred_cred_handshake_sender`, or a
+ * plain read of that byte) is sure its next message carries credentials.
+ * Then receive with `fdcred_recv_cred`. Works on streams, seqpacket and
+ * connected datagram pairs. Never raises `SIGPIPE`; `EINTR` is retried.
+ * Thread-safe.
+ *
+ * Returns 0, or -1 with `errno`:
+ * - `EOPNOTSUPP`: not a Unix-domain socket; OpenBSD and macOS (no
+ *   per-message credentials: use `fdcred_peer_cred`). Nothing is sent.
+ * - `ENOPROTOOPT`, `EINVAL`: the opt-in failed (see
+ *   `fdcred_allow_recv_cred`). Nothing is sent.
+ * - `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EAGAIN` (non-blocking socket with a
+ *   full buffer: the opt-in is done, call again), `EBADF`, `ENOTSOCK`.
+ *
+ * # Safety
+ * None beyond passing an integer; any value is handled.
+ */
+int fdcred_cred_handshake_receiver(int sock);
+
+/**
+ * Sender's half of the credentials handshake: wait for (read) the one-byte
+ * "go on" that `fdcred_cred_handshake_receiver` (or a plain peer) sends on
+ * `sock`. After it returns 0, send with `fdcred_send_cred`: the receiver has
+ * opted in, so the message carries credentials.
+ *
+ * Blocks until the byte arrives unless `sock` is non-blocking (then
+ * `EAGAIN`). Descriptors attached to the byte are closed. `EINTR` is
+ * retried. Thread-safe.
+ *
+ * Returns 0, or -1 with `errno`:
+ * - `ECONNRESET`: end of file before the byte (the receiver gave up).
+ * - `EPROTO`: a byte other than `FDCRED_CRED_HANDSHAKE_BYTE`, a datagram
+ *   longer than one byte or empty, or descriptors attached (all closed).
+ *   The data read is consumed.
+ * - `EAGAIN`: non-blocking socket, the byte has not arrived yet.
+ * - `EOPNOTSUPP`: not a Unix-domain socket.
+ * - `EBADF`, `ENOTSOCK`, `ENOTCONN`.
+ *
+ * # Safety
+ * None beyond passing an integer; any value is handled.
+ */
+int fdcred_cred_handshake_sender(int sock);
 
 /**
  * Send one descriptor with exactly one data byte (0), the classic way: a

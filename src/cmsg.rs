@@ -34,30 +34,60 @@ pub enum Item {
     Malformed,
 }
 
-/// Alignment and header sizes of this OS's `CMSG_*` macros, read from libc
-/// once so the parser and builder agree with the kernel on every target.
+/// Where a control message's payload starts (`CMSG_LEN(0)`), and the
+/// alignment `CMSG_NXTHDR`/`CMSG_SPACE` round lengths to, both read from
+/// libc's own macros at compile time so the parser and builder agree with the
+/// kernel on every target.
+///
+/// The alignment is the size of the steps `CMSG_SPACE(n)` takes as `n` grows:
+/// 8 on LP64 Linux and the BSDs, 4 on Darwin (`__DARWIN_ALIGN32`), 8 on
+/// 64-bit illumos, whose payload is aligned to 4 only (`_CMSG_DATA_ALIGN`),
+/// so that `CMSG_SPACE(1) - CMSG_SPACE(0)` there is 0, not the alignment.
+/// The backend states the alignment it expects (`sys::CMSG_ALIGN`) and the
+/// build fails if libc disagrees.
 #[derive(Clone, Copy)]
 struct Layout {
     /// `CMSG_LEN(0)`: where the payload starts.
     header: usize,
-    /// The alignment `CMSG_SPACE` rounds to.
+    /// The alignment `CMSG_NXTHDR` steps by and `CMSG_SPACE` rounds to.
     align: usize,
 }
 
-fn layout() -> Layout {
-    // SAFETY: the CMSG_LEN / CMSG_SPACE helpers only do arithmetic on their
-    // argument; they dereference nothing.
-    unsafe {
-        let header = libc::CMSG_LEN(0) as usize;
-        let align = libc::CMSG_SPACE(1) as usize - libc::CMSG_SPACE(0) as usize;
-        Layout { header, align }
+const fn cmsg_space(len: usize) -> usize {
+    // SAFETY: CMSG_SPACE only does arithmetic on its argument.
+    unsafe { libc::CMSG_SPACE(len as libc::c_uint) as usize }
+}
+
+const LAYOUT: Layout = {
+    // SAFETY: CMSG_LEN only does arithmetic on its argument.
+    let header = unsafe { libc::CMSG_LEN(0) as usize };
+    // The first jump of CMSG_SPACE is one alignment unit.
+    let base = cmsg_space(0);
+    let mut n = 1;
+    while cmsg_space(n) == base && n < 64 {
+        n += 1;
     }
+    let align = cmsg_space(n) - base;
+    assert!(align.is_power_of_two(), "CMSG_SPACE steps by a power of two");
+    Layout { header, align }
+};
+
+// The alignment each backend expects is what libc computes for the target.
+const _: () = assert!(LAYOUT.align == sys::CMSG_ALIGN, "CMSG alignment of this target differs from the backend's");
+
+const fn layout() -> Layout {
+    LAYOUT
 }
 
 /// `CMSG_SPACE(len)` as a plain function, for sizing buffers.
 pub fn space(len: usize) -> usize {
     let l = layout();
-    align_up(l.header, l.align) + align_up(len, l.align)
+    align_up(len_of(len), l.align)
+}
+
+/// `CMSG_LEN(len)`.
+fn len_of(len: usize) -> usize {
+    layout().header + len
 }
 
 fn align_up(n: usize, align: usize) -> usize {
@@ -91,6 +121,7 @@ pub fn parse(control: &[u8], mut sink: impl FnMut(Item)) {
         let len = claimed.min(rest.len());
         let payload = &rest[l.header.min(len)..len];
         dispatch(hdr.cmsg_level, hdr.cmsg_type, payload, &mut sink);
+        // CMSG_NXTHDR: the next header starts at the aligned end of this one.
         match align_up_checked(claimed, l.align).and_then(|step| offset.checked_add(step)) {
             Some(next) if next > offset => offset = next,
             _ => break,
@@ -121,7 +152,7 @@ fn dispatch(level: libc::c_int, kind: libc::c_int, payload: &[u8], sink: &mut im
             }
             None => sink(Item::Malformed),
         },
-        sys::CmsgKind::Cred => match sys::decode_cred(payload) {
+        sys::CmsgKind::Cred => match sys::decode_cred(kind, payload) {
             Some(cred) => sink(Item::Cred(cred)),
             None => sink(Item::Malformed),
         },
@@ -183,7 +214,7 @@ impl<'a, const N: usize> Builder<'a, N> {
         }
         // SAFETY: zeroed is a valid cmsghdr (plain integers, padding on musl).
         let mut hdr: libc::cmsghdr = unsafe { core::mem::zeroed() };
-        hdr.cmsg_len = (l.header + payload.len()) as _;
+        hdr.cmsg_len = len_of(payload.len()) as _;
         hdr.cmsg_level = level;
         hdr.cmsg_type = kind;
         // SAFETY: [used, end) lies inside the N-byte buffer (checked above),
@@ -269,6 +300,58 @@ mod tests {
             unsafe { core::ptr::write_unaligned(bytes.as_mut_ptr().cast(), hdr) };
             let _ = collect(&bytes);
         }
+    }
+
+    #[test]
+    fn space_and_len_match_libc_for_every_payload_size() {
+        for n in 0..2048usize {
+            // SAFETY: the CMSG_* helpers only do arithmetic.
+            let (want_space, want_len) =
+                unsafe { (libc::CMSG_SPACE(n as _) as usize, libc::CMSG_LEN(n as _) as usize) };
+            assert_eq!(space(n), want_space, "CMSG_SPACE({n})");
+            assert_eq!(len_of(n), want_len, "CMSG_LEN({n})");
+        }
+    }
+
+    #[test]
+    fn parser_steps_exactly_as_libc_cmsg_nxthdr() {
+        let mut buf = Buf::<512>::new();
+        let mut b = Builder::new(&mut buf);
+        b.push_fds(&[1]).unwrap();
+        b.push_fds(&[2, 3, 4]).unwrap();
+        b.push(libc::SOL_SOCKET, 0x7777, &[9u8; 5]).unwrap();
+        b.push_fds(&[5, 6]).unwrap();
+        let len = b.len();
+        let base = buf.as_mut_ptr();
+        // SAFETY: msghdr is plain data; the CMSG_* walk stays within the
+        // `len` bytes the builder wrote, as libc's macros bound it.
+        let mut offsets = Vec::new();
+        unsafe {
+            let mut msg: libc::msghdr = core::mem::zeroed();
+            msg.msg_control = base.cast();
+            msg.msg_controllen = len as _;
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                offsets.push(c as usize - base as usize);
+                assert_eq!(libc::CMSG_DATA(c) as usize - c as usize, layout().header, "CMSG_DATA offset");
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        let mut ours = Vec::new();
+        let mut offset = 0;
+        // SAFETY: the builder wrote the first `len` bytes.
+        let bytes = unsafe { buf.initialised(len) };
+        while offset + size_of::<libc::cmsghdr>() <= len {
+            ours.push(offset);
+            // SAFETY: in bounds (checked above); unaligned read.
+            let hdr: libc::cmsghdr = unsafe { core::ptr::read_unaligned(bytes[offset..].as_ptr().cast()) };
+            offset += align_up(hdr.cmsg_len as usize, layout().align);
+        }
+        assert_eq!(ours, offsets, "header offsets: ours vs CMSG_NXTHDR");
+        assert_eq!(
+            collect(bytes),
+            vec![Item::Fd(1), Item::Fd(2), Item::Fd(3), Item::Fd(4), Item::Other, Item::Fd(5), Item::Fd(6)]
+        );
     }
 
     #[test]

@@ -25,13 +25,17 @@ mod msg;
 mod sys;
 
 pub use cred::{
-    allow_recv_cred, allow_recv_pidfd, peer_cred, peer_groups, peer_pidfd, peer_security, refuse_fds, CredSource,
+    allow_recv_cred, allow_recv_pidfd, cred_handshake_receiver, cred_handshake_sender, peer_cred, peer_groups,
+    peer_pidfd, peer_security, refuse_fds, CredSource,
 };
-pub use cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
+pub use cred::{
+    fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_HANDSHAKE_BYTE, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID,
+    FDCRED_CRED_UID,
+};
 pub use msg::{recv_msg, send_msg, Drain, Received, ReceivedFds, RecvOptions, SendOptions};
 
 /// The largest number of descriptors one message may carry on this OS
-/// (`SCM_MAX_FD` on Linux).
+/// (`SCM_MAX_FD` on Linux; 127 on OpenBSD, 253 elsewhere).
 pub const MAX_FDS: usize = sys::MAX_FDS;
 
 /// Whether received descriptors get close-on-exec atomically (through

@@ -16,6 +16,13 @@ use crate::msg::{send_msg, SendOptions};
 /// socket), `listen` (seen from the connecting socket) or `socketpair`. Later
 /// changes of the peer's ids do not show.
 ///
+/// Per OS: Linux `SO_PEERCRED`; FreeBSD and DragonFly `LOCAL_PEERCRED`
+/// (the pid only on FreeBSD 13+, unknown otherwise); NetBSD
+/// `LOCAL_PEEREID`; OpenBSD `SO_PEERCRED`; macOS `LOCAL_PEERCRED` and
+/// `LOCAL_PEERPID`; illumos `getpeerucred` (which also gives the real ids,
+/// `FDCRED_CRED_RUID`/`FDCRED_CRED_RGID`). A field the OS does not report is
+/// left unknown, never guessed.
+///
 /// Works on `SOCK_STREAM` and `SOCK_SEQPACKET` connections from `accept`,
 /// `connect` or `socketpair`, and on `SOCK_DGRAM` pairs from `socketpair`.
 /// The pid is unknown (`known` lacks `FDCRED_CRED_PID`) when the peer is in
@@ -25,6 +32,8 @@ use crate::msg::{send_msg, SendOptions};
 /// - `ENOTCONN`: no peer the kernel recorded: an unconnected or `connect()`ed
 ///   `SOCK_DGRAM` socket, a listening socket, a socket not yet connected.
 /// - `EOPNOTSUPP`: not a Unix-domain socket.
+/// - `EPROTO`: the kernel answered in a layout this library does not know
+///   (an `xucred` of another version or size).
 /// - `EINVAL`: `out` is NULL.
 /// - `EBADF`, `ENOTSOCK`.
 ///
@@ -42,8 +51,15 @@ pub unsafe extern "C" fn fdcred_peer_cred(sock: c_int, out: *mut fdcred_cred) ->
 }
 
 /// Ask the kernel to attach the sender's credentials to every message `sock`
-/// receives from now on (Linux `SO_PASSCRED`). Needed before
-/// `fdcred_recv_cred` or `fdcred_recvmsg` can report credentials.
+/// receives from now on. Needed before `fdcred_recv_cred` or
+/// `fdcred_recvmsg` can report credentials.
+///
+/// Per OS: Linux `SO_PASSCRED`; FreeBSD 13+ `LOCAL_CREDS_PERSISTENT`;
+/// NetBSD `LOCAL_CREDS`, which on a stream covers only the *first* message
+/// that arrives after it; illumos `SO_RECVUCRED`; DragonFly has no such
+/// option (nothing is set; a message carries credentials when its sender
+/// attached them with `fdcred_send_cred`); OpenBSD and macOS have no
+/// per-message credentials (`EOPNOTSUPP`: use `fdcred_peer_cred`).
 ///
 /// Call it before the peer sends: on a listening socket before `accept`
 /// (accepted sockets inherit it), on the receiving side of a `socketpair` or
@@ -51,8 +67,13 @@ pub unsafe extern "C" fn fdcred_peer_cred(sock: c_int, out: *mut fdcred_cred) ->
 /// earlier has no credentials, and the library reports it as such (never as
 /// an identity). The setting is never turned off by the library. Thread-safe.
 ///
-/// Returns 0, or -1 with `errno`: `EOPNOTSUPP` (not a Unix-domain socket),
-/// `EBADF`, `ENOTSOCK`.
+/// To close the race with a peer that may already be writing, use the
+/// handshake pair `fdcred_cred_handshake_receiver` /
+/// `fdcred_cred_handshake_sender`.
+///
+/// Returns 0, or -1 with `errno`: `EOPNOTSUPP` (not a Unix-domain socket;
+/// OpenBSD and macOS), `ENOPROTOOPT`/`EINVAL` (FreeBSD before 13, or
+/// `LOCAL_CREDS` already set by the caller), `EBADF`, `ENOTSOCK`.
 ///
 /// # Safety
 /// None beyond passing an integer; any value is handled.
@@ -65,7 +86,7 @@ pub unsafe extern "C" fn fdcred_allow_recv_cred(sock: c_int) -> c_int {
 }
 
 /// Ask the kernel to attach a pidfd of the sender to every message `sock`
-/// receives (Linux 6.5+ `SO_PASSPIDFD`). `fdcred_recvmsg` with
+/// receives (Linux 6.5+ `SO_PASSPIDFD`; `ENOPROTOOPT` on every other OS). `fdcred_recvmsg` with
 /// `FDCRED_KEEP_PIDFD` hands it out; every other receive closes it.
 ///
 /// Returns 0, or -1 with `errno`: `ENOPROTOOPT` (the kernel lacks it),
@@ -82,7 +103,7 @@ pub unsafe extern "C" fn fdcred_allow_recv_pidfd(sock: c_int) -> c_int {
 }
 
 /// Make the kernel refuse descriptors sent to `sock` (Linux 6.16+
-/// `SO_PASSRIGHTS` off): a peer's `sendmsg` with `SCM_RIGHTS` then fails
+/// `SO_PASSRIGHTS` off; `ENOPROTOOPT` on every other OS): a peer's `sendmsg` with `SCM_RIGHTS` then fails
 /// with `EPERM` on its side, so no descriptor can flood this process.
 ///
 /// Returns 0, or -1 with `errno`: `ENOPROTOOPT` (the kernel lacks it),
@@ -102,16 +123,21 @@ pub unsafe extern "C" fn fdcred_refuse_fds(sock: c_int) -> c_int {
 /// fields marked in `known`; the rest are the caller's own), or the caller's
 /// own pid, real uid and real gid when `cred` is NULL.
 ///
-/// The kernel checks the claim: without `CAP_SETUID`/`CAP_SETGID`/
+/// Linux: the kernel checks the claim: without `CAP_SETUID`/`CAP_SETGID`/
 /// `CAP_SYS_ADMIN` a process may claim only its own pid and its real,
-/// effective or saved ids, else `EPERM` and nothing is sent. On a stream at
-/// least one byte is required. Never raises `SIGPIPE`; `EINTR` is retried.
+/// effective or saved ids, else `EPERM` and nothing is sent. Other OSes have
+/// no way to state an identity: `cred` must be NULL (else `EOPNOTSUPP`);
+/// FreeBSD and DragonFly attach an `SCM_CREDS` the kernel fills in; NetBSD
+/// and illumos send the data alone, and the kernel attaches the sender's
+/// credentials for a receiver that opted in; OpenBSD and macOS have none
+/// (`EOPNOTSUPP`). On a stream at least one byte is required. Never raises `SIGPIPE`; `EINTR` is retried.
 /// Thread-safe.
 ///
 /// Returns the number of bytes sent, or -1 with `errno`:
-/// - `EPERM`: an identity the caller may not claim.
+/// - `EPERM`: an identity the caller may not claim (Linux).
 /// - `EINVAL`: NULL `buf` with `len` > 0; `len` 0 on a stream socket.
-/// - `EOPNOTSUPP`: not a Unix-domain socket.
+/// - `EOPNOTSUPP`: not a Unix-domain socket; a non-NULL `cred` on any OS
+///   but Linux; OpenBSD and macOS.
 /// - `EBADF`, `ENOTSOCK`, `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EAGAIN`.
 ///
 /// # Safety
@@ -186,8 +212,11 @@ pub unsafe extern "C" fn fdcred_recv_cred(
     })
 }
 
-/// The supplementary group ids of the peer of a connected Unix socket
-/// (Linux `SO_PEERGROUPS`), as recorded when it connected.
+/// The supplementary group ids of the peer of a connected Unix socket, as
+/// recorded when it connected: Linux `SO_PEERGROUPS`; FreeBSD, DragonFly
+/// and macOS the `xucred` of `LOCAL_PEERCRED` (at most 15 groups: the kernel
+/// cuts the list); illumos `getpeerucred`. NetBSD and OpenBSD report none
+/// (`ENOPROTOOPT`).
 ///
 /// With `size` 0 (`groups` may be NULL), returns how many there are and
 /// writes nothing, as `getgroups(0, NULL)` does; otherwise stores up to
@@ -197,7 +226,8 @@ pub unsafe extern "C" fn fdcred_recv_cred(
 /// - `ERANGE`: `size` is too small (ask with 0 first).
 /// - `ENOTCONN`: no peer the kernel recorded (see `fdcred_peer_cred`).
 /// - `EINVAL`: NULL `groups` with `size` > 0.
-/// - `ENOPROTOOPT`: the kernel lacks `SO_PEERGROUPS` (before 4.13).
+/// - `ENOPROTOOPT`: the kernel lacks `SO_PEERGROUPS` (Linux before 4.13);
+///   NetBSD, OpenBSD.
 /// - `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
 ///
 /// # Safety
@@ -218,7 +248,7 @@ pub unsafe extern "C" fn fdcred_peer_groups(sock: c_int, groups: *mut libc::gid_
 /// when the process exits) or `pidfd_getfd`.
 ///
 /// Returns the new descriptor, owned by the caller, close-on-exec; or -1
-/// with `errno`: `ENOPROTOOPT` (the kernel lacks it), `ENOTCONN` (no
+/// with `errno`: `ENOPROTOOPT` (the kernel lacks it; every OS but Linux), `ENOTCONN` (no
 /// recorded peer), `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`, `EMFILE`. Thread-safe.
 ///
 /// # Safety
@@ -237,7 +267,7 @@ pub unsafe extern "C" fn fdcred_peer_pidfd(sock: c_int) -> c_int {
 /// (without the NUL). Thread-safe.
 ///
 /// Returns the length, or -1 with `errno`:
-/// - `ENOPROTOOPT`: no LSM that labels sockets is active.
+/// - `ENOPROTOOPT`: no LSM that labels sockets is active; every OS but Linux.
 /// - `ERANGE`: `buf` too small for the label and its NUL.
 /// - `EINVAL`: NULL `buf` with `size` > 0.
 /// - `ENOTCONN`, `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
@@ -262,5 +292,64 @@ pub unsafe extern "C" fn fdcred_peer_security(sock: c_int, buf: *mut c_char, siz
         };
         *terminator = 0;
         Ok(len as libc::ssize_t)
+    })
+}
+
+/// Receiver's half of the credentials handshake, for a connected Unix
+/// socket: opt in to per-message credentials (as `fdcred_allow_recv_cred`),
+/// then send one data byte, `FDCRED_CRED_HANDSHAKE_BYTE`, the "go on".
+///
+/// Why: the kernel attaches credentials only to messages queued *after* the
+/// receiver opted in (Linux makes up pid 0 and the overflow ids for earlier
+/// ones; NetBSD's `LOCAL_CREDS` covers only the first message after it). A
+/// sender that waits for the "go on" (`fdcred_cred_handshake_sender`, or a
+/// plain read of that byte) is sure its next message carries credentials.
+/// Then receive with `fdcred_recv_cred`. Works on streams, seqpacket and
+/// connected datagram pairs. Never raises `SIGPIPE`; `EINTR` is retried.
+/// Thread-safe.
+///
+/// Returns 0, or -1 with `errno`:
+/// - `EOPNOTSUPP`: not a Unix-domain socket; OpenBSD and macOS (no
+///   per-message credentials: use `fdcred_peer_cred`). Nothing is sent.
+/// - `ENOPROTOOPT`, `EINVAL`: the opt-in failed (see
+///   `fdcred_allow_recv_cred`). Nothing is sent.
+/// - `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EAGAIN` (non-blocking socket with a
+///   full buffer: the opt-in is done, call again), `EBADF`, `ENOTSOCK`.
+///
+/// # Safety
+/// None beyond passing an integer; any value is handled.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_cred_handshake_receiver(sock: c_int) -> c_int {
+    boundary(|| {
+        cred::cred_handshake_receiver(ptr::fd(sock)?)?;
+        Ok(0)
+    })
+}
+
+/// Sender's half of the credentials handshake: wait for (read) the one-byte
+/// "go on" that `fdcred_cred_handshake_receiver` (or a plain peer) sends on
+/// `sock`. After it returns 0, send with `fdcred_send_cred`: the receiver has
+/// opted in, so the message carries credentials.
+///
+/// Blocks until the byte arrives unless `sock` is non-blocking (then
+/// `EAGAIN`). Descriptors attached to the byte are closed. `EINTR` is
+/// retried. Thread-safe.
+///
+/// Returns 0, or -1 with `errno`:
+/// - `ECONNRESET`: end of file before the byte (the receiver gave up).
+/// - `EPROTO`: a byte other than `FDCRED_CRED_HANDSHAKE_BYTE`, a datagram
+///   longer than one byte or empty, or descriptors attached (all closed).
+///   The data read is consumed.
+/// - `EAGAIN`: non-blocking socket, the byte has not arrived yet.
+/// - `EOPNOTSUPP`: not a Unix-domain socket.
+/// - `EBADF`, `ENOTSOCK`, `ENOTCONN`.
+///
+/// # Safety
+/// None beyond passing an integer; any value is handled.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_cred_handshake_sender(sock: c_int) -> c_int {
+    boundary(|| {
+        cred::cred_handshake_sender(ptr::fd(sock)?)?;
+        Ok(0)
     })
 }

@@ -9,9 +9,17 @@ use crate::cred::{fdcred_cred, CredSource};
 use crate::msg::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
 use crate::sys;
 
-/// The most descriptors one message can carry on this OS (`SCM_MAX_FD` on
-/// Linux). Sending more fails with `EINVAL`.
+/// The most descriptors one message can carry on this OS: 253 (Linux's
+/// `SCM_MAX_FD`; the BSDs, macOS and illumos accept as many), 127 on OpenBSD
+/// (see below). Sending more fails with `EINVAL`; a message carrying more is
+/// received with all of them closed.
+#[cfg(not(target_os = "openbsd"))]
 pub const FDCRED_MAX_FDS: usize = 253;
+/// OpenBSD: the kernel stores each descriptor in flight as a 16-byte
+/// `struct fdpass` inside one 2048-byte cluster, so one message carries at
+/// most 127. Sending more fails with `EINVAL`.
+#[cfg(target_os = "openbsd")]
+pub const FDCRED_MAX_FDS: usize = 127;
 const _: () = assert!(FDCRED_MAX_FDS == crate::MAX_FDS);
 
 /// Flag: fail with `EAGAIN` instead of blocking, for this call only.

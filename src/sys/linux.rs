@@ -14,6 +14,13 @@ use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDC
 /// `SCM_MAX_FD` in `include/net/scm.h`.
 pub(crate) const MAX_FDS: usize = 253;
 pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
+/// `CMSG_ALIGN` of glibc and musl: the size of `size_t`.
+pub(crate) const CMSG_ALIGN: usize = size_of::<usize>();
+
+#[cfg(fdcred_canary)]
+const _: () = {
+    let _canary: u8 = "fdcred canary: src/sys/linux.rs is compiled for this target";
+};
 
 /// Room for a full `SCM_RIGHTS` array, one `SCM_CREDENTIALS`, one
 /// `SCM_PIDFD`, and slack for what other socket options may add (an
@@ -105,7 +112,7 @@ pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
     }
 }
 
-pub(crate) fn decode_cred(payload: &[u8]) -> Option<fdcred_cred> {
+pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_cred> {
     if payload.len() < size_of::<libc::ucred>() {
         return None;
     }

@@ -6,10 +6,11 @@
 //! | `set_errno` | write the thread's `errno` |
 //! | `sendmsg`, `recvmsg` | the syscalls with `EINTR` retried, `SIGPIPE` suppressed, close-on-exec requested |
 //! | `set_cloexec_after_recv` | the non-atomic fallback where `MSG_CMSG_CLOEXEC` is missing |
-//! | `classify_cmsg`, `decode_cred`, `push_cred` | this OS's control-message kinds and credential layout |
+//! | `classify_cmsg`, `decode_cred`, `push_cred` | this OS's control-message kinds and credential layouts (`decode_cred` gets the cmsg type: FreeBSD has two layouts) |
 //! | `socket_domain`, `socket_type`, `is_listening` | socket facts used for argument checks |
 //! | `peer_cred`, `peer_groups`, `peer_pidfd`, `peer_security` | per-connection identity |
 //! | `allow_recv_cred`, `allow_recv_pidfd`, `refuse_fds` | per-socket opt-ins |
+//! | `CMSG_ALIGN` | the alignment `CMSG_NXTHDR` steps by (checked against libc's `CMSG_SPACE` in src/cmsg.rs) |
 //!
 //! A mechanism an OS lacks returns an error (`EOPNOTSUPP`, `ENOPROTOOPT`),
 //! never a made-up value.
@@ -19,18 +20,50 @@
 pub(crate) enum CmsgKind {
     /// `SCM_RIGHTS`: descriptors.
     Rights,
-    /// Per-message credentials in this OS's layout.
+    /// Per-message credentials in this OS's layout (none on OpenBSD, macOS).
+    #[cfg_attr(any(target_os = "openbsd", apple), allow(dead_code))]
     Cred,
-    /// A pidfd of the sender.
+    /// A pidfd of the sender (Linux only).
+    #[cfg_attr(not(linux_like), allow(dead_code))]
     PidFd,
     /// Anything else.
     Other,
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+// The one place a backend is chosen; the cfg names come from build.rs.
+#[cfg(linux_like)]
 mod linux;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 pub(crate) use linux::*;
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+// Helpers shared by every backend but Linux's.
+#[cfg(any(bsd, solarish))]
+mod unix;
+
+#[cfg(freebsdlike)]
+mod freebsd;
+#[cfg(freebsdlike)]
+pub(crate) use freebsd::*;
+
+#[cfg(target_os = "netbsd")]
+mod netbsd;
+#[cfg(target_os = "netbsd")]
+pub(crate) use netbsd::*;
+
+#[cfg(target_os = "openbsd")]
+mod openbsd;
+#[cfg(target_os = "openbsd")]
+pub(crate) use openbsd::*;
+
+#[cfg(apple)]
+mod apple;
+#[cfg(apple)]
+pub(crate) use apple::*;
+
+#[cfg(solarish)]
+mod solarish;
+#[cfg(solarish)]
+pub(crate) use solarish::*;
+
+#[cfg(not(any(linux_like, bsd, solarish)))]
 compile_error!("libfdcred has no backend for this OS yet");

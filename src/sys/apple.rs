@@ -1,0 +1,214 @@
+//! macOS and iOS: `SCM_RIGHTS` without `MSG_CMSG_CLOEXEC` and without a
+//! dependable `MSG_NOSIGNAL`; the peer's identity from `LOCAL_PEERCRED`
+//! (`struct xucred`, no pid) and `LOCAL_PEERPID`, both at `SOL_LOCAL`. No
+//! per-message credentials: sending or enabling them fails with `EOPNOTSUPP`.
+//!
+//! * **Close-on-exec is not atomic**: received descriptors get `FD_CLOEXEC`
+//!   with `fcntl` right after `recvmsg` returns; a `fork`+`exec` in another
+//!   thread in between inherits them (`CLOEXEC_IS_ATOMIC` is false).
+//! * **SIGPIPE**: before each send the library sets `SO_NOSIGPIPE` on the
+//!   socket. It stays set: later plain `write`s on that socket also get
+//!   `EPIPE` instead of the signal. On a socket shut down in both directions
+//!   the kernel refuses the option (`EINVAL`); the send then fails with
+//!   `EPIPE` without being tried, since the kernel would have raised SIGPIPE.
+//! * **Truncation**: the kernel installs every descriptor, then cuts the
+//!   control data, leaving the last `cmsg_len` unadjusted. The receive buffer
+//!   (`RECV_CONTROL_LEN`) is larger than any control data a sender can queue
+//!   (`MCLBYTES`), so the library's own receives are not cut; the parser
+//!   clamps lengths and closes every descriptor it finds either way.
+//! * **Back-pressure**: `sendmsg` with descriptors fails with `EMSGSIZE` when
+//!   the peer's receive buffer is full, even on a blocking socket. The
+//!   message was not sent; retry once the peer has read.
+//! * The kernel accepts one `SCM_RIGHTS` message per send (`EINVAL` for
+//!   two); the library never builds more.
+//!
+//! Type-checked in CI (`scripts/cross-check`); no Apple machine runs the tests.
+
+use core::mem::size_of;
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use super::unix::{self, err};
+use super::CmsgKind;
+use crate::cmsg::Builder;
+use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+
+#[cfg(fdcred_canary)]
+const _: () = {
+    let _canary: u8 = "fdcred canary: src/sys/apple.rs is compiled for this target";
+};
+
+/// Linux's value, inside what XNU accepts in one send (control data up to
+/// `MCLBYTES`, 2048 bytes, one pointer per descriptor inside the kernel).
+pub(crate) const MAX_FDS: usize = 253;
+pub(crate) const CLOEXEC_IS_ATOMIC: bool = false;
+/// `__DARWIN_ALIGN32`: 4 on every Darwin target.
+pub(crate) const CMSG_ALIGN: usize = 4;
+
+/// Above `MCLBYTES` (2048), the most control data one message can carry, so
+/// the kernel never truncates our receives (it would install descriptors
+/// that no longer fit, out of our reach).
+pub(crate) const RECV_CONTROL_LEN: usize = 4096;
+pub(crate) const SEND_CONTROL_LEN: usize = 1152;
+const _: () = assert!(SEND_CONTROL_LEN >= 12 + 4 * MAX_FDS);
+
+/// `SOL_LOCAL` (0): the `LOCAL_*` options' level.
+const SOL_LOCAL: libc::c_int = libc::SOL_LOCAL;
+
+pub(crate) fn set_errno(code: i32) {
+    // SAFETY: __error returns this thread's errno slot, always valid.
+    unsafe { *libc::__error() = code };
+}
+
+/// Make sure the socket will not raise SIGPIPE (see the module docs).
+fn no_sigpipe(sock: BorrowedFd<'_>) -> io::Result<()> {
+    match unix::setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1) {
+        Ok(()) => Ok(()),
+        // Shut down both ways: the option cannot be set any more, and a send
+        // would raise SIGPIPE unless it already was.
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            match unix::getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_NOSIGPIPE) {
+                Ok((on, _)) if on != 0 => Ok(()),
+                _ => Err(err(libc::EPIPE)),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `SO_NOSIGPIPE`, then `sendmsg`, retried on `EINTR`.
+///
+/// # Safety
+/// `msg` must describe valid buffers (name, iovecs, control) for the call.
+pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
+    no_sigpipe(sock)?;
+    let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+    // SAFETY: forwarded from the caller.
+    unsafe { unix::sendmsg_retry(sock, msg, flags) }
+}
+
+/// `recvmsg`, retried on `EINTR`; close-on-exec follows in
+/// [`set_cloexec_after_recv`].
+///
+/// # Safety
+/// `msg` must describe valid writable buffers for the call.
+pub(crate) unsafe fn recvmsg(
+    sock: BorrowedFd<'_>,
+    msg: &mut libc::msghdr,
+    nonblocking: bool,
+    _cloexec: bool,
+) -> io::Result<usize> {
+    let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+    // SAFETY: forwarded from the caller.
+    unsafe { unix::recvmsg_retry(sock, msg, flags) }
+}
+
+/// `FD_CLOEXEC` with `fcntl`: not atomic (see the module docs).
+pub(crate) fn set_cloexec_after_recv(fd: &OwnedFd) {
+    unix::set_cloexec(fd);
+}
+
+pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
+    if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
+        CmsgKind::Rights
+    } else {
+        CmsgKind::Other
+    }
+}
+
+/// Never called: no control message is classified as credentials here.
+pub(crate) fn decode_cred(_kind: libc::c_int, _payload: &[u8]) -> Option<fdcred_cred> {
+    None
+}
+
+/// No per-message credentials: `EOPNOTSUPP`.
+pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, _source: CredSource) -> io::Result<()> {
+    Err(err(libc::EOPNOTSUPP))
+}
+
+pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    unix::domain_by_name(sock)
+}
+
+pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    unix::socket_type(sock)
+}
+
+#[allow(dead_code)] // in the interface; the core does not need it on this OS
+pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
+    unix::is_listening(sock)
+}
+
+fn peer_xucred(sock: BorrowedFd<'_>) -> io::Result<libc::xucred> {
+    unix::require_unix(socket_domain(sock)?)?;
+    let (xu, len) =
+        unix::getsockopt::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED).map_err(unix::peer_query_error)?;
+    if len != size_of::<libc::xucred>() || xu.cr_version != libc::XUCRED_VERSION {
+        return Err(err(libc::EPROTO));
+    }
+    if !(0..=16).contains(&xu.cr_ngroups) {
+        return Err(err(libc::EPROTO));
+    }
+    unix::refuse_listening(sock)?;
+    Ok(xu)
+}
+
+/// `LOCAL_PEERCRED` (effective uid, effective gid in `cr_groups[0]`) and
+/// `LOCAL_PEERPID` (the pid; unknown if the kernel refuses it).
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
+    let xu = peer_xucred(sock)?;
+    let mut cred = fdcred_cred::unknown();
+    cred.uid = xu.cr_uid;
+    cred.known |= FDCRED_CRED_UID;
+    if xu.cr_ngroups > 0 {
+        cred.gid = xu.cr_groups[0];
+        cred.known |= FDCRED_CRED_GID;
+    }
+    if let Ok((pid, len)) = unix::getsockopt::<libc::pid_t>(sock, SOL_LOCAL, libc::LOCAL_PEERPID) {
+        if len == size_of::<libc::pid_t>() && pid > 0 {
+            cred.pid = pid;
+            cred.known |= FDCRED_CRED_PID;
+        }
+    }
+    Ok(cred)
+}
+
+/// `cr_groups[1..cr_ngroups]` of `LOCAL_PEERCRED`: at most 15 supplementary
+/// groups (the kernel cuts the list at 16 entries, the first being the
+/// effective gid).
+pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> io::Result<usize> {
+    let xu = peer_xucred(sock)?;
+    let n = xu.cr_ngroups as usize;
+    let supplementary = if n > 1 { &xu.cr_groups[1..n] } else { &[][..] };
+    unix::copy_groups(supplementary, groups)
+}
+
+/// No pidfd: `ENOPROTOOPT`.
+pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// No socket security labels: `ENOPROTOOPT`.
+pub(crate) fn peer_security(sock: BorrowedFd<'_>, _label: &mut [u8]) -> io::Result<usize> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// No per-message credentials: `EOPNOTSUPP` (use `fdcred_peer_cred`).
+pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::EOPNOTSUPP))
+}
+
+/// No per-message pidfd: `ENOPROTOOPT`.
+pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// No way to refuse descriptors: `ENOPROTOOPT`.
+pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}

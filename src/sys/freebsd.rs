@@ -1,0 +1,306 @@
+//! FreeBSD and DragonFly: `SCM_RIGHTS` with `MSG_CMSG_CLOEXEC` and
+//! `MSG_NOSIGNAL`; the peer's identity from `LOCAL_PEERCRED` (`struct xucred`,
+//! level 0); per-message credentials sent as an empty `SCM_CREDS`
+//! `struct cmsgcred` that the kernel fills in, and on FreeBSD 13+ received
+//! after `LOCAL_CREDS_PERSISTENT` as `SCM_CREDS2` `struct sockcred2`.
+//!
+//! Where the two differ (`cfg(target_os = "dragonfly")`): DragonFly's
+//! `xucred` has no `cr_pid`, and it has no receiver-side option, so a
+//! message carries credentials only when its sender attached `SCM_CREDS`.
+//!
+//! Type-checked in CI (`scripts/cross-check`); no FreeBSD or DragonFly
+//! machine runs the tests.
+
+use core::mem::size_of;
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use super::unix::{self, err};
+use super::CmsgKind;
+use crate::cmsg::Builder;
+use crate::cred::{
+    fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID,
+};
+
+#[cfg(fdcred_canary)]
+const _: () = {
+    let _canary: u8 = "fdcred canary: src/sys/freebsd.rs is compiled for this target";
+};
+
+/// Linux's value, which these kernels accept in one message: a send's
+/// control data may not exceed `MCLBYTES` (2048), and the kernel stores one
+/// pointer per descriptor (`CMSG_SPACE(8 * 253)` fits).
+pub(crate) const MAX_FDS: usize = 253;
+pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
+/// `_ALIGNBYTES + 1` of `<machine/_align.h>`.
+pub(crate) const CMSG_ALIGN: usize =
+    if cfg!(any(target_arch = "x86", target_arch = "arm", target_arch = "powerpc")) { 4 } else { 8 };
+
+/// A full `SCM_RIGHTS` array plus an `SCM_CREDS2` whose group list may hold
+/// up to `NGROUPS_MAX` (1023) ids, with slack: too small a buffer would
+/// truncate the control data and cost the message its descriptors.
+pub(crate) const RECV_CONTROL_LEN: usize = 8192;
+/// A full `SCM_RIGHTS` array and one `SCM_CREDS` (`struct cmsgcred`).
+pub(crate) const SEND_CONTROL_LEN: usize = 1152;
+const _: () = assert!(SEND_CONTROL_LEN >= 16 + 4 * MAX_FDS + 4 + 16 + size_of::<libc::cmsgcred>() + 8);
+const _: () = assert!(RECV_CONTROL_LEN >= 16 + 4 * MAX_FDS + 32 + 4 * 1024);
+
+/// `LOCAL_*` options live at level 0 (`SOL_LOCAL` on FreeBSD), not `SOL_SOCKET`.
+const SOL_LOCAL: libc::c_int = 0;
+
+pub(crate) fn set_errno(code: i32) {
+    // SAFETY: the errno accessor returns this thread's errno slot, always valid.
+    unsafe {
+        #[cfg(target_os = "freebsd")]
+        {
+            *libc::__error() = code;
+        }
+        #[cfg(target_os = "dragonfly")]
+        {
+            *libc::__errno_location() = code;
+        }
+    }
+}
+
+/// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
+///
+/// # Safety
+/// `msg` must describe valid buffers (name, iovecs, control) for the call.
+pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+    // SAFETY: forwarded from the caller.
+    unsafe { unix::sendmsg_retry(sock, msg, flags) }
+}
+
+/// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on `EINTR`.
+///
+/// # Safety
+/// `msg` must describe valid writable buffers for the call.
+pub(crate) unsafe fn recvmsg(
+    sock: BorrowedFd<'_>,
+    msg: &mut libc::msghdr,
+    nonblocking: bool,
+    cloexec: bool,
+) -> io::Result<usize> {
+    let flags = if cloexec { libc::MSG_CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+    // SAFETY: forwarded from the caller.
+    unsafe { unix::recvmsg_retry(sock, msg, flags) }
+}
+
+/// Nothing to do: `MSG_CMSG_CLOEXEC` already did it atomically.
+pub(crate) fn set_cloexec_after_recv(_fd: &OwnedFd) {}
+
+#[cfg(target_os = "freebsd")]
+const SCM_CREDS2: libc::c_int = libc::SCM_CREDS2;
+#[cfg(target_os = "dragonfly")]
+const SCM_CREDS2: libc::c_int = -1; // none: never matches a real type
+
+pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
+    if level != libc::SOL_SOCKET {
+        return CmsgKind::Other;
+    }
+    match kind {
+        libc::SCM_RIGHTS => CmsgKind::Rights,
+        libc::SCM_CREDS => CmsgKind::Cred,
+        k if k == SCM_CREDS2 => CmsgKind::Cred,
+        _ => CmsgKind::Other,
+    }
+}
+
+/// Decode `SCM_CREDS` (`struct cmsgcred`, filled by the kernel for a sender
+/// that attached it) or `SCM_CREDS2` (`struct sockcred2`, FreeBSD 13+, added
+/// by the kernel after `LOCAL_CREDS_PERSISTENT`).
+///
+/// `SCM_CREDS` is also the type of the one-shot `LOCAL_CREDS`'s
+/// `struct sockcred`; the library never sets `LOCAL_CREDS` (it uses the
+/// persistent option, which the kernel makes exclusive with it), and a caller
+/// must not set it either: the two layouts cannot be told apart.
+pub(crate) fn decode_cred(kind: libc::c_int, payload: &[u8]) -> Option<fdcred_cred> {
+    if kind == SCM_CREDS2 {
+        return decode_sockcred2(payload);
+    }
+    if payload.len() < size_of::<libc::cmsgcred>() {
+        return None;
+    }
+    // SAFETY: at least sizeof(cmsgcred) bytes are present; read_unaligned
+    // makes no alignment demand; cmsgcred is plain integers.
+    let cc: libc::cmsgcred = unsafe { core::ptr::read_unaligned(payload.as_ptr().cast()) };
+    let ngroups = usize::try_from(cc.cmcred_ngroups).ok().filter(|&n| n <= libc::CMGROUP_MAX)?;
+    let mut cred = fdcred_cred::unknown();
+    if cc.cmcred_pid > 0 {
+        cred.pid = cc.cmcred_pid;
+        cred.known |= FDCRED_CRED_PID;
+    }
+    cred.uid = cc.cmcred_euid;
+    cred.ruid = cc.cmcred_uid;
+    cred.rgid = cc.cmcred_gid;
+    cred.known |= FDCRED_CRED_UID | FDCRED_CRED_RUID | FDCRED_CRED_RGID;
+    // The effective gid is the first entry of the group list.
+    if ngroups > 0 {
+        cred.gid = cc.cmcred_groups[0];
+        cred.known |= FDCRED_CRED_GID;
+    }
+    Some(cred)
+}
+
+#[cfg(target_os = "freebsd")]
+fn decode_sockcred2(payload: &[u8]) -> Option<fdcred_cred> {
+    // The fixed part, up to the variable group list.
+    let fixed = core::mem::offset_of!(libc::sockcred2, sc_groups);
+    if payload.len() < fixed {
+        return None;
+    }
+    let mut head = [0u8; size_of::<libc::sockcred2>()];
+    head[..fixed].copy_from_slice(&payload[..fixed]);
+    // SAFETY: `head` holds sizeof(sockcred2) initialised bytes; read_unaligned
+    // makes no alignment demand; sockcred2 is plain integers.
+    let sc: libc::sockcred2 = unsafe { core::ptr::read_unaligned(head.as_ptr().cast()) };
+    if sc.sc_version != 0 || sc.sc_ngroups < 0 {
+        return None; // a layout this code does not know
+    }
+    let mut cred = fdcred_cred::unknown();
+    if sc.sc_pid > 0 {
+        cred.pid = sc.sc_pid;
+        cred.known |= FDCRED_CRED_PID;
+    }
+    cred.uid = sc.sc_euid;
+    cred.gid = sc.sc_egid;
+    cred.ruid = sc.sc_uid;
+    cred.rgid = sc.sc_gid;
+    cred.known |= FDCRED_CRED_UID | FDCRED_CRED_GID | FDCRED_CRED_RUID | FDCRED_CRED_RGID;
+    Some(cred)
+}
+
+#[cfg(target_os = "dragonfly")]
+fn decode_sockcred2(_payload: &[u8]) -> Option<fdcred_cred> {
+    None
+}
+
+/// Append an empty `SCM_CREDS` `struct cmsgcred`: the kernel overwrites it
+/// with the sender's pid, real and effective uid, real gid and groups. There
+/// is no way to state another identity, so a claim fails with `EOPNOTSUPP`.
+pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
+    if source != CredSource::Own {
+        return Err(err(libc::EOPNOTSUPP));
+    }
+    let empty = [0u8; size_of::<libc::cmsgcred>()];
+    builder.push(libc::SOL_SOCKET, libc::SCM_CREDS, &empty).ok_or_else(|| err(libc::ENOBUFS))
+}
+
+#[cfg(target_os = "freebsd")]
+pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    match unix::getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN) {
+        Ok((domain, _)) => Ok(domain),
+        // SO_DOMAIN arrived in FreeBSD 12.2.
+        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => unix::domain_by_name(sock),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(target_os = "dragonfly")]
+pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    unix::domain_by_name(sock)
+}
+
+pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    unix::socket_type(sock)
+}
+
+#[allow(dead_code)] // in the interface; the core does not need it on this OS
+pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
+    unix::is_listening(sock)
+}
+
+/// `LOCAL_PEERCRED`, checked: a Unix socket, the full struct, the version
+/// this code knows, a sane group count.
+fn peer_xucred(sock: BorrowedFd<'_>) -> io::Result<libc::xucred> {
+    unix::require_unix(socket_domain(sock)?)?;
+    let (xu, len) =
+        unix::getsockopt::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED).map_err(unix::peer_query_error)?;
+    if len != size_of::<libc::xucred>() || xu.cr_version != libc::XUCRED_VERSION {
+        return Err(err(libc::EPROTO));
+    }
+    if !(0..=16).contains(&xu.cr_ngroups) {
+        return Err(err(libc::EPROTO));
+    }
+    unix::refuse_listening(sock)?;
+    Ok(xu)
+}
+
+/// The peer's effective uid, effective gid (`cr_groups[0]`) and, on FreeBSD
+/// 13+, pid (`cr_pid`; 0 before, reported unknown).
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
+    let xu = peer_xucred(sock)?;
+    let mut cred = fdcred_cred::unknown();
+    cred.uid = xu.cr_uid;
+    cred.known |= FDCRED_CRED_UID;
+    if xu.cr_ngroups > 0 {
+        cred.gid = xu.cr_groups[0];
+        cred.known |= FDCRED_CRED_GID;
+    }
+    #[cfg(target_os = "freebsd")]
+    {
+        // SAFETY: the union is plain integers/pointer-sized padding written
+        // by the kernel (zero before FreeBSD 13); any bits are a valid pid_t.
+        let pid = unsafe { xu.cr_pid__c_anonymous_union.cr_pid };
+        if pid > 0 {
+            cred.pid = pid;
+            cred.known |= FDCRED_CRED_PID;
+        }
+    }
+    Ok(cred)
+}
+
+/// The supplementary groups from `xucred`: `cr_groups[1..cr_ngroups]`
+/// (entry 0 is the effective gid). The kernel reports at most 16 entries
+/// (`XU_NGROUPS`), so a peer in more than 15 supplementary groups shows only
+/// the first 15.
+pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> io::Result<usize> {
+    let xu = peer_xucred(sock)?;
+    let n = xu.cr_ngroups as usize;
+    let supplementary = if n > 1 { &xu.cr_groups[1..n] } else { &[][..] };
+    unix::copy_groups(supplementary, groups)
+}
+
+/// No pidfd exists for a socket peer here: `ENOPROTOOPT` (after the socket
+/// checks, so a bad descriptor still gives `EBADF`/`ENOTSOCK`).
+pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// No socket security labels: `ENOPROTOOPT`.
+pub(crate) fn peer_security(sock: BorrowedFd<'_>, _label: &mut [u8]) -> io::Result<usize> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// FreeBSD: `LOCAL_CREDS_PERSISTENT` (13+; `ENOPROTOOPT` or `EINVAL` on an
+/// older kernel, `EINVAL` when the caller set `LOCAL_CREDS`), so every
+/// message received carries `SCM_CREDS2`. Accepted sockets inherit it from
+/// the listening one.
+#[cfg(target_os = "freebsd")]
+pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)?;
+    unix::setsockopt_int(sock, SOL_LOCAL, libc::LOCAL_CREDS_PERSISTENT, 1)
+}
+
+/// DragonFly has no receiver-side option: a message carries credentials
+/// when its sender attached `SCM_CREDS` (`fdcred_send_cred`), whatever the
+/// receiver did. Nothing to enable, so this only checks the socket.
+#[cfg(target_os = "dragonfly")]
+pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)
+}
+
+/// No per-message pidfd: `ENOPROTOOPT`.
+pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// No way to refuse descriptors: `ENOPROTOOPT`.
+pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}

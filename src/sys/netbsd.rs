@@ -1,0 +1,204 @@
+//! NetBSD: `SCM_RIGHTS` with `MSG_CMSG_CLOEXEC` and `MSG_NOSIGNAL`; the
+//! peer's identity from `LOCAL_PEEREID` at level 0 (`struct unpcbid`: pid,
+//! effective uid and gid; `SOL_SOCKET` would give `ENOPROTOOPT`); per-message
+//! credentials after the receiver sets `LOCAL_CREDS` (level 0): `SCM_CREDS`
+//! `struct sockcred`, of variable size (`SOCKCREDSIZE(ngroups)`).
+//!
+//! `LOCAL_CREDS` is one-shot on a stream: the kernel attaches credentials to
+//! the first message that arrives after the option was set, then clears it.
+//! It must be set before the sender writes (on the listening socket, which
+//! accepted sockets inherit, or through the handshake pair
+//! `fdcred_cred_handshake_receiver`/`fdcred_cred_handshake_sender`).
+//!
+//! Type-checked in CI (`scripts/cross-check`); no NetBSD machine runs the tests.
+
+use core::mem::size_of;
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use super::unix::{self, err};
+use super::CmsgKind;
+use crate::cmsg::Builder;
+use crate::cred::{
+    fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID,
+};
+
+#[cfg(fdcred_canary)]
+const _: () = {
+    let _canary: u8 = "fdcred canary: src/sys/netbsd.rs is compiled for this target";
+};
+
+/// Linux's value, well inside what one send may carry here (control data up
+/// to `MCLBYTES`, 2048 bytes). Too many descriptors in flight overall gives
+/// `EAGAIN` on send.
+pub(crate) const MAX_FDS: usize = 253;
+pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
+/// `__ALIGNBYTES + 1` of `<machine/types.h>`.
+pub(crate) const CMSG_ALIGN: usize = if cfg!(any(target_arch = "x86", target_arch = "aarch64")) {
+    4
+} else if cfg!(target_arch = "sparc64") {
+    16
+} else {
+    8
+};
+
+/// A full `SCM_RIGHTS` array plus an `SCM_CREDS` `sockcred` with up to
+/// `NGROUPS_MAX` (16) groups, with slack.
+pub(crate) const RECV_CONTROL_LEN: usize = 4096;
+pub(crate) const SEND_CONTROL_LEN: usize = 1152;
+const _: () = assert!(SEND_CONTROL_LEN >= 16 + 4 * MAX_FDS + 16);
+
+/// `LOCAL_*` options live at level 0, not `SOL_SOCKET`.
+const SOL_LOCAL: libc::c_int = 0;
+
+pub(crate) fn set_errno(code: i32) {
+    // SAFETY: __errno returns this thread's errno slot, always valid.
+    unsafe { *libc::__errno() = code };
+}
+
+/// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
+///
+/// # Safety
+/// `msg` must describe valid buffers (name, iovecs, control) for the call.
+pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+    // SAFETY: forwarded from the caller.
+    unsafe { unix::sendmsg_retry(sock, msg, flags) }
+}
+
+/// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on `EINTR`.
+///
+/// # Safety
+/// `msg` must describe valid writable buffers for the call.
+pub(crate) unsafe fn recvmsg(
+    sock: BorrowedFd<'_>,
+    msg: &mut libc::msghdr,
+    nonblocking: bool,
+    cloexec: bool,
+) -> io::Result<usize> {
+    let flags = if cloexec { libc::MSG_CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+    // SAFETY: forwarded from the caller.
+    unsafe { unix::recvmsg_retry(sock, msg, flags) }
+}
+
+/// Nothing to do: `MSG_CMSG_CLOEXEC` already did it atomically.
+pub(crate) fn set_cloexec_after_recv(_fd: &OwnedFd) {}
+
+pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
+    if level != libc::SOL_SOCKET {
+        return CmsgKind::Other;
+    }
+    match kind {
+        libc::SCM_RIGHTS => CmsgKind::Rights,
+        libc::SCM_CREDS => CmsgKind::Cred,
+        _ => CmsgKind::Other,
+    }
+}
+
+/// `struct sockcred`: pid, real and effective ids, then a variable group
+/// list (not reported per message). Only the fixed part is required.
+pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_cred> {
+    let fixed = core::mem::offset_of!(libc::sockcred, sc_groups);
+    if payload.len() < fixed {
+        return None;
+    }
+    let mut head = [0u8; size_of::<libc::sockcred>()];
+    head[..fixed].copy_from_slice(&payload[..fixed]);
+    // SAFETY: `head` holds sizeof(sockcred) initialised bytes; read_unaligned
+    // makes no alignment demand; sockcred is plain integers.
+    let sc: libc::sockcred = unsafe { core::ptr::read_unaligned(head.as_ptr().cast()) };
+    if sc.sc_ngroups < 0 {
+        return None;
+    }
+    let mut cred = fdcred_cred::unknown();
+    if sc.sc_pid > 0 {
+        cred.pid = sc.sc_pid;
+        cred.known |= FDCRED_CRED_PID;
+    }
+    cred.uid = sc.sc_euid;
+    cred.gid = sc.sc_egid;
+    cred.ruid = sc.sc_uid;
+    cred.rgid = sc.sc_gid;
+    cred.known |= FDCRED_CRED_UID | FDCRED_CRED_GID | FDCRED_CRED_RUID | FDCRED_CRED_RGID;
+    Some(cred)
+}
+
+/// The receiver's `LOCAL_CREDS` makes the kernel attach the sender's own
+/// credentials: the sender adds nothing. No other identity can be stated:
+/// a claim fails with `EOPNOTSUPP`.
+pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
+    if source != CredSource::Own {
+        return Err(err(libc::EOPNOTSUPP));
+    }
+    Ok(())
+}
+
+pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    unix::domain_by_name(sock)
+}
+
+pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    unix::socket_type(sock)
+}
+
+#[allow(dead_code)] // in the interface; the core does not need it on this OS
+pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
+    unix::is_listening(sock)
+}
+
+/// `LOCAL_PEEREID`: pid, effective uid and gid at connect time.
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
+    unix::require_unix(socket_domain(sock)?)?;
+    let (id, len) =
+        unix::getsockopt::<libc::unpcbid>(sock, SOL_LOCAL, libc::LOCAL_PEEREID).map_err(unix::peer_query_error)?;
+    if len != size_of::<libc::unpcbid>() {
+        return Err(err(libc::EPROTO));
+    }
+    unix::refuse_listening(sock)?;
+    let mut cred = fdcred_cred::unknown();
+    if id.unp_pid > 0 {
+        cred.pid = id.unp_pid;
+        cred.known |= FDCRED_CRED_PID;
+    }
+    cred.uid = id.unp_euid;
+    cred.gid = id.unp_egid;
+    cred.known |= FDCRED_CRED_UID | FDCRED_CRED_GID;
+    Ok(cred)
+}
+
+/// `unpcbid` carries no groups: `ENOPROTOOPT`.
+pub(crate) fn peer_groups(sock: BorrowedFd<'_>, _groups: &mut [libc::gid_t]) -> io::Result<usize> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// No pidfd: `ENOPROTOOPT`.
+pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// No socket security labels: `ENOPROTOOPT`.
+pub(crate) fn peer_security(sock: BorrowedFd<'_>, _label: &mut [u8]) -> io::Result<usize> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// `LOCAL_CREDS` at level 0. On a stream only the first message after this
+/// call carries credentials.
+pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)?;
+    unix::setsockopt_int(sock, SOL_LOCAL, libc::LOCAL_CREDS, 1)
+}
+
+/// No per-message pidfd: `ENOPROTOOPT`.
+pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
+
+/// No way to refuse descriptors: `ENOPROTOOPT`.
+pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
+    unix::require_unix(socket_domain(sock)?)?;
+    Err(err(libc::ENOPROTOOPT))
+}
