@@ -555,7 +555,9 @@ int fdcred_sendfd(int sock, int fd);
  * classic `sendmsg` peer). Reads one byte of data.
  *
  * Returns the new descriptor, owned by the caller, with close-on-exec set
- * atomically; or -1 with `errno`:
+ * (atomically with `MSG_CMSG_CLOEXEC`; on macOS with `fcntl` right after
+ * the receive, so a concurrent `fork`+`exec` may inherit it); or -1 with
+ * `errno`:
  * - `ENOMSG`: the message carried no descriptor (the byte is consumed).
  * - `ECONNRESET`: end of file: the peer closed a stream or seqpacket
  *   connection (or sent an empty seqpacket record).
@@ -592,7 +594,12 @@ int fdcred_recvfd(int sock);
  * - `ENOTSOCK`, `EOPNOTSUPP` (not a Unix-domain socket: TCP and UDP would
  *   drop the descriptors silently).
  * - `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EDESTADDRREQ`, `EAGAIN`, `EMSGSIZE`
- *   (datagram too large), `ETOOMANYREFS`, `ENOBUFS`, `ENOMEM`.
+ *   (datagram too large; on macOS also the peer's receive buffer is full
+ *   while passing descriptors: back-pressure, nothing was sent, retry after
+ *   the peer reads), `ETOOMANYREFS`, `ENOBUFS`, `ENOMEM`.
+ *
+ * macOS has no `MSG_NOSIGNAL`: the library sets `SO_NOSIGPIPE` on `sock`
+ * before sending, and it stays set (this applies to every send call).
  *
  * # Safety
  * `buf` must be readable for `len` bytes and `fds` for `nfds` ints, or be
