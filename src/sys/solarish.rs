@@ -145,7 +145,9 @@ pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_c
     let size = u32::from_ne_bytes(payload.get(..4)?.try_into().ok()?) as usize;
     // SAFETY: ucred_size only returns a size the C library computed.
     let largest = unsafe { libc::ucred_size() };
-    if size < 4 || size > payload.len() || size > 4096 || size > largest {
+    // At least the fixed header (size, offsets, pid, zone, project, label
+    // offset: 8 words); the accessors follow its offsets inside the copy.
+    if size < 32 || size > payload.len() || size > 4096 || size > largest {
         return None;
     }
     let mut copy = Aligned([0; 4096]);
