@@ -408,7 +408,8 @@ ssize_t fdcred_send_cred(int sock,
  * - `EMSGSIZE`: the message carried descriptors; all were closed.
  * - `EBADMSG`: the kernel truncated the control data; all descriptors closed.
  * - `EINVAL`: `out` is NULL; NULL `buf` with `len` > 0.
- * - `EOPNOTSUPP`: not a Unix-domain socket.
+ * - `EOPNOTSUPP`: not a Unix-domain socket; OpenBSD and macOS, which have
+ *   no per-message credentials (nothing is read: use `fdcred_peer_cred`).
  * - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`.
  *
  * # Safety

@@ -182,7 +182,8 @@ pub unsafe extern "C" fn fdcred_send_cred(
 /// - `EMSGSIZE`: the message carried descriptors; all were closed.
 /// - `EBADMSG`: the kernel truncated the control data; all descriptors closed.
 /// - `EINVAL`: `out` is NULL; NULL `buf` with `len` > 0.
-/// - `EOPNOTSUPP`: not a Unix-domain socket.
+/// - `EOPNOTSUPP`: not a Unix-domain socket; OpenBSD and macOS, which have
+///   no per-message credentials (nothing is read: use `fdcred_peer_cred`).
 /// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`.
 ///
 /// # Safety
@@ -201,6 +202,12 @@ pub unsafe extern "C" fn fdcred_recv_cred(
         let out = unsafe { ptr::inout(out) }?;
         // SAFETY: the caller promises `buf` is writable for `len` bytes.
         let data = unsafe { ptr::slice_mut(buf.cast::<u8>(), len) }?;
+        if !crate::sys::MSG_CRED {
+            // OpenBSD, macOS: no message can carry credentials; do not
+            // consume one. The socket checks still come first.
+            crate::sys::socket_domain(sock)?;
+            return Err(err(libc::EOPNOTSUPP));
+        }
         let received = recv_complete(sock, data, 0)?;
         match received.cred {
             Some(cred) => {

@@ -41,6 +41,9 @@ const _: () = {
 /// Linux's value, inside what XNU accepts in one send (control data up to
 /// `MCLBYTES`, 2048 bytes, one pointer per descriptor inside the kernel).
 pub(crate) const MAX_FDS: usize = 253;
+/// No per-message credentials on this OS: `fdcred_recv_cred` refuses up
+/// front (`EOPNOTSUPP`) instead of consuming a message that cannot have them.
+pub(crate) const MSG_CRED: bool = false;
 pub(crate) const CLOEXEC_IS_ATOMIC: bool = false;
 /// `__DARWIN_ALIGN32`: 4 on every Darwin target.
 pub(crate) const CMSG_ALIGN: usize = 4;

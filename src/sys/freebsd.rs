@@ -31,6 +31,8 @@ const _: () = {
 /// control data may not exceed `MCLBYTES` (2048), and the kernel stores one
 /// pointer per descriptor (`CMSG_SPACE(8 * 253)` fits).
 pub(crate) const MAX_FDS: usize = 253;
+/// Whether messages can carry the sender's credentials at all.
+pub(crate) const MSG_CRED: bool = true;
 pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
 /// `_ALIGNBYTES + 1` of `<machine/_align.h>`.
 pub(crate) const CMSG_ALIGN: usize =

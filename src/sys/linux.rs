@@ -13,6 +13,8 @@ use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDC
 
 /// `SCM_MAX_FD` in `include/net/scm.h`.
 pub(crate) const MAX_FDS: usize = 253;
+/// Whether messages can carry the sender's credentials at all.
+pub(crate) const MSG_CRED: bool = true;
 pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
 /// `CMSG_ALIGN` of glibc and musl: the size of `size_t`.
 pub(crate) const CMSG_ALIGN: usize = size_of::<usize>();

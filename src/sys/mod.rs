@@ -2,7 +2,7 @@
 //!
 //! | item | meaning |
 //! |---|---|
-//! | `MAX_FDS`, `CLOEXEC_IS_ATOMIC`, `RECV_CONTROL_LEN`, `SEND_CONTROL_LEN` | limits and facts |
+//! | `MAX_FDS`, `CLOEXEC_IS_ATOMIC`, `MSG_CRED`, `RECV_CONTROL_LEN`, `SEND_CONTROL_LEN` | limits and facts |
 //! | `set_errno` | write the thread's `errno` |
 //! | `sendmsg`, `recvmsg` | the syscalls with `EINTR` retried, `SIGPIPE` suppressed, close-on-exec requested |
 //! | `set_cloexec_after_recv` | the non-atomic fallback where `MSG_CMSG_CLOEXEC` is missing |
@@ -10,7 +10,7 @@
 //! | `socket_domain`, `socket_type`, `is_listening` | socket facts used for argument checks |
 //! | `peer_cred`, `peer_groups`, `peer_pidfd`, `peer_security` | per-connection identity |
 //! | `allow_recv_cred`, `allow_recv_pidfd`, `refuse_fds` | per-socket opt-ins |
-//! | `CMSG_ALIGN` | the alignment `CMSG_NXTHDR` steps by (checked against libc's `CMSG_SPACE` in src/cmsg.rs) |
+//! | `CMSG_ALIGN` | the alignment `CMSG_NXTHDR` steps by (checked against libc's `CMSG_SPACE` at compile time in src/cmsg.rs) |
 //!
 //! A mechanism an OS lacks returns an error (`EOPNOTSUPP`, `ENOPROTOOPT`),
 //! never a made-up value.

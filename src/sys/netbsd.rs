@@ -32,6 +32,8 @@ const _: () = {
 /// to `MCLBYTES`, 2048 bytes). Too many descriptors in flight overall gives
 /// `EAGAIN` on send.
 pub(crate) const MAX_FDS: usize = 253;
+/// Whether messages can carry the sender's credentials at all.
+pub(crate) const MSG_CRED: bool = true;
 pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
 /// `__ALIGNBYTES + 1` of `<machine/types.h>`.
 pub(crate) const CMSG_ALIGN: usize = if cfg!(any(target_arch = "x86", target_arch = "aarch64")) {

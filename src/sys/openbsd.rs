@@ -27,6 +27,9 @@ const _: () = {
 /// `CMSG_SPACE(16 * n) <= 2048` gives 127. More fails with `E2BIG` there, so
 /// the library refuses it first with `EINVAL`.
 pub(crate) const MAX_FDS: usize = 127;
+/// No per-message credentials on this OS: `fdcred_recv_cred` refuses up
+/// front (`EOPNOTSUPP`) instead of consuming a message that cannot have them.
+pub(crate) const MSG_CRED: bool = false;
 pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
 /// `_ALIGNBYTES + 1` of `<machine/_types.h>`.
 pub(crate) const CMSG_ALIGN: usize = if cfg!(target_arch = "x86") { 4 } else { 8 };

@@ -28,6 +28,8 @@ const _: () = {
 
 /// Linux's value; sockfs sets no smaller per-message bound.
 pub(crate) const MAX_FDS: usize = 253;
+/// Whether messages can carry the sender's credentials at all.
+pub(crate) const MSG_CRED: bool = true;
 pub(crate) const CLOEXEC_IS_ATOMIC: bool = cfg!(target_os = "illumos");
 /// `_CMSG_HDR_ALIGNMENT` of `<sys/socket.h>`: 8 on SPARC, 4 elsewhere
 /// (payloads are aligned to 4, `_CMSG_DATA_ALIGNMENT`).
