@@ -4,7 +4,7 @@
 mod support;
 use std::path::Path;
 use std::process::Command;
-use support::{manifest_dir, profile_dir, run_ok, scratch};
+use support::{manifest_dir, profile_dir, run_ok, scratch, user_cc};
 
 fn pkg_config(args: &[&str]) -> Vec<String> {
     let out = Command::new("pkg-config")
@@ -19,7 +19,7 @@ fn pkg_config(args: &[&str]) -> Vec<String> {
 
 fn compile_with_pkg_config(name: &str, static_link: bool) -> std::path::PathBuf {
     let exe = scratch("pkg-config").join(name);
-    let mut cmd = Command::new("cc");
+    let mut cmd = user_cc();
     cmd.args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]);
     cmd.arg(manifest_dir().join("c-tests/pkgconfig_user.c")).arg("-o").arg(&exe);
     cmd.args(pkg_config(&["--cflags"]));

@@ -13,7 +13,11 @@ fn interop_cred_dynamic() {
 }
 
 #[test]
+#[cfg_attr(target_env = "musl", ignore = "no ASan/UBSan runtime for musl")]
 fn interop_cred_under_asan_and_ubsan() {
+    if support::sanitizers_unavailable_on_musl() {
+        return;
+    }
     let exe = compile_c(
         "interop-cred-asan",
         SOURCES,

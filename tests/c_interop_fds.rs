@@ -18,7 +18,11 @@ fn interop_fds_static() {
 }
 
 #[test]
+#[cfg_attr(target_env = "musl", ignore = "no ASan/UBSan runtime for musl")]
 fn interop_fds_under_asan_and_ubsan() {
+    if support::sanitizers_unavailable_on_musl() {
+        return;
+    }
     let exe = compile_c(
         "interop-fds-asan",
         SOURCES,
@@ -48,6 +52,7 @@ fn interop_fds_under_valgrind() {
         "--errors-for-leak-kinds=definite",
         "--trace-children=yes",
     ]);
+    cmd.args(support::valgrind_target_args());
     cmd.arg(exe);
     run_ok(cmd);
 }

@@ -29,13 +29,16 @@ fn build_library(profile_dir: &Path) {
     let parent = profile_dir.parent().expect("profile directory has a parent");
     let mut cmd = Command::new(cargo);
     cmd.arg("build").arg("--quiet").arg("--lib").arg("--manifest-path").arg(manifest_dir().join("Cargo.toml"));
-    // Cargo marks the root of a target directory with CACHEDIR.TAG; below it
-    // sits either the profile or a target triple holding the profile.
-    let target_dir = if parent.join("CACHEDIR.TAG").exists() {
-        parent.to_path_buf()
-    } else {
-        cmd.arg("--target").arg(parent.file_name().expect("target triple directory"));
+    // Below the target directory sits either the profile (a build without
+    // --target) or the target triple holding the profile (`cargo test
+    // --target <triple>`, as scripts/test-musl runs it). CACHEDIR.TAG cannot
+    // tell them apart: cargo writes one into <triple>/ too, and taking that
+    // for the root would build the host's library over the target's.
+    let target_dir = if parent.file_name().and_then(|n| n.to_str()) == Some(target_triple().as_str()) {
+        cmd.arg("--target").arg(target_triple());
         parent.parent().expect("target directory").to_path_buf()
+    } else {
+        parent.to_path_buf()
     };
     cmd.env("CARGO_TARGET_DIR", target_dir);
     if profile == "release" {
@@ -119,6 +122,45 @@ fn target_triple() -> String {
             format!("{arch}-unknown-linux-gnu")
         }
     })
+}
+
+/// The C compiler a user of this build's library would call by hand (with
+/// pkg-config flags): `cc` for glibc, Debian's `musl-gcc` wrapper for musl
+/// (scripts/test-musl).
+pub fn user_cc() -> Command {
+    let name = if cfg!(target_env = "musl") {
+        let var = format!("CC_{}", target_triple().replace('-', "_"));
+        std::env::var(var).unwrap_or_else(|_| "musl-gcc".to_owned())
+    } else {
+        "cc".to_owned()
+    };
+    Command::new(name)
+}
+
+/// On musl, print why the sanitizer variants SKIP and return true: GCC's
+/// ASan and UBSan runtimes (libasan, libubsan) are built against glibc, and
+/// musl-gcc has none to link. Pair it with
+/// `#[cfg_attr(target_env = "musl", ignore = "...")]` so that `cargo test`
+/// lists the test as ignored with the reason; this covers `--include-ignored`.
+pub fn sanitizers_unavailable_on_musl() -> bool {
+    if cfg!(target_env = "musl") {
+        println!("SKIP: AddressSanitizer + UBSan on musl: GCC's libasan/libubsan runtimes exist for glibc only");
+        return true;
+    }
+    false
+}
+
+/// Extra valgrind options for this target. valgrind replaces `malloc` in
+/// the objects whose soname it knows (glibc's `libc.so.6`); Debian's musl
+/// `libc.so` has no soname, and a musl program that plainly leaks `malloc`
+/// blocks passes memcheck without this option. `somalloc=NONE` names the
+/// objects without a soname, musl's libc among them.
+pub fn valgrind_target_args() -> &'static [&'static str] {
+    if cfg!(target_env = "musl") {
+        &["--soname-synonyms=somalloc=NONE"]
+    } else {
+        &[]
+    }
 }
 
 /// Run a compiled test program and fail (showing its output) unless it
