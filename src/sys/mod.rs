@@ -36,8 +36,9 @@ mod linux;
 #[cfg(linux_like)]
 pub(crate) use linux::*;
 
-// Helpers shared by every backend but Linux's.
-#[cfg(any(bsd, solarish))]
+// Helpers shared by every backend but Linux's. Also built for Linux's unit
+// tests, which run them here: the only part of those backends that can run.
+#[cfg(any(bsd, solarish, test))]
 mod unix;
 
 #[cfg(freebsdlike)]

@@ -1,7 +1,8 @@
 //! Helpers shared by the BSD, macOS and illumos backends: the `EINTR` loops,
 //! `getsockopt`/`setsockopt` wrappers, socket facts, and the error rules for
 //! peer queries. Nothing here is OS-specific beyond what libc names on every
-//! one of those targets.
+//! one of those targets, and Linux too: the unit tests below run it here.
+#![cfg_attr(linux_like, allow(dead_code))]
 
 use core::mem::{size_of, MaybeUninit};
 use std::io;
@@ -171,4 +172,111 @@ pub(super) fn copy_groups(groups: &[libc::gid_t], out: &mut [libc::gid_t]) -> io
     let dest = out.get_mut(..groups.len()).ok_or_else(|| err(libc::ERANGE))?;
     dest.copy_from_slice(groups);
     Ok(groups.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::{AsFd, FromRawFd};
+
+    fn pair(kind: libc::c_int) -> (OwnedFd, OwnedFd) {
+        let mut sv = [-1; 2];
+        // SAFETY: `sv` has room for the two descriptors socketpair writes.
+        let rc = unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, sv.as_mut_ptr()) };
+        assert_eq!(rc, 0, "socketpair: {}", last_error());
+        // SAFETY: both were just created and are owned here alone.
+        unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) }
+    }
+
+    #[test]
+    fn domain_by_name_is_af_unix_for_an_unbound_socketpair_end_and_af_inet_for_tcp() {
+        let (a, _b) = pair(libc::SOCK_STREAM);
+        assert_eq!(domain_by_name(a.as_fd()).unwrap(), libc::AF_UNIX);
+        // SAFETY: plain socket creation.
+        let tcp = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+        assert!(tcp >= 0, "socket(AF_INET): {}", last_error());
+        // SAFETY: just created, owned here alone.
+        let tcp = unsafe { OwnedFd::from_raw_fd(tcp) };
+        assert_eq!(domain_by_name(tcp.as_fd()).unwrap(), libc::AF_INET);
+        assert_eq!(require_unix(libc::AF_INET).unwrap_err().raw_os_error(), Some(libc::EOPNOTSUPP));
+        assert!(require_unix(libc::AF_UNIX).is_ok());
+    }
+
+    #[test]
+    fn domain_by_name_of_a_pipe_is_enotsock() {
+        let mut p = [-1; 2];
+        // SAFETY: `p` has room for the two descriptors pipe writes.
+        assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+        // SAFETY: both were just created and are owned here alone.
+        let (r, _w) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
+        assert_eq!(domain_by_name(r.as_fd()).unwrap_err().raw_os_error(), Some(libc::ENOTSOCK));
+    }
+
+    #[test]
+    fn socket_type_and_listening_of_a_socketpair() {
+        let (a, _b) = pair(libc::SOCK_SEQPACKET);
+        assert_eq!(socket_type(a.as_fd()).unwrap(), libc::SOCK_SEQPACKET);
+        assert!(!is_listening(a.as_fd()).unwrap());
+        assert!(refuse_listening(a.as_fd()).is_ok());
+    }
+
+    #[test]
+    fn copy_groups_answers_a_size_query_fills_and_refuses_too_small() {
+        let groups = [10, 20, 30];
+        assert_eq!(copy_groups(&groups, &mut []).unwrap(), 3);
+        let mut out = [0; 4];
+        assert_eq!(copy_groups(&groups, &mut out).unwrap(), 3);
+        assert_eq!(out, [10, 20, 30, 0]);
+        let mut small = [0; 2];
+        assert_eq!(copy_groups(&groups, &mut small).unwrap_err().raw_os_error(), Some(libc::ERANGE));
+        assert_eq!(small, [0, 0], "nothing written on ERANGE");
+        assert_eq!(copy_groups(&[], &mut out).unwrap(), 0);
+    }
+
+    #[test]
+    fn peer_query_error_reports_einval_as_enotconn_and_keeps_the_rest() {
+        assert_eq!(peer_query_error(err(libc::EINVAL)).raw_os_error(), Some(libc::ENOTCONN));
+        assert_eq!(peer_query_error(err(libc::EBADF)).raw_os_error(), Some(libc::EBADF));
+    }
+
+    #[test]
+    fn set_cloexec_sets_fd_cloexec() {
+        let (a, _b) = pair(libc::SOCK_STREAM);
+        // SAFETY: `a` is open; F_GETFD/F_SETFD take and return ints.
+        let flags = |fd: &OwnedFd| unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
+        // SAFETY: as above.
+        unsafe { libc::fcntl(a.as_raw_fd(), libc::F_SETFD, 0) };
+        assert_eq!(flags(&a) & libc::FD_CLOEXEC, 0);
+        set_cloexec(&a);
+        assert_ne!(flags(&a) & libc::FD_CLOEXEC, 0);
+    }
+
+    #[test]
+    fn sendmsg_and_recvmsg_retry_carry_a_byte_and_report_eagain() {
+        let (a, b) = pair(libc::SOCK_DGRAM);
+        let mut byte = [7u8];
+        let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+        // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+        let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        // SAFETY: `msg` points at `iov`, which points at `byte`; all live.
+        assert_eq!(unsafe { sendmsg_retry(a.as_fd(), &msg, 0) }.unwrap(), 1);
+        byte[0] = 0;
+        // SAFETY: as above, writable.
+        assert_eq!(unsafe { recvmsg_retry(b.as_fd(), &mut msg, libc::MSG_DONTWAIT) }.unwrap(), 1);
+        assert_eq!(byte[0], 7);
+        // SAFETY: as above.
+        let again = unsafe { recvmsg_retry(b.as_fd(), &mut msg, libc::MSG_DONTWAIT) }.unwrap_err();
+        assert_eq!(again.raw_os_error(), Some(libc::EAGAIN));
+    }
+
+    #[test]
+    fn getsockopt_and_setsockopt_int_round_trip() {
+        let (a, _b) = pair(libc::SOCK_STREAM);
+        setsockopt_int(a.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF, 65536).unwrap();
+        let (v, len) = getsockopt::<libc::c_int>(a.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF).unwrap();
+        assert_eq!(len, size_of::<libc::c_int>());
+        assert!(v >= 65536, "SO_SNDBUF {v}");
+    }
 }
