@@ -130,6 +130,7 @@ static ssize_t base_send_fds(int sock, const void *buf, size_t len, const int *f
     if (nfds > 0) {
         msg.msg_control = control.bytes;
         msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        memset(control.bytes, 0, msg.msg_controllen); /* no uninitialised padding to the kernel */
         struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
@@ -215,6 +216,7 @@ static ssize_t base_send_cred(int sock, const void *buf, size_t len) {
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
                          .msg_controllen = sizeof control.bytes};
+    memset(control.bytes, 0, sizeof control.bytes);
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_CREDENTIALS;
@@ -565,5 +567,8 @@ int main(int argc, char **argv) {
     }
     printf("\nheap allocations during the library's timed loops: %lu in %lu calls/messages\n", total_lib_allocs,
            total_lib_msgs);
+    for (int i = 0; i < FDCRED_MAX_FDS; i++)
+        close(sendset[i]);
+    close(devnull);
     return 0;
 }
