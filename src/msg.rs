@@ -101,6 +101,13 @@ impl ReceivedFds {
     ///
     /// Returns `None`, keeping ownership, when `out` is too small.
     pub fn into_raw_fds(mut self, out: &mut [RawFd]) -> Option<usize> {
+        self.take_raw_fds(out)
+    }
+
+    /// [`into_raw_fds`](Self::into_raw_fds) in place: moving a
+    /// `ReceivedFds` copies its whole array (1 KiB on Linux), which the C
+    /// entry points avoid. Leaves `self` empty when it returns `Some`.
+    pub(crate) fn take_raw_fds(&mut self, out: &mut [RawFd]) -> Option<usize> {
         let len = self.len;
         let dest = out.get_mut(..len)?;
         self.len = 0;
@@ -183,6 +190,46 @@ pub struct Received {
     pub addr_len: usize,
 }
 
+/// Own a descriptor found in `SCM_RIGHTS`, keeping it when there is room.
+/// Called once per descriptor (253 times for a full message), so it is kept
+/// small enough to inline into the parser's loop.
+#[inline(always)]
+fn take_fd(received: &mut Received, raw: RawFd, max_fds: usize, cloexec: bool) {
+    // SAFETY: the kernel installed `raw` in our table for this message;
+    // nothing else refers to it. Owning it here is what makes every path
+    // below close it.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    if cloexec {
+        sys::set_cloexec_after_recv(&fd);
+    }
+    if received.fds.len() >= max_fds || received.fds.push(fd).is_err() {
+        received.fds_overflowed = true; // `fd` (if not pushed) is closed here
+    }
+}
+
+/// Every item that is not a descriptor of `SCM_RIGHTS` (at most a few per
+/// message), kept out of line so that [`take_fd`]'s loop stays tight.
+#[inline(never)]
+fn take_other(received: &mut Received, item: Item, opts: &RecvOptions) {
+    match item {
+        Item::Fd(raw) => take_fd(received, raw, opts.max_fds.min(MAX_FDS), opts.cloexec),
+        Item::PidFd(raw) => {
+            // SAFETY: a fresh descriptor the kernel installed for us alone;
+            // owning it here closes it unless it is kept.
+            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+            if opts.keep_pidfd && received.pidfd.is_none() {
+                received.pidfd = Some(fd);
+            }
+        }
+        Item::Cred(cred) => {
+            if received.cred.is_none() && cred.known != 0 {
+                received.cred = Some(cred);
+            }
+        }
+        Item::Other | Item::Malformed => {}
+    }
+}
+
 /// Whether a message with this much data can carry ancillary data on `sock`:
 /// a stream drops control data sent with no byte, so refuse that up front.
 /// Sending descriptors through a socket that is not a Unix one would drop
@@ -259,6 +306,55 @@ pub fn recv_msg(
     addr: Option<&mut [u8]>,
     opts: &RecvOptions,
 ) -> io::Result<Received> {
+    let mut received = Received::new();
+    recv_msg_into(sock, bufs, addr, opts, &mut received)?;
+    Ok(received)
+}
+
+impl Received {
+    /// Nothing received yet: the state [`recv_msg_into`] starts from.
+    pub(crate) fn new() -> Self {
+        Received {
+            bytes: 0,
+            data_truncated: false,
+            control_truncated: false,
+            fds_overflowed: false,
+            fds: ReceivedFds::new(),
+            cred: None,
+            pidfd: None,
+            addr_len: 0,
+        }
+    }
+}
+
+/// [`recv_msg`] writing into `received` (fresh from [`Received::new`]) in
+/// place. `Received` holds a full descriptor array, so each move of it copies
+/// about 1 KiB: the C entry points receive through this to copy nothing. On
+/// failure `received` holds no descriptor.
+pub(crate) fn recv_msg_into(
+    sock: BorrowedFd<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+    addr: Option<&mut [u8]>,
+    opts: &RecvOptions,
+    received: &mut Received,
+) -> io::Result<()> {
+    let result = recv_msg_in_place(sock, bufs, addr, opts, received);
+    if result.is_err() {
+        received.fds.clear();
+        received.pidfd = None;
+        received.cred = None;
+    }
+    result
+}
+
+fn recv_msg_in_place(
+    sock: BorrowedFd<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+    addr: Option<&mut [u8]>,
+    opts: &RecvOptions,
+    received: &mut Received,
+) -> io::Result<()> {
+    debug_assert!(received.fds.is_empty() && received.pidfd.is_none());
     let mut control = Buf::<{ sys::RECV_CONTROL_LEN }>::new();
     // SAFETY: msghdr is plain data; all-zero is a valid empty header.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
@@ -285,43 +381,14 @@ pub fn recv_msg(
     // SAFETY: the kernel wrote the first msg_controllen bytes (clamped to the
     // buffer, for kernels that report more than they copied).
     let control_bytes = unsafe { control.initialised(control_len) };
-    let mut received = Received {
-        bytes,
-        data_truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
-        control_truncated: msg.msg_flags & libc::MSG_CTRUNC != 0,
-        fds_overflowed: false,
-        fds: ReceivedFds::new(),
-        cred: None,
-        pidfd: None,
-        addr_len: msg.msg_namelen as usize,
-    };
+    received.bytes = bytes;
+    received.data_truncated = msg.msg_flags & libc::MSG_TRUNC != 0;
+    received.control_truncated = msg.msg_flags & libc::MSG_CTRUNC != 0;
+    received.addr_len = msg.msg_namelen as usize;
     let max_fds = opts.max_fds.min(MAX_FDS);
     cmsg::parse(control_bytes, |item| match item {
-        Item::Fd(raw) => {
-            // SAFETY: the kernel installed `raw` in our table for this
-            // message; nothing else refers to it. Owning it here is what
-            // makes every path below close it.
-            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-            if opts.cloexec {
-                sys::set_cloexec_after_recv(&fd);
-            }
-            if received.fds.len() >= max_fds || received.fds.push(fd).is_err() {
-                received.fds_overflowed = true; // `fd` (if not pushed) is closed here
-            }
-        }
-        Item::PidFd(raw) => {
-            // SAFETY: as above, a fresh descriptor installed for us alone.
-            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-            if opts.keep_pidfd && received.pidfd.is_none() {
-                received.pidfd = Some(fd);
-            }
-        }
-        Item::Cred(cred) => {
-            if received.cred.is_none() && cred.known != 0 {
-                received.cred = Some(cred);
-            }
-        }
-        Item::Other | Item::Malformed => {}
+        Item::Fd(raw) => take_fd(received, raw, max_fds, opts.cloexec),
+        other => take_other(received, other, opts),
     });
     if received.control_truncated || received.fds_overflowed {
         received.fds.clear();
@@ -332,5 +399,5 @@ pub fn recv_msg(
         // it, yet Linux attaches a zeroed SCM_CREDENTIALS (uid 0!) to it.
         received.cred = None;
     }
-    Ok(received)
+    Ok(())
 }

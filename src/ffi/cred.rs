@@ -8,7 +8,7 @@ use std::os::fd::IntoRawFd;
 use super::fds::{missing, recv_complete};
 use super::{boundary, err, ptr};
 use crate::cred::{self, fdcred_cred, CredSource};
-use crate::msg::{send_msg, SendOptions};
+use crate::msg::{send_msg, Received, SendOptions};
 
 /// Store the identity of the process at the other end of a connected Unix
 /// socket into `*out`, as the kernel recorded it: the pid and the effective
@@ -208,7 +208,8 @@ pub unsafe extern "C" fn fdcred_recv_cred(
             crate::sys::socket_domain(sock)?;
             return Err(err(libc::EOPNOTSUPP));
         }
-        let received = recv_complete(sock, data, 0)?;
+        let mut received = Received::new();
+        recv_complete(sock, data, 0, &mut received)?;
         match received.cred {
             Some(cred) => {
                 *out = cred;

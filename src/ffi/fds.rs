@@ -6,7 +6,7 @@ use std::os::fd::{BorrowedFd, IntoRawFd};
 
 use super::{boundary, err, ptr};
 use crate::cred::{fdcred_cred, CredSource};
-use crate::msg::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
+use crate::msg::{recv_msg_into, send_msg, Received, RecvOptions, SendOptions};
 use crate::sys;
 
 /// The most descriptors one message can carry on this OS: 253 (Linux's
@@ -92,16 +92,24 @@ const SEND_FLAGS: c_uint = FDCRED_NONBLOCK | FDCRED_SEND_CRED;
 const RECV_FLAGS: c_uint = FDCRED_NONBLOCK | FDCRED_NO_CLOEXEC | FDCRED_KEEP_PIDFD;
 
 /// The simple calls' policy: a message whose descriptors are incomplete is a
-/// failure (the core has already closed them).
-pub(crate) fn recv_complete(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize) -> io::Result<Received> {
-    let received = recv_msg(sock, &mut [IoSliceMut::new(buf)], None, &RecvOptions { max_fds, ..Default::default() })?;
+/// failure (the core has already closed them). Receives into `received`
+/// (fresh from `Received::new`) in place, so that nothing copies its
+/// descriptor array.
+pub(crate) fn recv_complete(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+    max_fds: usize,
+    received: &mut Received,
+) -> io::Result<()> {
+    let opts = RecvOptions { max_fds, ..Default::default() };
+    recv_msg_into(sock, &mut [IoSliceMut::new(buf)], None, &opts, received)?;
     if received.control_truncated {
         return Err(err(libc::EBADMSG));
     }
     if received.fds_overflowed {
         return Err(err(libc::EMSGSIZE));
     }
-    Ok(received)
+    Ok(())
 }
 
 /// The errno for a message that lacked what the caller asked for: end of
@@ -173,7 +181,8 @@ pub unsafe extern "C" fn fdcred_recvfd(sock: c_int) -> c_int {
     boundary(|| {
         let sock = ptr::fd(sock)?;
         let mut byte = [0u8; 1];
-        let mut received = recv_complete(sock, &mut byte, 1)?;
+        let mut received = Received::new();
+        recv_complete(sock, &mut byte, 1, &mut received)?;
         let fd = received.fds.drain().next();
         match fd {
             Some(fd) => Ok(fd.into_raw_fd()),
@@ -268,9 +277,10 @@ pub unsafe extern "C" fn fdcred_recv_fds(
         let out = unsafe { ptr::slice_mut(fds, capacity) }?;
         // SAFETY: the caller promises `buf` is writable for `len` bytes.
         let data = unsafe { ptr::slice_mut(buf.cast::<u8>(), len) }?;
-        let received = recv_complete(sock, data, capacity)?;
+        let mut received = Received::new();
+        recv_complete(sock, data, capacity, &mut received)?;
         let bytes = received.bytes;
-        let count = received.fds.into_raw_fds(out).ok_or_else(|| err(libc::EMSGSIZE))?;
+        let count = received.fds.take_raw_fds(out).ok_or_else(|| err(libc::EMSGSIZE))?;
         *nfds = count;
         Ok(bytes as libc::ssize_t)
     })
@@ -439,7 +449,8 @@ pub unsafe extern "C" fn fdcred_recvmsg(sock: c_int, msg: *mut fdcred_msg, flags
             keep_pidfd: flags & FDCRED_KEEP_PIDFD != 0,
         };
         let has_addr = addr.is_some();
-        let received = recv_msg(sock, bufs, addr, &opts)?;
+        let mut received = Received::new();
+        recv_msg_into(sock, bufs, addr, &opts, &mut received)?;
         let mut result = 0;
         if received.data_truncated {
             result |= FDCRED_MSG_DATA_TRUNC;
@@ -456,8 +467,8 @@ pub unsafe extern "C" fn fdcred_recvmsg(sock: c_int, msg: *mut fdcred_msg, flags
         let bytes = received.bytes;
         let cred = received.cred;
         let addr_len = received.addr_len;
-        let pidfd = received.pidfd;
-        let count = received.fds.into_raw_fds(out).ok_or_else(|| err(libc::EMSGSIZE))?;
+        let pidfd = received.pidfd.take();
+        let count = received.fds.take_raw_fds(out).ok_or_else(|| err(libc::EMSGSIZE))?;
         // Nothing below can fail: the descriptors are the caller's from here.
         msg.nfds = count;
         if has_addr {
