@@ -64,8 +64,11 @@ fn page_text(name: &str) -> Option<(PathBuf, String)> {
 }
 
 fn pages() -> Vec<PathBuf> {
-    let mut pages: Vec<PathBuf> =
-        std::fs::read_dir(man3()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "3")).collect();
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(man3())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "3"))
+        .collect();
     pages.sort();
     assert!(!pages.is_empty(), "no pages in man/man3");
     pages
