@@ -43,7 +43,7 @@ VERSION  := $(shell sed -n 's/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml | head
 MAJOR    := $(word 1,$(subst ., ,$(VERSION)))
 SONAME    = libfdcred.so.$(MAJOR)
 REALNAME  = libfdcred.so.$(VERSION)
-MAP       = abi/fdcred.map
+MAP      ?= abi/fdcred.map
 MANPAGES := $(sort $(wildcard man/man3/*.3))
 
 # In fdcred.pc, paths under the prefix are written relative to ${prefix}.
@@ -57,13 +57,15 @@ cargo-build:
 	$(CARGO) build --lib --profile $(CARGO_PROFILE)
 
 # Libs.private of the uninstalled fdcred.pc (written by build.rs) is what the
-# staticlib needs from the system.
+# staticlib needs from the system. Linked to a temporary name and renamed, so
+# two concurrent makes never leave a half-written library.
 $(BUILDDIR)/$(REALNAME): cargo-build $(MAP)
-	$(CC) -shared -o $@ -Wl,-soname,$(SONAME) \
+	$(CC) -shared -o $@.$$$$.tmp -Wl,-soname,$(SONAME) \
 	    -Wl,--version-script=$(MAP) -Wl,--no-undefined-version -Wl,-z,defs \
 	    -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack \
 	    -Wl,--whole-archive $(BUILDDIR)/libfdcred.a -Wl,--no-whole-archive \
-	    $$(sed -n 's/^Libs\.private: *//p' $(BUILDDIR)/pkgconfig/fdcred.pc)
+	    $$(sed -n 's/^Libs\.private: *//p' $(BUILDDIR)/pkgconfig/fdcred.pc) \
+	    && mv -f $@.$$$$.tmp $@
 
 install: all
 	$(INSTALL) -d '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(INCLUDEDIR)' \
@@ -76,8 +78,8 @@ install: all
 	sed -e 's|^prefix=.*|prefix=$(PREFIX)|' \
 	    -e 's|^libdir=.*|libdir=$(call pc_path,$(LIBDIR))|' \
 	    -e 's|^includedir=.*|includedir=$(call pc_path,$(INCLUDEDIR))|' \
-	    $(BUILDDIR)/pkgconfig/fdcred.pc > $(BUILDDIR)/fdcred.pc.install
-	$(INSTALL) -m 644 $(BUILDDIR)/fdcred.pc.install '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
+	    $(BUILDDIR)/pkgconfig/fdcred.pc > '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
+	chmod 644 '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
 	$(INSTALL) -m 644 $(MANPAGES) '$(DESTDIR)$(MANDIR)/man3/'
 	@if [ -z '$(DESTDIR)' ] && command -v ldconfig >/dev/null 2>&1; then ldconfig || true; fi
 
