@@ -58,8 +58,18 @@ cargo-build:
 
 # Libs.private of the uninstalled fdcred.pc (written by build.rs) is what the
 # staticlib needs from the system. Linked to a temporary name and renamed, so
-# two concurrent makes never leave a half-written library.
+# two concurrent makes never leave a half-written library. A function the
+# build exports but the version script lacks would silently not be exported:
+# refuse instead.
 $(BUILDDIR)/$(REALNAME): cargo-build $(MAP)
+	@unversioned=$$(nm -D --defined-only --format=posix $(BUILDDIR)/libfdcred.so \
+	    | awk '$$1 ~ /^fdcred_/ { print $$1 }' \
+	    | while read -r sym; do grep -q "^ *$$sym;" $(MAP) || echo "$$sym"; done); \
+	if [ -n "$$unversioned" ]; then \
+	    echo "make: not in $(MAP): $$unversioned" >&2; \
+	    echo "make: run scripts/abi-check --update (and commit abi/) to give them a version node" >&2; \
+	    exit 1; \
+	fi
 	$(CC) -shared -o $@.$$$$.tmp -Wl,-soname,$(SONAME) \
 	    -Wl,--version-script=$(MAP) -Wl,--no-undefined-version -Wl,-z,defs \
 	    -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack \
