@@ -9,7 +9,7 @@
 #   $(LIBDIR)/libfdcred.a
 #   $(INCLUDEDIR)/fdcred.h
 #   $(PKGCONFIGDIR)/fdcred.pc
-#   $(MANDIR)/man3/*.3
+#   $(MANDIR)/man3/*.3 (their title line stamped with this version)
 #
 # Why the shared library is linked here and not taken from cargo: rustc links
 # a cdylib with its own anonymous version script (global: the exported
@@ -90,7 +90,10 @@ install: all
 	    -e 's|^includedir=.*|includedir=$(call pc_path,$(INCLUDEDIR))|' \
 	    $(BUILDDIR)/pkgconfig/fdcred.pc > '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
 	chmod 644 '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
-	$(INSTALL) -m 644 $(MANPAGES) '$(DESTDIR)$(MANDIR)/man3/'
+	for page in $(MANPAGES); do \
+	    sed '1s/"libfdcred [^"]*"/"libfdcred $(VERSION)"/' $$page > '$(DESTDIR)$(MANDIR)/man3/'$${page##*/} \
+	    && chmod 644 '$(DESTDIR)$(MANDIR)/man3/'$${page##*/} || exit 1; \
+	done
 	@if [ -z '$(DESTDIR)' ] && command -v ldconfig >/dev/null 2>&1; then ldconfig || true; fi
 
 uninstall:
