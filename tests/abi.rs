@@ -106,18 +106,20 @@ fn abi_check_fails_on_a_moved_struct_field() {
         println!("SKIP: abi/ has no layout record for {}", std::env::consts::ARCH);
         return;
     }
-    edit(&layout, |t| {
-        t.lines()
-            .map(|l| match l.strip_prefix("struct fdcred_cred.uid: offset ") {
-                Some(rest) => format!("struct fdcred_cred.uid: offset 99{}\n", &rest[rest.find(',').unwrap()..]),
-                None => format!("{l}\n"),
-            })
-            .collect()
-    });
+    edit(&layout, move_fdcred_cred_uid);
     let out = abi_check(&record, &[]);
     let err = stderr(&out);
     assert!(!out.status.success(), "abi-check passed with fdcred_cred.uid at another offset in the record");
     assert!(err.contains("struct fdcred_cred.uid: offset 99"), "the failure does not name the field:\n{err}");
+}
+
+fn move_fdcred_cred_uid(t: String) -> String {
+    t.lines()
+        .map(|l| match l.strip_prefix("struct fdcred_cred.uid: offset ") {
+            Some(rest) => format!("struct fdcred_cred.uid: offset 99{}\n", &rest[rest.find(',').unwrap()..]),
+            None => format!("{l}\n"),
+        })
+        .collect()
 }
 
 fn without_fdcred_version(t: String) -> String {
@@ -131,14 +133,7 @@ fn abi_check_update_refuses_additions_to_a_released_version_without_a_minor_bump
     }
     let record = copy_of_record("released");
     edit(&record.join("symbols.txt"), without_fdcred_version);
-    let out = Command::new(manifest_dir().join("scripts/abi-check"))
-        .arg("--update")
-        .env("FDCRED_ABI_DIR", &record)
-        .env("FDCRED_ABI_ASSUME_RELEASED", "1")
-        .env("FDCRED_PROFILE", profile_dir().file_name().unwrap())
-        .env("CARGO_TARGET_DIR", profile_dir().parent().unwrap())
-        .output()
-        .unwrap();
+    let out = update_as_released(&record);
     let err = stderr(&out);
     assert!(!out.status.success(), "--update recorded a new symbol in a released version");
     assert!(err.contains("minor version bump"), "the refusal does not say what to bump:\n{err}");
@@ -146,4 +141,34 @@ fn abi_check_update_refuses_additions_to_a_released_version_without_a_minor_bump
         !std::fs::read_to_string(record.join("symbols.txt")).unwrap().contains("fdcred_version"),
         "--update wrote anyway"
     );
+}
+
+/// `scripts/abi-check --update` as if the Cargo.toml version were tagged.
+fn update_as_released(record: &Path) -> Output {
+    Command::new(manifest_dir().join("scripts/abi-check"))
+        .arg("--update")
+        .env("FDCRED_ABI_DIR", record)
+        .env("FDCRED_ABI_ASSUME_RELEASED", "1")
+        .env("FDCRED_PROFILE", profile_dir().file_name().unwrap())
+        .env("CARGO_TARGET_DIR", profile_dir().parent().unwrap())
+        .output()
+        .expect("scripts/abi-check runs")
+}
+
+#[test]
+fn abi_check_update_refuses_a_layout_change_to_a_released_major_version() {
+    if skip_on_musl() {
+        return;
+    }
+    let record = copy_of_record("released-layout");
+    let layout = layout_file(&record);
+    if !layout.exists() {
+        println!("SKIP: abi/ has no layout record for {}", std::env::consts::ARCH);
+        return;
+    }
+    edit(&layout, move_fdcred_cred_uid);
+    let out = update_as_released(&record);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "--update recorded a layout change in a released major version");
+    assert!(err.contains("Bump the major version"), "the refusal does not say what to bump:\n{err}");
 }
