@@ -72,7 +72,7 @@ $(BUILDDIR)/$(REALNAME): cargo-build $(MAP)
 	fi
 	$(CC) -shared -o $@.$$$$.tmp -Wl,-soname,$(SONAME) \
 	    -Wl,--version-script=$(MAP) -Wl,--no-undefined-version -Wl,-z,defs \
-	    -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack \
+	    -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--as-needed \
 	    -Wl,--whole-archive $(BUILDDIR)/libfdcred.a -Wl,--no-whole-archive \
 	    $$(sed -n 's/^Libs\.private: *//p' $(BUILDDIR)/pkgconfig/fdcred.pc) \
 	    && mv -f $@.$$$$.tmp $@
