@@ -17,6 +17,8 @@
 #include <sys/un.h>
 #include <time.h>
 
+/* The full sizes (scripts/stress) take longer than the default deadline. */
+#define TEST_TIMEOUT_SECONDS 600
 #include "harness.h"
 #include "plain.h"
 
