@@ -224,8 +224,9 @@ fn cmsg_parser_reports_every_fd_and_never_reads_out_of_bounds() {
     let mut fds_checked = 0u64;
     for case in 0..cases {
         let mut rng = Rng(seed ^ (case.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
-        let (mut bytes, owned) = build(&mut rng);
+        let (mut bytes, mut owned) = build(&mut rng);
         bytes.truncate(guard.page);
+        owned.retain(|&(at, _)| at + 4 <= bytes.len());
         let kind = rng.below(7) as usize;
         let mut subsequence = false;
         kinds[kind] += 1;
@@ -301,7 +302,11 @@ fn cmsg_parser_reports_every_fd_and_never_reads_out_of_bounds() {
         assert_eq!(at_end, at_start, "case {case} (seed {seed}): the result depends on the buffer's address");
         let got = owned_of(&at_end);
         let want = model(&bytes);
-        assert_eq!(got, want, "case {case} (seed {seed}, mutation {kind}): parser and model disagree on {bytes:?}");
+        assert!(
+            got == want,
+            "case {case} (seed {seed}, mutation {kind}): parser and model disagree on {} bytes",
+            bytes.len()
+        );
         if let Some(truth) = truth {
             let reported = if subsequence {
                 let mut it = got.iter();
@@ -311,8 +316,10 @@ fn cmsg_parser_reports_every_fd_and_never_reads_out_of_bounds() {
             };
             assert!(
                 reported,
-                "case {case} (seed {seed}, mutation {kind}): a descriptor present was not reported: built {truth:?}, \
-                 reported {got:?}"
+                "case {case} (seed {seed}, mutation {kind}): a descriptor present was not reported: built {} fds, \
+                 reported {}",
+                truth.len(),
+                got.len()
             );
         }
         // misaligned start: the same bytes one to seven bytes into a buffer
