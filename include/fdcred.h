@@ -316,8 +316,10 @@ int fdcred_peer_cred(int sock, struct fdcred_cred *out);
  * Call it before the peer sends: on a listening socket before `accept`
  * (accepted sockets inherit it), on the receiving side of a `socketpair` or
  * bound datagram socket before handing out its address. A message queued
- * earlier has no credentials, and the library reports it as such (never as
- * an identity). The setting is never turned off by the library. Thread-safe.
+ * earlier carries credentials only if its sender attached them explicitly
+ * (`fdcred_send_cred`, `SCM_CREDENTIALS`; the kernel checked them when it
+ * was sent); for any other Linux makes up pid 0 and the overflow ids, and
+ * the library reports that message as carrying none (never as an identity). The setting is never turned off by the library. Thread-safe.
  *
  * To close the race with a peer that may already be writing, use the
  * handshake pair `fdcred_cred_handshake_receiver` /
@@ -375,10 +377,12 @@ int fdcred_refuse_fds(int sock);
  *
  * Returns the number of bytes sent, or -1 with `errno`:
  * - `EPERM`: an identity the caller may not claim (Linux).
- * - `EINVAL`: NULL `buf` with `len` > 0; `len` 0 on a stream socket.
+ * - `EINVAL`: NULL `buf` with `len` > 0; `len` > `SSIZE_MAX`; `len` 0 on a
+ *   stream socket.
  * - `EOPNOTSUPP`: not a Unix-domain socket; a non-NULL `cred` on any OS
  *   but Linux; OpenBSD and macOS.
- * - `EBADF`, `ENOTSOCK`, `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EAGAIN`.
+ * - `ENOTCONN`: no peer (an unconnected or listening socket).
+ * - `EBADF`, `ENOTSOCK`, `EPIPE`, `ECONNRESET`, `EAGAIN`.
  *
  * # Safety
  * `cred` must be NULL or point to a valid `struct fdcred_cred`; `buf` must
@@ -407,10 +411,13 @@ ssize_t fdcred_send_cred(int sock,
  * - `ECONNRESET`: end of file on a stream or seqpacket connection.
  * - `EMSGSIZE`: the message carried descriptors; all were closed.
  * - `EBADMSG`: the kernel truncated the control data; all descriptors closed.
- * - `EINVAL`: `out` is NULL; NULL `buf` with `len` > 0.
+ * - `EINVAL`: `out` is NULL; NULL `buf` with `len` > 0; `len` >
+ *   `SSIZE_MAX`; `len` 0 on a `SOCK_STREAM` socket (a read of no bytes
+ *   there cannot be told from end of file).
  * - `EOPNOTSUPP`: not a Unix-domain socket; OpenBSD and macOS, which have
  *   no per-message credentials (nothing is read: use `fdcred_peer_cred`).
- * - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`.
+ * - `ENOTCONN`: no peer (an unconnected or listening socket).
+ * - `EBADF`, `ENOTSOCK`, `EAGAIN`.
  *
  * # Safety
  * `out` must be NULL or writable for one `struct fdcred_cred`; `buf` must
@@ -432,7 +439,8 @@ ssize_t fdcred_recv_cred(int sock, struct fdcred_cred *out, void *buf, size_t le
  * Returns the count, or -1 with `errno`:
  * - `ERANGE`: `size` is too small (ask with 0 first).
  * - `ENOTCONN`: no peer the kernel recorded (see `fdcred_peer_cred`).
- * - `EINVAL`: NULL `groups` with `size` > 0.
+ * - `EINVAL`: NULL `groups` with `size` > 0; a `size` no array can have
+ *   (more than `SSIZE_MAX` bytes).
  * - `ENOPROTOOPT`: the kernel lacks `SO_PEERGROUPS` (Linux before 4.13);
  *   NetBSD, OpenBSD.
  * - `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
@@ -469,7 +477,7 @@ int fdcred_peer_pidfd(int sock);
  * Returns the length, or -1 with `errno`:
  * - `ENOPROTOOPT`: no LSM that labels sockets is active; every OS but Linux.
  * - `ERANGE`: `buf` too small for the label and its NUL.
- * - `EINVAL`: NULL `buf` with `size` > 0.
+ * - `EINVAL`: NULL `buf` with `size` > 0; `size` > `SSIZE_MAX`.
  * - `ENOTCONN`, `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
  *
  * # Safety
@@ -594,7 +602,8 @@ int fdcred_recvfd(int sock);
  * - `EBADF`: `sock` or one of `fds` is negative or not open.
  * - `ENOTSOCK`, `EOPNOTSUPP` (not a Unix-domain socket: TCP and UDP would
  *   drop the descriptors silently).
- * - `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EDESTADDRREQ`, `EAGAIN`, `EMSGSIZE`
+ * - `ENOTCONN`: no peer (an unconnected or listening socket).
+ * - `EPIPE`, `ECONNRESET`, `EDESTADDRREQ`, `EAGAIN`, `EMSGSIZE`
  *   (datagram too large; on macOS also the peer's receive buffer is full
  *   while passing descriptors: back-pressure, nothing was sent, retry after
  *   the peer reads), `ETOOMANYREFS`, `ENOBUFS`, `ENOMEM`.
@@ -625,7 +634,8 @@ ssize_t fdcred_send_fds(int sock, const void *buf, size_t len, const int *fds, s
  * - `EBADMSG`: the kernel truncated the control data (typically this process
  *   hit `RLIMIT_NOFILE`); every descriptor that arrived was closed.
  * - `EINVAL`: `nfds` is NULL; NULL `buf` or `fds` with a non-zero count;
- *   `len` > `SSIZE_MAX`.
+ *   `len` > `SSIZE_MAX`; `len` 0 on a `SOCK_STREAM` socket (a read of no
+ *   bytes there returns 0, which cannot be told from end of file).
  * - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
  * - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`, `ECONNRESET`.
  *
@@ -647,7 +657,9 @@ ssize_t fdcred_recv_fds(int sock, void *buf, size_t len, int *fds, size_t *nfds)
  * - `ENAMETOOLONG`: `path` does not fit in `sun_path`.
  * - `ENOENT`, `ECONNREFUSED`: nothing is bound at `path` (no receiver yet).
  * - `EACCES`: no write permission on the socket file.
- * - `EISCONN`: `sock` is connected.
+ * - `EISCONN`: `sock` is a connected stream or seqpacket socket (a
+ *   connected datagram socket sends to `path` all the same).
+ * - `EPROTOTYPE`: the socket bound at `path` is not a datagram socket.
  *
  * # Safety
  * `path` must be NULL or a NUL-terminated string; `buf` and `fds` as for
@@ -676,7 +688,8 @@ ssize_t fdcred_sendto_fds(int sock,
  * Returns the number of bytes sent, or -1 with `errno`: those of
  * `fdcred_send_fds`, and
  * - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
- *   with a non-zero count or length.
+ *   with a non-zero count or length; an `iov` entry with a NULL base and a
+ *   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
  * - `EPERM`: credentials the sender may not claim.
  *
  * # Safety
@@ -702,13 +715,17 @@ ssize_t fdcred_sendmsg(int sock, const struct fdcred_msg *msg, unsigned int flag
  * kernel synthesized (sent before `fdcred_allow_recv_cred`) are reported as
  * unknown. `EINTR` is retried. Thread-safe.
  *
- * Returns the number of bytes received (0 at end of file on a stream), or
+ * Returns the number of bytes received (0 at end of file on a stream; with
+ * buffers of 0 bytes in all, a stream read returns 0 while the peer is
+ * still there, taking only the next message's descriptors), or
  * -1 with `errno`; on failure nothing in `*msg` is written and no descriptor
  * is left open:
  * - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
- *   with a non-zero count or capacity.
+ *   with a non-zero count or capacity; an `iov` entry with a NULL base and
+ *   a non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
  * - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
- * - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`, `ECONNRESET`.
+ * - `ENOTCONN`: no peer (an unconnected or listening socket).
+ * - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ECONNRESET`.
  *
  * # Safety
  * `msg` must be NULL or point to a valid `struct fdcred_msg` whose pointers

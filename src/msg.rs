@@ -298,8 +298,9 @@ pub fn send_msg(sock: BorrowedFd<'_>, data: &[IoSlice<'_>], opts: &SendOptions<'
 ///
 /// Errors: `EOPNOTSUPP` (not a Unix-domain socket; found after the read when
 /// the message carried no control data, and the bytes read are discarded),
-/// and whatever `recvmsg` reports (`EAGAIN`, `EBADF`, `ENOTSOCK`, ...);
-/// `EINTR` is retried.
+/// `ENOTCONN` (a listening socket, for which Linux says `EINVAL`), and
+/// whatever `recvmsg` reports (`EAGAIN`, `EBADF`,
+/// `ENOTSOCK`, ...); `EINTR` is retried.
 pub fn recv_msg(
     sock: BorrowedFd<'_>,
     bufs: &mut [IoSliceMut<'_>],
@@ -369,7 +370,15 @@ fn recv_msg_in_place(
     msg.msg_controllen = control.capacity() as _;
     // SAFETY: every pointer in `msg` refers to a live writable buffer of the
     // stated length for the duration of the call.
-    let bytes = unsafe { sys::recvmsg(sock, &mut msg, opts.nonblocking, opts.cloexec) }?;
+    let bytes = match unsafe { sys::recvmsg(sock, &mut msg, opts.nonblocking, opts.cloexec) } {
+        Ok(bytes) => bytes,
+        // Linux reads a listening stream socket as "invalid argument"; the
+        // caller's arguments were fine, the socket has no peer.
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) && sys::is_listening(sock).unwrap_or(false) => {
+            return Err(io::Error::from_raw_os_error(libc::ENOTCONN));
+        }
+        Err(e) => return Err(e),
+    };
 
     let control_len = (msg.msg_controllen as usize).min(control.capacity());
     if control_len == 0 && sys::socket_domain(sock)? != libc::AF_UNIX {

@@ -5,7 +5,7 @@ use core::ffi::{c_char, c_int, c_void};
 use std::io::IoSlice;
 use std::os::fd::IntoRawFd;
 
-use super::fds::{missing, recv_complete};
+use super::fds::{missing, recv_complete, refuse_empty_stream_read};
 use super::{boundary, err, ptr};
 use crate::cred::{self, fdcred_cred, CredSource};
 use crate::msg::{send_msg, Received, SendOptions};
@@ -64,8 +64,10 @@ pub unsafe extern "C" fn fdcred_peer_cred(sock: c_int, out: *mut fdcred_cred) ->
 /// Call it before the peer sends: on a listening socket before `accept`
 /// (accepted sockets inherit it), on the receiving side of a `socketpair` or
 /// bound datagram socket before handing out its address. A message queued
-/// earlier has no credentials, and the library reports it as such (never as
-/// an identity). The setting is never turned off by the library. Thread-safe.
+/// earlier carries credentials only if its sender attached them explicitly
+/// (`fdcred_send_cred`, `SCM_CREDENTIALS`; the kernel checked them when it
+/// was sent); for any other Linux makes up pid 0 and the overflow ids, and
+/// the library reports that message as carrying none (never as an identity). The setting is never turned off by the library. Thread-safe.
 ///
 /// To close the race with a peer that may already be writing, use the
 /// handshake pair `fdcred_cred_handshake_receiver` /
@@ -135,10 +137,12 @@ pub unsafe extern "C" fn fdcred_refuse_fds(sock: c_int) -> c_int {
 ///
 /// Returns the number of bytes sent, or -1 with `errno`:
 /// - `EPERM`: an identity the caller may not claim (Linux).
-/// - `EINVAL`: NULL `buf` with `len` > 0; `len` 0 on a stream socket.
+/// - `EINVAL`: NULL `buf` with `len` > 0; `len` > `SSIZE_MAX`; `len` 0 on a
+///   stream socket.
 /// - `EOPNOTSUPP`: not a Unix-domain socket; a non-NULL `cred` on any OS
 ///   but Linux; OpenBSD and macOS.
-/// - `EBADF`, `ENOTSOCK`, `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EAGAIN`.
+/// - `ENOTCONN`: no peer (an unconnected or listening socket).
+/// - `EBADF`, `ENOTSOCK`, `EPIPE`, `ECONNRESET`, `EAGAIN`.
 ///
 /// # Safety
 /// `cred` must be NULL or point to a valid `struct fdcred_cred`; `buf` must
@@ -181,10 +185,13 @@ pub unsafe extern "C" fn fdcred_send_cred(
 /// - `ECONNRESET`: end of file on a stream or seqpacket connection.
 /// - `EMSGSIZE`: the message carried descriptors; all were closed.
 /// - `EBADMSG`: the kernel truncated the control data; all descriptors closed.
-/// - `EINVAL`: `out` is NULL; NULL `buf` with `len` > 0.
+/// - `EINVAL`: `out` is NULL; NULL `buf` with `len` > 0; `len` >
+///   `SSIZE_MAX`; `len` 0 on a `SOCK_STREAM` socket (a read of no bytes
+///   there cannot be told from end of file).
 /// - `EOPNOTSUPP`: not a Unix-domain socket; OpenBSD and macOS, which have
 ///   no per-message credentials (nothing is read: use `fdcred_peer_cred`).
-/// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`.
+/// - `ENOTCONN`: no peer (an unconnected or listening socket).
+/// - `EBADF`, `ENOTSOCK`, `EAGAIN`.
 ///
 /// # Safety
 /// `out` must be NULL or writable for one `struct fdcred_cred`; `buf` must
@@ -208,6 +215,7 @@ pub unsafe extern "C" fn fdcred_recv_cred(
             crate::sys::socket_domain(sock)?;
             return Err(err(libc::EOPNOTSUPP));
         }
+        refuse_empty_stream_read(sock, len)?;
         let mut received = Received::new();
         recv_complete(sock, data, 0, &mut received)?;
         match received.cred {
@@ -233,7 +241,8 @@ pub unsafe extern "C" fn fdcred_recv_cred(
 /// Returns the count, or -1 with `errno`:
 /// - `ERANGE`: `size` is too small (ask with 0 first).
 /// - `ENOTCONN`: no peer the kernel recorded (see `fdcred_peer_cred`).
-/// - `EINVAL`: NULL `groups` with `size` > 0.
+/// - `EINVAL`: NULL `groups` with `size` > 0; a `size` no array can have
+///   (more than `SSIZE_MAX` bytes).
 /// - `ENOPROTOOPT`: the kernel lacks `SO_PEERGROUPS` (Linux before 4.13);
 ///   NetBSD, OpenBSD.
 /// - `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
@@ -277,7 +286,7 @@ pub unsafe extern "C" fn fdcred_peer_pidfd(sock: c_int) -> c_int {
 /// Returns the length, or -1 with `errno`:
 /// - `ENOPROTOOPT`: no LSM that labels sockets is active; every OS but Linux.
 /// - `ERANGE`: `buf` too small for the label and its NUL.
-/// - `EINVAL`: NULL `buf` with `size` > 0.
+/// - `EINVAL`: NULL `buf` with `size` > 0; `size` > `SSIZE_MAX`.
 /// - `ENOTCONN`, `EOPNOTSUPP`, `EBADF`, `ENOTSOCK`.
 ///
 /// # Safety

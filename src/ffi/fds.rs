@@ -112,6 +112,16 @@ pub(crate) fn recv_complete(
     Ok(())
 }
 
+/// The simple receives refuse a read of no bytes on a stream: it returns 0,
+/// which they document as end of file, while the peer may still be there
+/// (and the kernel hands over the next message's descriptors with it).
+pub(crate) fn refuse_empty_stream_read(sock: BorrowedFd<'_>, len: usize) -> io::Result<()> {
+    if len == 0 && sys::socket_type(sock)? == libc::SOCK_STREAM {
+        return Err(err(libc::EINVAL));
+    }
+    Ok(())
+}
+
 /// The errno for a message that lacked what the caller asked for: end of
 /// file on a connection (`ECONNRESET`), or a message without it (`ENOMSG`).
 pub(crate) fn missing(sock: BorrowedFd<'_>, bytes: usize) -> io::Error {
@@ -207,7 +217,8 @@ pub unsafe extern "C" fn fdcred_recvfd(sock: c_int) -> c_int {
 /// - `EBADF`: `sock` or one of `fds` is negative or not open.
 /// - `ENOTSOCK`, `EOPNOTSUPP` (not a Unix-domain socket: TCP and UDP would
 ///   drop the descriptors silently).
-/// - `EPIPE`, `ECONNRESET`, `ENOTCONN`, `EDESTADDRREQ`, `EAGAIN`, `EMSGSIZE`
+/// - `ENOTCONN`: no peer (an unconnected or listening socket).
+/// - `EPIPE`, `ECONNRESET`, `EDESTADDRREQ`, `EAGAIN`, `EMSGSIZE`
 ///   (datagram too large; on macOS also the peer's receive buffer is full
 ///   while passing descriptors: back-pressure, nothing was sent, retry after
 ///   the peer reads), `ETOOMANYREFS`, `ENOBUFS`, `ENOMEM`.
@@ -253,7 +264,8 @@ pub unsafe extern "C" fn fdcred_send_fds(
 /// - `EBADMSG`: the kernel truncated the control data (typically this process
 ///   hit `RLIMIT_NOFILE`); every descriptor that arrived was closed.
 /// - `EINVAL`: `nfds` is NULL; NULL `buf` or `fds` with a non-zero count;
-///   `len` > `SSIZE_MAX`.
+///   `len` > `SSIZE_MAX`; `len` 0 on a `SOCK_STREAM` socket (a read of no
+///   bytes there returns 0, which cannot be told from end of file).
 /// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
 /// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`, `ECONNRESET`.
 ///
@@ -277,6 +289,7 @@ pub unsafe extern "C" fn fdcred_recv_fds(
         let out = unsafe { ptr::slice_mut(fds, capacity) }?;
         // SAFETY: the caller promises `buf` is writable for `len` bytes.
         let data = unsafe { ptr::slice_mut(buf.cast::<u8>(), len) }?;
+        refuse_empty_stream_read(sock, len)?;
         let mut received = Received::new();
         recv_complete(sock, data, capacity, &mut received)?;
         let bytes = received.bytes;
@@ -297,7 +310,9 @@ pub unsafe extern "C" fn fdcred_recv_fds(
 /// - `ENAMETOOLONG`: `path` does not fit in `sun_path`.
 /// - `ENOENT`, `ECONNREFUSED`: nothing is bound at `path` (no receiver yet).
 /// - `EACCES`: no write permission on the socket file.
-/// - `EISCONN`: `sock` is connected.
+/// - `EISCONN`: `sock` is a connected stream or seqpacket socket (a
+///   connected datagram socket sends to `path` all the same).
+/// - `EPROTOTYPE`: the socket bound at `path` is not a datagram socket.
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string; `buf` and `fds` as for
@@ -355,7 +370,8 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
 /// Returns the number of bytes sent, or -1 with `errno`: those of
 /// `fdcred_send_fds`, and
 /// - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
-///   with a non-zero count or length.
+///   with a non-zero count or length; an `iov` entry with a NULL base and a
+///   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
 /// - `EPERM`: credentials the sender may not claim.
 ///
 /// # Safety
@@ -370,9 +386,9 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
         if flags & !SEND_FLAGS != 0 {
             return Err(err(libc::EINVAL));
         }
-        // SAFETY: the caller promises `iov` holds `iovlen` iovecs;
-        // IoSlice is ABI-compatible with iovec.
-        let data = unsafe { ptr::slice(msg.iov.cast::<IoSlice<'_>>(), msg.iovlen) }?;
+        // SAFETY: the caller promises `iov` holds `iovlen` iovecs, each
+        // readable for its length.
+        let data = unsafe { ptr::io_slices(msg.iov, msg.iovlen) }?;
         // SAFETY: the caller promises `fds` holds `nfds` ints.
         let fds = unsafe { ptr::fds(msg.fds, msg.nfds) }?;
         let dest = if msg.addr.is_null() && msg.addrlen == 0 {
@@ -410,13 +426,17 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
 /// kernel synthesized (sent before `fdcred_allow_recv_cred`) are reported as
 /// unknown. `EINTR` is retried. Thread-safe.
 ///
-/// Returns the number of bytes received (0 at end of file on a stream), or
+/// Returns the number of bytes received (0 at end of file on a stream; with
+/// buffers of 0 bytes in all, a stream read returns 0 while the peer is
+/// still there, taking only the next message's descriptors), or
 /// -1 with `errno`; on failure nothing in `*msg` is written and no descriptor
 /// is left open:
 /// - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
-///   with a non-zero count or capacity.
+///   with a non-zero count or capacity; an `iov` entry with a NULL base and
+///   a non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
 /// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
-/// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ENOTCONN`, `ECONNRESET`.
+/// - `ENOTCONN`: no peer (an unconnected or listening socket).
+/// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ECONNRESET`.
 ///
 /// # Safety
 /// `msg` must be NULL or point to a valid `struct fdcred_msg` whose pointers
@@ -430,9 +450,9 @@ pub unsafe extern "C" fn fdcred_recvmsg(sock: c_int, msg: *mut fdcred_msg, flags
         if flags & !RECV_FLAGS != 0 {
             return Err(err(libc::EINVAL));
         }
-        // SAFETY: the caller promises `iov` holds `iovlen` writable iovecs;
-        // IoSliceMut is ABI-compatible with iovec.
-        let bufs = unsafe { ptr::slice_mut(msg.iov.cast::<IoSliceMut<'_>>(), msg.iovlen) }?;
+        // SAFETY: the caller promises `iov` holds `iovlen` iovecs, each
+        // writable for its length.
+        let bufs = unsafe { ptr::io_slices_mut(msg.iov, msg.iovlen) }?;
         let capacity = msg.nfds.min(crate::MAX_FDS);
         // SAFETY: the caller promises room for `nfds` >= `capacity` ints.
         let out = unsafe { ptr::slice_mut(msg.fds, capacity) }?;

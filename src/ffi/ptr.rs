@@ -2,7 +2,7 @@
 //! conversion returns `EINVAL` on NULL (where a count says something should
 //! be there) and on lengths no object can have.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{BorrowedFd, RawFd};
 
 use super::err;
@@ -105,4 +105,50 @@ pub(crate) unsafe fn c_str<'a>(ptr: *const libc::c_char) -> io::Result<&'a core:
     }
     // SAFETY: non-NULL and NUL-terminated, as the caller promises.
     Ok(unsafe { core::ffi::CStr::from_ptr(ptr) })
+}
+
+/// Check an iovec array: NULL only with `len == 0` (as for [`slice`]), no
+/// entry with a NULL base and a non-zero length, and lengths that add up to
+/// at most `SSIZE_MAX` (what the kernel accepts); each fails with `EINVAL`.
+/// Returns the entries, each now a valid description of a byte slice.
+///
+/// # Safety
+/// As for [`slice`]; and each entry with a non-NULL base must describe memory
+/// valid for its length for `'a`.
+unsafe fn iovecs<'a>(ptr: *const libc::iovec, len: usize) -> io::Result<&'a [libc::iovec]> {
+    // SAFETY: forwarded from the caller.
+    let iov = unsafe { slice(ptr, len) }?;
+    let mut total = 0usize;
+    for v in iov {
+        if v.iov_base.is_null() && v.iov_len != 0 {
+            return Err(err(libc::EINVAL));
+        }
+        total = total.checked_add(v.iov_len).filter(|&t| t <= isize::MAX as usize).ok_or_else(|| err(libc::EINVAL))?;
+    }
+    Ok(iov)
+}
+
+/// The data buffers of a send: [`iovecs`], viewed as `IoSlice`s.
+///
+/// # Safety
+/// As for [`iovecs`], for reading.
+pub(crate) unsafe fn io_slices<'a>(ptr: *const libc::iovec, len: usize) -> io::Result<&'a [IoSlice<'a>]> {
+    // SAFETY: forwarded from the caller.
+    let iov = unsafe { iovecs(ptr, len) }?;
+    // SAFETY: IoSlice is ABI-compatible with iovec on Unix, and every entry
+    // was checked above to describe a valid slice.
+    Ok(unsafe { core::slice::from_raw_parts(iov.as_ptr().cast::<IoSlice<'a>>(), iov.len()) })
+}
+
+/// The data buffers of a receive: [`iovecs`], viewed as `IoSliceMut`s.
+///
+/// # Safety
+/// As for [`iovecs`], for writing, with no other reference to the array or
+/// the buffers.
+pub(crate) unsafe fn io_slices_mut<'a>(ptr: *mut libc::iovec, len: usize) -> io::Result<&'a mut [IoSliceMut<'a>]> {
+    // SAFETY: forwarded from the caller.
+    let iov = unsafe { iovecs(ptr, len) }?;
+    // SAFETY: IoSliceMut is ABI-compatible with iovec on Unix; every entry
+    // was checked above; the caller gives us the array exclusively.
+    Ok(unsafe { core::slice::from_raw_parts_mut(iov.as_ptr().cast_mut().cast::<IoSliceMut<'a>>(), iov.len()) })
 }

@@ -1,0 +1,39 @@
+//! c-tests/hostile.c: hostile plain peers (fd floods, kernel truncation,
+//! surplus fds, forged credentials, peers dying at every point) against the
+//! library's receive calls; plain, and under AddressSanitizer + UBSan.
+//!
+//! Runs the short form (FDCRED_STRESS_SCALE=10, percent of the full sizes)
+//! unless FDCRED_STRESS_SCALE is set; `scripts/stress` runs the full sizes.
+mod support;
+use std::process::Command;
+use support::{compile_c, run_ok, Link};
+
+const SOURCES: &[&str] = &["hostile.c"];
+
+fn scale() -> String {
+    std::env::var("FDCRED_STRESS_SCALE").unwrap_or_else(|_| "10".into())
+}
+
+#[test]
+fn hostile_peers_never_leak_crash_hang_or_fake_an_identity() {
+    let exe = compile_c("hostile-dyn", SOURCES, Link::Dynamic, &[]);
+    let mut cmd = Command::new(exe);
+    cmd.env("FDCRED_STRESS_SCALE", scale());
+    run_ok(cmd);
+}
+
+#[test]
+fn hostile_peers_under_asan_and_ubsan() {
+    let exe = compile_c(
+        "hostile-asan",
+        SOURCES,
+        Link::Dynamic,
+        &["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"],
+    );
+    let mut cmd = Command::new(exe);
+    // The sanitized run is about memory errors, not volume: 1% of the sizes.
+    cmd.env("FDCRED_STRESS_SCALE", "1");
+    cmd.env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=99");
+    cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    run_ok(cmd);
+}

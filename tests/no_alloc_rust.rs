@@ -1,0 +1,95 @@
+//! The safe Rust API's send and receive paths never touch the heap: a
+//! counting `#[global_allocator]` (counting only in the test's own thread)
+//! must see zero allocations across 10,000 `send_msg`/`recv_msg` calls with
+//! descriptors, credentials and a pidfd. The C ABI path is proved the same
+//! way by c-tests/signals_threads.c with an interposed malloc.
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixDatagram;
+
+use fdcred::{allow_recv_cred, allow_recv_pidfd, recv_msg, send_msg, CredSource, RecvOptions, SendOptions};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note() {
+    let _ = COUNTING.try_with(|on| {
+        if on.get() {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        }
+    });
+}
+
+// SAFETY: forwards every call to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+#[test]
+fn send_and_receive_paths_never_allocate() {
+    // The counter works: a Box in the window is seen.
+    COUNTING.with(|c| c.set(true));
+    drop(std::hint::black_box(Box::new(1u64)));
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(COUNT.with(|c| c.replace(0)), 2, "the counting allocator does not see allocations");
+
+    let (tx, rx) = UnixDatagram::pair().unwrap();
+    allow_recv_cred(rx.as_fd()).unwrap();
+    let pidfd = allow_recv_pidfd(rx.as_fd()).is_ok();
+    let (a, b) = UnixDatagram::pair().unwrap();
+    let fds = [a.as_fd(), b.as_fd()];
+    let mut calls = 0u64;
+    let mut failures = 0u64;
+    let mut fds_received = 0u64;
+
+    COUNTING.with(|c| c.set(true));
+    for i in 0..5_000u32 {
+        let data = i.to_ne_bytes();
+        let opts = SendOptions { fds: &fds, cred: Some(CredSource::Own), ..Default::default() };
+        failures += u64::from(send_msg(tx.as_fd(), &[IoSlice::new(&data)], &opts).map_or(true, |n| n != 4));
+        let mut buf = [0u8; 4];
+        let ropts = RecvOptions { keep_pidfd: i % 2 == 0, ..Default::default() };
+        match recv_msg(rx.as_fd(), &mut [IoSliceMut::new(&mut buf)], None, &ropts) {
+            Ok(got) => {
+                failures += u64::from(got.bytes != 4 || buf != data || got.fds.len() != 2 || got.cred.is_none());
+                failures += u64::from(pidfd && i % 2 == 0 && got.pidfd.is_none());
+                fds_received += got.fds.len() as u64;
+            }
+            Err(_) => failures += 1,
+        }
+        calls += 2;
+    }
+    COUNTING.with(|c| c.set(false));
+    let allocations = COUNT.with(|c| c.get());
+    assert_eq!(failures, 0, "{failures} of {calls} calls failed");
+    assert_eq!(allocations, 0, "{allocations} heap calls during {calls} send/receive calls");
+    println!("{calls} send_msg/recv_msg calls, {fds_received} fds received, 0 heap calls");
+}
