@@ -330,6 +330,15 @@ static long recvmsg_on(struct ctx *c, int sock) {
     return recvmsg_with(sock, &m, 0);
 }
 
+static long cred_handshake_receiver_on(struct ctx *c, int sock) {
+    (void)c;
+    return fdcred_cred_handshake_receiver(sock);
+}
+static long cred_handshake_sender_on(struct ctx *c, int sock) {
+    (void)c;
+    return fdcred_cred_handshake_sender(sock);
+}
+
 /* ---- what every kind of socket argument must give ---------------------- */
 
 #define SOCK_ROW(fn, ...) {#fn, fn##_on, {__VA_ARGS__}}
@@ -364,6 +373,8 @@ static const struct sock_row sock_rows[] = {
     SOCK_ROW(sendto_fds, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, EOPNOTSUPP, EISCONN, OK),
     SOCK_ROW(sendmsg, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ENOTCONN, EPIPE, ENOTCONN),
     SOCK_ROW(recvmsg, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ENOTCONN, OK, EAGAIN),
+    SOCK_ROW(cred_handshake_receiver, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ENOTCONN, EPIPE, ENOTCONN),
+    SOCK_ROW(cred_handshake_sender, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ENOTCONN, ECONNRESET, EAGAIN),
 };
 
 /* ---- what every kind of descriptor to pass must give ------------------- */

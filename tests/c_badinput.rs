@@ -47,3 +47,24 @@ fn bad_input_gives_documented_errno_under_valgrind() {
     cmd.arg(exe);
     run_ok(cmd);
 }
+
+/// A function added to the header without a row here would escape the bad
+/// input table: fail, naming it.
+#[test]
+fn every_exported_function_has_a_bad_input_row() {
+    let header = std::fs::read_to_string(support::manifest_dir().join("include/fdcred.h")).unwrap();
+    let table = std::fs::read_to_string(support::manifest_dir().join("c-tests/badinput.c")).unwrap();
+    let mut functions: Vec<&str> = header
+        .match_indices("fdcred_")
+        .filter_map(|(start, _)| {
+            let name_len = header[start..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+            let name = &header[start..start + name_len];
+            header[start + name_len..].starts_with('(').then_some(name)
+        })
+        .collect();
+    functions.sort_unstable();
+    functions.dedup();
+    assert!(functions.len() >= 19, "found only {functions:?} in include/fdcred.h");
+    let missing: Vec<&&str> = functions.iter().filter(|f| !table.contains(&format!("{f}("))).collect();
+    assert!(missing.is_empty(), "exported functions with no row in c-tests/badinput.c: {missing:?}");
+}
