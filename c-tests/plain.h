@@ -10,6 +10,21 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+/* musl's sendmsg() copies the control data into a 1024-byte stack buffer
+ * (musl 1.2.3) and fails with ENOMEM past it: at most 252 fds, where the
+ * kernel takes 253. A plain peer on musl calls the kernel directly, as the
+ * library does; every msghdr and cmsghdr here is zeroed first, padding
+ * included, which is all musl's wrapper adds. */
+#if defined(__linux__) && !defined(__GLIBC__)
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline ssize_t plain_sendmsg(int sock, const struct msghdr *msg, int flags) {
+    return syscall(SYS_sendmsg, sock, msg, flags);
+}
+#else
+#define plain_sendmsg sendmsg
+#endif
+
 /* Send `len` bytes with `nfds` fds in `ncmsgs` SCM_RIGHTS messages (the fds
  * split evenly), with plain sendmsg. Returns sendmsg's result. */
 static inline ssize_t plain_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds,
@@ -38,7 +53,7 @@ static inline ssize_t plain_send(int sock, const void *buf, size_t len, const in
         }
         msg.msg_controllen = total;
     }
-    return sendmsg(sock, &msg, MSG_NOSIGNAL);
+    return plain_sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 
 /* Receive into `buf` with a control buffer of exactly `control_len` bytes,

@@ -63,7 +63,7 @@ pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocki
     let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
     loop {
         // SAFETY: the caller vouches for every pointer in `msg`.
-        let n = unsafe { libc::sendmsg(sock.as_raw_fd(), msg, flags) };
+        let n = unsafe { raw_sendmsg(sock.as_raw_fd(), msg, flags) };
         if n >= 0 {
             return Ok(n as usize);
         }
@@ -72,6 +72,24 @@ pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocki
             return Err(err);
         }
     }
+}
+
+#[cfg(not(target_env = "musl"))]
+use libc::sendmsg as raw_sendmsg;
+
+/// musl's `sendmsg` copies the control data into a fixed stack buffer to
+/// zero the padding of its `cmsghdr`s, and fails with `ENOMEM` past it (1024
+/// bytes in musl 1.2.3: at most 252 fds; later versions fit 255 fds but not
+/// 253 fds with credentials). Every header the library builds has its padding
+/// zeroed already (`mem::zeroed` for `msghdr`, `Builder::push` for each
+/// `cmsghdr`), which is all the kernel needs, so go to the kernel directly.
+///
+/// # Safety
+/// As `sendmsg(2)`: `msg` must describe valid buffers, padding zeroed.
+#[cfg(target_env = "musl")]
+unsafe fn raw_sendmsg(fd: libc::c_int, msg: *const libc::msghdr, flags: libc::c_int) -> libc::ssize_t {
+    // SAFETY: the caller vouches for `msg`; SYS_sendmsg takes (fd, msg, flags).
+    unsafe { libc::syscall(libc::SYS_sendmsg, fd, msg, flags) as libc::ssize_t }
 }
 
 /// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on
