@@ -112,7 +112,7 @@ pub fn parse(control: &[u8], mut sink: impl FnMut(Item)) {
         // SAFETY: `rest` holds at least size_of::<cmsghdr>() bytes, and
         // read_unaligned places no alignment demand on the source.
         let hdr: libc::cmsghdr = unsafe { core::ptr::read_unaligned(rest.as_ptr().cast()) };
-        let claimed = hdr.cmsg_len as usize;
+        let claimed = kernel_cmsg_len(rest, &hdr);
         if claimed < l.header {
             break; // A length shorter than its own header: nothing past here is framed.
         }
@@ -127,6 +127,25 @@ pub fn parse(control: &[u8], mut sink: impl FnMut(Item)) {
             _ => break,
         }
     }
+}
+
+/// The length the kernel wrote into the header at the start of `rest`.
+///
+/// Linux's header starts with a `size_t`. musl on 64-bit targets declares
+/// it as a 32-bit `cmsg_len` beside 32 bits of padding, so reading the libc
+/// field would drop the upper half of what the kernel wrote; read the whole
+/// word. Elsewhere the libc field is the kernel's own.
+#[cfg(all(linux_like, target_env = "musl", target_pointer_width = "64"))]
+fn kernel_cmsg_len(rest: &[u8], _hdr: &libc::cmsghdr) -> usize {
+    const WORD: usize = size_of::<usize>();
+    const _: () = assert!(size_of::<libc::cmsghdr>() >= WORD);
+    // The caller checked that `rest` holds a whole cmsghdr, which starts with this word.
+    usize::from_ne_bytes(rest[..WORD].try_into().expect("a whole header is present"))
+}
+
+#[cfg(not(all(linux_like, target_env = "musl", target_pointer_width = "64")))]
+fn kernel_cmsg_len(_rest: &[u8], hdr: &libc::cmsghdr) -> usize {
+    hdr.cmsg_len as usize
 }
 
 fn align_up_checked(n: usize, align: usize) -> Option<usize> {
