@@ -515,11 +515,61 @@ static void test_received_fds_not_inherited_by_exec_unless_opted_out(void) {
 
 #ifndef __SANITIZE_ADDRESS__
 /* Interposed allocator: the library's calls to malloc & co. land here. */
+#ifdef __GLIBC__
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 extern void __libc_free(void *);
+#define backing_malloc __libc_malloc
+#define backing_calloc __libc_calloc
+#define backing_realloc __libc_realloc
+#define backing_memalign __libc_memalign
+#define backing_free __libc_free
+#else
+/* musl lets a program replace malloc & co. (and malloc_usable_size) but has
+ * no backing_malloc to forward to. This short-lived test process is served
+ * from a static arena that never frees: zeroed memory (BSS, never reused), a
+ * size word before each block for realloc. */
+#include <stdint.h>
+static _Alignas(64) unsigned char arena[128u << 20];
+static size_t arena_top;
+static void *backing_memalign(size_t al, size_t n) {
+    if (al < 16)
+        al = 16;
+    if ((al & (al - 1)) || n > sizeof arena) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t need = (n + al + 16 + 15) & ~(size_t)15;
+    size_t start = __atomic_fetch_add(&arena_top, need, __ATOMIC_RELAXED);
+    if (start > sizeof arena - need) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uintptr_t p = ((uintptr_t)(arena + start + 16) + al - 1) & ~(uintptr_t)(al - 1);
+    ((size_t *)p)[-1] = n;
+    return (void *)p;
+}
+static void *backing_malloc(size_t n) { return backing_memalign(16, n); }
+static void *backing_calloc(size_t a, size_t b) {
+    if (b && a > SIZE_MAX / b) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return backing_malloc(a * b);
+}
+static void *backing_realloc(void *old, size_t n) {
+    void *p = backing_malloc(n);
+    if (p && old) {
+        size_t was = ((size_t *)old)[-1];
+        memcpy(p, old, was < n ? was : n);
+    }
+    return p;
+}
+static void backing_free(void *p) { (void)p; }
+size_t malloc_usable_size(void *p) { return p ? ((size_t *)p)[-1] : 0; }
+#endif
 static volatile int counting;
 static long heap_calls;
 #define COUNT()                                                                                                        \
@@ -529,32 +579,32 @@ static long heap_calls;
     } while (0)
 void *malloc(size_t n) {
     COUNT();
-    return __libc_malloc(n);
+    return backing_malloc(n);
 }
 void *calloc(size_t a, size_t b) {
     COUNT();
-    return __libc_calloc(a, b);
+    return backing_calloc(a, b);
 }
 void *realloc(void *p, size_t n) {
     COUNT();
-    return __libc_realloc(p, n);
+    return backing_realloc(p, n);
 }
 void free(void *p) {
     if (p)
         COUNT();
-    __libc_free(p);
+    backing_free(p);
 }
 void *aligned_alloc(size_t al, size_t n) {
     COUNT();
-    return __libc_memalign(al, n);
+    return backing_memalign(al, n);
 }
 void *memalign(size_t al, size_t n) {
     COUNT();
-    return __libc_memalign(al, n);
+    return backing_memalign(al, n);
 }
 int posix_memalign(void **out, size_t al, size_t n) {
     COUNT();
-    void *p = __libc_memalign(al, n);
+    void *p = backing_memalign(al, n);
     if (!p)
         return ENOMEM;
     *out = p;

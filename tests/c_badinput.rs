@@ -15,7 +15,11 @@ fn bad_input_gives_documented_errno_dynamic() {
 }
 
 #[test]
+#[cfg_attr(target_env = "musl", ignore = "no ASan/UBSan runtime for musl")]
 fn bad_input_gives_documented_errno_under_asan_and_ubsan() {
+    if support::sanitizers_unavailable_on_musl() {
+        return;
+    }
     let exe = compile_c(
         "badinput-asan",
         SOURCES,
@@ -44,6 +48,7 @@ fn bad_input_gives_documented_errno_under_valgrind() {
         "--errors-for-leak-kinds=definite,indirect,possible",
         "--trace-children=yes",
     ]);
+    cmd.args(support::valgrind_target_args());
     cmd.arg(exe);
     run_ok(cmd);
 }

@@ -23,7 +23,11 @@ fn hostile_peers_never_leak_crash_hang_or_fake_an_identity() {
 }
 
 #[test]
+#[cfg_attr(target_env = "musl", ignore = "no ASan/UBSan runtime for musl")]
 fn hostile_peers_under_asan_and_ubsan() {
+    if support::sanitizers_unavailable_on_musl() {
+        return;
+    }
     let exe = compile_c(
         "hostile-asan",
         SOURCES,

@@ -26,7 +26,11 @@ fn signals_threads_exec_and_no_heap_allocation() {
 }
 
 #[test]
+#[cfg_attr(target_env = "musl", ignore = "no ASan/UBSan runtime for musl")]
 fn signals_threads_under_asan_and_ubsan() {
+    if support::sanitizers_unavailable_on_musl() {
+        return;
+    }
     let exe = compile_c(
         "signals-threads-asan",
         SOURCES,
