@@ -44,10 +44,9 @@ fn free_low_port() -> u16 {
 }
 
 /// Start hellofdpass at `sock`, as uid/gid 65534 when root.
-fn start_handler(sock: &Path, greeting: &str) -> Proc {
-    let mut cmd = Command::new(examples().join("hellofdpass"));
+fn start_handler(sb: &Sandbox, sock: &Path, greeting: &str) -> Proc {
+    let mut cmd = sb.command("hellofdpass");
     cmd.arg(sock).arg(greeting);
-    with_library(&mut cmd);
     if is_root() {
         as_user(&mut cmd, NOBODY, NOBODY);
     }
@@ -56,13 +55,12 @@ fn start_handler(sock: &Path, greeting: &str) -> Proc {
     p
 }
 
-fn start_portlisten(port: u16, sock: &Path, listener: bool) -> Proc {
-    let mut cmd = Command::new(examples().join("portlisten"));
+fn start_portlisten(sb: &Sandbox, port: u16, sock: &Path, listener: bool) -> Proc {
+    let mut cmd = sb.command("portlisten");
     if listener {
         cmd.arg("--listener");
     }
     cmd.arg(port.to_string()).arg(sock);
-    with_library(&mut cmd);
     Proc::spawn("portlisten", &mut cmd)
 }
 
@@ -118,10 +116,10 @@ fn root_portlisten_on_low_port_hands_connections_to_uid_65534_handler() {
     if skip_unless_root("the privilege-separation test") {
         return;
     }
-    let dir = socket_dir("ex-privsep", NOBODY);
-    let sock = dir.join("hello.sock");
+    let sb = sandbox("ex-privsep");
+    let sock = sb.run.join("hello.sock");
     let port = free_low_port();
-    let handler = start_handler(&sock, GREETING);
+    let handler = start_handler(&sb, &sock, GREETING);
 
     // The handler never had privilege: every uid and gid is 65534, no
     // supplementary group, no capability, and that identity cannot bind the
@@ -141,7 +139,7 @@ fn root_portlisten_on_low_port_hands_connections_to_uid_65534_handler() {
         println!("note: net.ipv4.ip_unprivileged_port_start is {start}: any uid may bind {port}; not checked");
     }
 
-    let mut pl = start_portlisten(port, &sock, false);
+    let mut pl = start_portlisten(&sb, port, &sock, false);
     assert_eq!(pl.listening_port(), port);
     greeted(port, "first connection");
     let mut handler = handler;
@@ -151,10 +149,10 @@ fn root_portlisten_on_low_port_hands_connections_to_uid_65534_handler() {
 
 #[test]
 fn thousand_connections_in_a_row_are_all_greeted() {
-    let dir = scratch_dir("ex-thousand");
-    let sock = dir.join("hello.sock");
-    let _handler = start_handler(&sock, GREETING);
-    let mut pl = start_portlisten(0, &sock, false);
+    let sb = sandbox("ex-thousand");
+    let sock = sb.run.join("hello.sock");
+    let _handler = start_handler(&sb, &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
     let port = pl.listening_port();
     for i in 0..1000 {
         greeted(port, &format!("connection {i} of 1000"));
@@ -165,10 +163,10 @@ fn thousand_connections_in_a_row_are_all_greeted() {
 /// (graceful: nothing may be lost) or SIGKILL (what was queued in the dead
 /// handler's socket may be closed, but nothing may hang).
 fn restart_mid_run(name: &str, kill_signal: i32) {
-    let dir = scratch_dir(name);
-    let sock = dir.join("hello.sock");
-    let mut first = start_handler(&sock, GREETING);
-    let mut pl = start_portlisten(0, &sock, false);
+    let sb = sandbox(name);
+    let sock = sb.run.join("hello.sock");
+    let mut first = start_handler(&sb, &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
     let port = pl.listening_port();
 
     let mut before = Vec::new();
@@ -186,7 +184,7 @@ fn restart_mid_run(name: &str, kill_signal: i32) {
         during.push(connect(port));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let second = start_handler(&sock, GREETING);
+    let second = start_handler(&sb, &sock, GREETING);
     let mut after = Vec::new();
     for _ in 0..50 {
         after.push(connect(port));
@@ -229,11 +227,11 @@ fn listener_mode_handler_accepts_on_the_passed_listening_socket() {
     if skip_unless_root("the listener-mode test (port below 1024, handler as uid 65534)") {
         return;
     }
-    let dir = socket_dir("ex-listener", NOBODY);
-    let sock = dir.join("hello.sock");
+    let sb = sandbox("ex-listener");
+    let sock = sb.run.join("hello.sock");
     let port = free_low_port();
-    let mut handler = start_handler(&sock, GREETING);
-    let mut pl = start_portlisten(port, &sock, true);
+    let mut handler = start_handler(&sb, &sock, GREETING);
+    let mut pl = start_portlisten(&sb, port, &sock, true);
     assert_eq!(pl.listening_port(), port);
     let status = pl.wait(20);
     assert!(status.success(), "portlisten --listener: {status}; output:\n{}", pl.output());
@@ -245,10 +243,9 @@ fn listener_mode_handler_accepts_on_the_passed_listening_socket() {
     handler.expect_line("accepted fd", 10);
 }
 
-fn credclient(server: &Path, uid: u32, gid: u32) -> (i32, i32, String) {
-    let mut cmd = Command::new(examples().join("credclient"));
+fn credclient(sb: &Sandbox, server: &Path, uid: u32, gid: u32) -> (i32, i32, String) {
+    let mut cmd = sb.command("credclient");
     cmd.arg(server);
-    with_library(&mut cmd);
     as_user(&mut cmd, uid, gid);
     let mut p = Proc::spawn("credclient", &mut cmd);
     let pid = p.pid();
@@ -261,28 +258,31 @@ fn credserver_serves_the_allowed_uid_and_refuses_another() {
     if skip_unless_root("the credential server test (clients as other uids)") {
         return;
     }
-    let dir = socket_dir("ex-cred", 0);
-    let path = dir.join("cred.sock");
+    let sb = Sandbox::new("ex-cred", examples(), 0);
+    let path = sb.run.join("cred.sock");
     for user in ["65534", "nobody"] {
-        let mut cmd = Command::new(examples().join("credserver"));
+        let mut cmd = sb.command("credserver");
         cmd.arg(&path).arg(user);
-        with_library(&mut cmd);
         let mut server = Proc::spawn("credserver", &mut cmd);
         server.expect_line("serving only uid 65534", 10);
 
-        let (code, pid, out) = credclient(&path, NOBODY, NOBODY);
+        let (code, pid, out) = credclient(&sb, &path, NOBODY, NOBODY);
         assert_eq!(code, 0, "allowed client (uid 65534, server for {user:?}) exit; output:\n{out}");
         let answer = format!("the server says: pid {pid} uid 65534 gid 65534");
         assert!(out.contains(&answer), "allowed client should get {answer:?}; output:\n{out}");
 
         for (uid, gid) in [(1234, 4321), (0, 0)] {
-            let (code, pid, out) = credclient(&path, uid, gid);
+            let (code, pid, out) = credclient(&sb, &path, uid, gid);
             assert_eq!(code, 3, "client uid {uid} should be refused (exit 3); output:\n{out}");
             assert!(out.contains("refused"), "client uid {uid}: output:\n{out}");
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
             let logged = format!("REFUSED connection from pid {pid} uid {uid} gid {gid}");
             while !server.output().contains(&logged) {
-                assert!(std::time::Instant::now() < deadline, "credserver did not log {logged:?}:\n{}", server.output());
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "credserver did not log {logged:?}:\n{}",
+                    server.output()
+                );
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
@@ -306,10 +306,10 @@ fn still_running(p: &mut Proc) {
 
 #[test]
 fn example_portlisten_feeds_a_classic_recvmsg_handler() {
-    let dir = scratch_dir("ex-classic-h");
-    let sock = dir.join("hello.sock");
+    let sb = sandbox("ex-classic-h");
+    let sock = sb.run.join("hello.sock");
     let mut handler = classic_handler(&sock);
-    let mut pl = start_portlisten(0, &sock, false);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
     let port = pl.listening_port();
     for i in 0..20 {
         greeted(port, &format!("connection {i} through the classic handler"));
@@ -319,10 +319,10 @@ fn example_portlisten_feeds_a_classic_recvmsg_handler() {
 
 #[test]
 fn example_portlisten_listener_mode_feeds_a_classic_handler() {
-    let dir = scratch_dir("ex-classic-hl");
-    let sock = dir.join("hello.sock");
+    let sb = sandbox("ex-classic-hl");
+    let sock = sb.run.join("hello.sock");
     let mut handler = classic_handler(&sock);
-    let mut pl = start_portlisten(0, &sock, true);
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
     let port = pl.listening_port();
     assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
     handler.expect_line("accepting on the received listening socket", 10);
@@ -343,9 +343,9 @@ fn classic_portlisten(sock: &Path, listener: bool) -> Proc {
 
 #[test]
 fn classic_sendmsg_portlisten_feeds_example_hellofdpass() {
-    let dir = scratch_dir("ex-classic-p");
-    let sock = dir.join("hello.sock");
-    let _handler = start_handler(&sock, GREETING);
+    let sb = sandbox("ex-classic-p");
+    let sock = sb.run.join("hello.sock");
+    let _handler = start_handler(&sb, &sock, GREETING);
     let mut pl = classic_portlisten(&sock, false);
     let port = pl.listening_port();
     for i in 0..20 {
@@ -356,9 +356,9 @@ fn classic_sendmsg_portlisten_feeds_example_hellofdpass() {
 
 #[test]
 fn classic_portlisten_listener_mode_feeds_example_hellofdpass() {
-    let dir = scratch_dir("ex-classic-pl");
-    let sock = dir.join("hello.sock");
-    let mut handler = start_handler(&sock, GREETING);
+    let sb = sandbox("ex-classic-pl");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = start_handler(&sb, &sock, GREETING);
     let mut pl = classic_portlisten(&sock, true);
     let port = pl.listening_port();
     assert!(pl.wait(20).success(), "classic_portlisten --listener:\n{}", pl.output());
@@ -368,7 +368,8 @@ fn classic_portlisten_listener_mode_feeds_example_hellofdpass() {
     }
 }
 
-/// A socket directory the handler (65534 when root) can write in.
-fn scratch_dir(name: &str) -> PathBuf {
-    socket_dir(name, if is_root() { NOBODY } else { my_uid() })
+/// A sandbox whose socket directory the handler (65534 when root) can
+/// write in.
+fn sandbox(name: &str) -> Sandbox {
+    Sandbox::new(name, examples(), if is_root() { NOBODY } else { my_uid() })
 }

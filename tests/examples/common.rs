@@ -72,13 +72,49 @@ pub fn build_examples(name: &str) -> PathBuf {
     out
 }
 
-/// A directory for sockets that `uid` can create files in.
-pub fn socket_dir(name: &str, uid: u32) -> PathBuf {
-    let dir = scratch(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::os::unix::fs::chown(&dir, Some(uid), Some(uid)).unwrap_or_else(|e| panic!("chown {}: {e}", dir.display()));
-    dir
+/// A private directory under the system's temporary directory (reachable
+/// by uid 65534 even when the clone lives under a 0700 home), holding a copy
+/// of the examples and the library in `bin/` and a `run/` directory owned by
+/// `run_owner` for sockets. Removed when dropped.
+pub struct Sandbox {
+    pub dir: PathBuf,
+    pub bin: PathBuf,
+    pub run: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new(name: &str, examples: &Path, run_owner: u32) -> Sandbox {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("fdcred-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (bin, run) = (dir.join("bin"), dir.join("run"));
+        for d in [&dir, &bin, &run] {
+            std::fs::create_dir(d).unwrap_or_else(|e| panic!("mkdir {}: {e}", d.display()));
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::os::unix::fs::chown(&run, Some(run_owner), Some(run_owner))
+            .unwrap_or_else(|e| panic!("chown {}: {e}", run.display()));
+        for p in ["portlisten", "hellofdpass", "credserver", "credclient"] {
+            std::fs::copy(examples.join(p), bin.join(p)).unwrap_or_else(|e| panic!("copying {p}: {e}"));
+        }
+        // Under its soname, which is what the examples ask the loader for.
+        let so = format!("libfdcred.so.{}", env!("CARGO_PKG_VERSION_MAJOR"));
+        std::fs::copy(profile_dir().join("libfdcred.so"), bin.join(so)).expect("copying libfdcred.so");
+        Sandbox { dir, bin, run }
+    }
+
+    /// A command for one of the examples, run against the copied library.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bin.join(program));
+        cmd.env("LD_LIBRARY_PATH", &self.bin);
+        cmd
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Make `cmd` run as `uid`:`gid` with no supplementary groups, switched
@@ -96,11 +132,6 @@ pub fn as_user(cmd: &mut Command, uid: u32, gid: u32) -> &mut Command {
             Ok(())
         })
     }
-}
-
-/// Run the library from this build (the examples have no rpath).
-pub fn with_library(cmd: &mut Command) -> &mut Command {
-    cmd.env("LD_LIBRARY_PATH", profile_dir())
 }
 
 /// A running program whose stdout lines arrive on a channel and whose whole
