@@ -123,7 +123,6 @@ _peer_cred = _fn("fdcred_peer_cred", _c_int, _c_int, _cred_p)
 _version = _fn("fdcred_version", ctypes.c_char_p)
 
 _get_errno = ctypes.get_errno
-_string_at = ctypes.string_at
 _byref = ctypes.byref
 _IntArrays = [ctypes.c_int * n for n in range(MAX_FDS + 1)]
 
@@ -194,10 +193,16 @@ def send_fds(sock, data, fds):
     n = len(fds)
     if n > MAX_FDS:
         raise OSError(22, os.strerror(22) + ": more than MAX_FDS descriptors")
-    arr = _IntArrays[n](*[_fileno(f) for f in fds]) if n else None
+    if n:
+        try:
+            arr = _IntArrays[n](*fds)  # the common case: ints
+        except TypeError:
+            arr = _IntArrays[n](*[_fileno(f) for f in fds])
+    else:
+        arr = None
     if type(data) is not bytes:
         data = bytes(data)
-    r = _send_fds(_fileno(sock), data, len(data), arr, n)
+    r = _send_fds(sock if type(sock) is int else _fileno(sock), data, len(data), arr, n)
     if r < 0:
         raise _error()
     return r
@@ -212,13 +217,18 @@ def recv_fds(sock, bufsize, maxfds):
     """
     if maxfds < 0 or maxfds > MAX_FDS or bufsize < 0:
         raise OSError(22, os.strerror(22))
-    buf, fds, nfds, _ = _buffers(bufsize, maxfds)
+    try:
+        buf, fds, nfds, _ = _local.b
+        if len(buf) < bufsize or len(fds) < maxfds:
+            raise AttributeError
+    except AttributeError:
+        buf, fds, nfds, _ = _buffers(bufsize, maxfds)
     nfds.value = maxfds
-    r = _recv_fds(_fileno(sock), buf, bufsize, fds, _byref(nfds))
+    r = _recv_fds(sock if type(sock) is int else _fileno(sock), buf, bufsize, fds, nfds)
     if r < 0:
         raise _error()
     n = nfds.value
-    return _string_at(buf, r), fds[:n] if n else []
+    return buf[:r], fds[:n] if n else []
 
 
 def sendcred(sock, data=b"\0", cred=None):
@@ -263,7 +273,7 @@ def recvcred(sock, bufsize):
     r = _recv_cred(_fileno(sock), _byref(c), buf, bufsize)
     if r < 0:
         raise _error()
-    return _string_at(buf, r), _cred(c)
+    return buf[:r], _cred(c)
 
 
 def allow_recv_cred(sock):
