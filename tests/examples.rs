@@ -3,7 +3,8 @@
 //! 1024 and handing connections to hellofdpass running as uid 65534; the
 //! handler restarted mid-run; the listener mode; credserver serving one uid
 //! and refusing another; and both port programs against classic
-//! hand-written peers (plain sendmsg/recvmsg, c-tests/classic_*.c).
+//! hand-written peers (plain sendmsg/recvmsg, c-tests/classic_*.c); and all
+//! four under valgrind, closing every descriptor they open.
 //! Loopback only; every wait has a deadline.
 #[path = "examples/common.rs"]
 mod common;
@@ -372,4 +373,73 @@ fn classic_portlisten_listener_mode_feeds_example_hellofdpass() {
 /// write in.
 fn sandbox(name: &str) -> Sandbox {
     Sandbox::new(name, examples(), if is_root() { NOBODY } else { my_uid() })
+}
+
+/// `cmd` under valgrind memcheck, tracking descriptors, logging to `log`.
+fn under_valgrind(sb: &Sandbox, program: &str, log: &Path) -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.args(["-q", "--track-fds=yes", "--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=99"]);
+    cmd.arg(format!("--log-file={}", log.display()));
+    cmd.arg(sb.bin.join(program));
+    cmd.env("LD_LIBRARY_PATH", &sb.bin);
+    cmd
+}
+
+/// Every descriptor valgrind saw open at exit was inherited (stdio, the
+/// log); anything the program opened itself is a leak.
+fn assert_no_fd_left_open(program: &str, log: &Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("reading {}: {e}", log.display()));
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains("== Open ") {
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            assert!(next.contains("inherited from parent"), "{program} left a descriptor open at exit:\n{text}");
+        }
+    }
+    assert!(!text.contains("definitely lost"), "{program} leaked memory:\n{text}");
+}
+
+#[test]
+fn examples_close_every_descriptor_under_valgrind() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("SKIP: valgrind is not installed (scripts/setup installs it)");
+        return;
+    }
+    let sb = sandbox("ex-valgrind");
+    let sock = sb.run.join("hello.sock");
+    let logs: Vec<PathBuf> = ["hellofdpass", "portlisten", "credserver", "credclient"]
+        .iter()
+        .map(|p| sb.dir.join(format!("{p}.vg")))
+        .collect();
+
+    let mut cmd = under_valgrind(&sb, "hellofdpass", &logs[0]);
+    cmd.arg(&sock).arg(GREETING);
+    let mut handler = Proc::spawn("hellofdpass under valgrind", &mut cmd);
+    handler.expect_line("waiting for descriptors", 60);
+    let mut cmd = under_valgrind(&sb, "portlisten", &logs[1]);
+    cmd.arg("0").arg(&sock);
+    let mut pl = Proc::spawn("portlisten under valgrind", &mut cmd);
+    let port = pl.listening_port_within(60);
+    for i in 0..10 {
+        greeted(port, &format!("connection {i} under valgrind"));
+    }
+    let path = sb.run.join("cred.sock");
+    let mut cmd = under_valgrind(&sb, "credserver", &logs[2]);
+    cmd.arg(&path).arg(my_uid().to_string());
+    let mut server = Proc::spawn("credserver under valgrind", &mut cmd);
+    server.expect_line("serving only", 60);
+    let mut cmd = under_valgrind(&sb, "credclient", &logs[3]);
+    cmd.arg(&path);
+    let mut client = Proc::spawn("credclient under valgrind", &mut cmd);
+    let status = client.wait(60);
+    assert!(status.success(), "credclient under valgrind: {status}\n{}", client.output());
+
+    for p in [&mut handler, &mut pl, &mut server] {
+        p.signal(libc::SIGTERM);
+        let status = p.wait(60);
+        assert!(status.success(), "{} after SIGTERM: {status}\n{}", p.name, p.output());
+    }
+    for (p, log) in ["hellofdpass", "portlisten", "credserver", "credclient"].iter().zip(&logs) {
+        assert_no_fd_left_open(p, log);
+    }
 }

@@ -198,7 +198,11 @@ impl Proc {
 
     /// The TCP port in its "listening on 127.0.0.1:PORT" line.
     pub fn listening_port(&mut self) -> u16 {
-        let line = self.expect_line("listening on 127.0.0.1:", 10);
+        self.listening_port_within(10)
+    }
+
+    pub fn listening_port_within(&mut self, secs: u64) -> u16 {
+        let line = self.expect_line("listening on 127.0.0.1:", secs);
         let rest = &line[line.find("127.0.0.1:").unwrap() + "127.0.0.1:".len()..];
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
         digits.parse().unwrap_or_else(|_| panic!("{}: no port in {line:?}", self.name))
