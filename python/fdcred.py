@@ -21,6 +21,10 @@ descriptors passed to a send stay open and stay the caller's.
     peer_cred(sock) -> Cred
     Cred(pid, uid, gid)                           None where unknown
 
+The calls block as the system calls they wrap do. A Python socket with a
+timeout (settimeout) is non-blocking underneath: the calls then raise
+BlockingIOError (EAGAIN) instead of waiting; use select/selectors first.
+
 Unlike socket.recv_fds, a message that carried more descriptors than
 `maxfds`, or whose descriptors the kernel truncated, raises (EMSGSIZE,
 EBADMSG) after every one of its descriptors has been closed: a partial set
@@ -215,8 +219,10 @@ def recv_fds(sock, bufsize, maxfds):
     EMSGSIZE; one the kernel truncated raises EBADMSG; in both cases all of
     its descriptors have been closed. (b"", []) is end of file on a stream.
     """
-    if maxfds < 0 or maxfds > MAX_FDS or bufsize < 0:
+    if maxfds < 0 or bufsize < 0:
         raise OSError(22, os.strerror(22))
+    if maxfds > MAX_FDS:
+        maxfds = MAX_FDS  # no message can carry more
     try:
         buf, fds, nfds, _ = _local.b
         if len(buf) < bufsize or len(fds) < maxfds:
