@@ -160,9 +160,11 @@ fn thousand_connections_in_a_row_are_all_greeted() {
     }
 }
 
-/// Restart the handler while connections arrive: `kill_signal` SIGTERM
-/// (graceful: nothing may be lost) or SIGKILL (what was queued in the dead
-/// handler's socket may be closed, but nothing may hang).
+/// Restart the handler while connections arrive and with some queued to
+/// it: `kill_signal` SIGTERM (graceful: it serves what is queued, nothing
+/// may be lost) or SIGKILL (what was queued in the dead handler's socket is
+/// closed by the kernel, but nothing may hang); connections accepted while
+/// no handler runs wait in portlisten's retry loop for the next one.
 fn restart_mid_run(name: &str, kill_signal: i32) {
     let sb = sandbox(name);
     let sock = sb.run.join("hello.sock");
@@ -171,10 +173,18 @@ fn restart_mid_run(name: &str, kill_signal: i32) {
     let port = pl.listening_port();
 
     let mut before = Vec::new();
-    for _ in 0..50 {
+    for _ in 0..10 {
         before.push(connect(port));
     }
+    // Freeze the handler so connections pile up in its socket's queue (and
+    // portlisten blocks on the full queue), then stop it with them queued.
+    first.signal(libc::SIGSTOP);
+    for _ in 0..40 {
+        before.push(connect(port));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
     first.signal(kill_signal);
+    first.signal(libc::SIGCONT);
     let status = first.wait(20);
     if kill_signal == libc::SIGTERM {
         assert!(status.success(), "hellofdpass after SIGTERM: {status}; output:\n{}", first.output());
