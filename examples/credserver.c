@@ -61,6 +61,26 @@ static void reply(int conn, const char *text) {
         fprintf(stderr, "%s: replying on fd %d: %s\n", prog, conn, strerror(errno));
 }
 
+/*
+ * After a refusal: say we are done writing, then read and drop whatever the
+ * client still sends until it hangs up (at most 2 s). Closing a Unix socket
+ * with unread data would reset the connection, and the client would get
+ * ECONNRESET instead of reading the refusal queued for it.
+ */
+static void hang_up_gently(int conn) {
+    struct timeval tv = {.tv_sec = 2, .tv_usec = 0};
+    if (shutdown(conn, SHUT_WR) != 0 || setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+        return;
+    for (int i = 0; i < 64; i++) {
+        char drop[256];
+        /* fdcred_recv_fds with no room: any descriptors sent are closed. */
+        size_t nfds = 0;
+        ssize_t n = fdcred_recv_fds(conn, drop, sizeof drop, NULL, &nfds);
+        if (n == 0 || (n < 0 && errno != EMSGSIZE && errno != EBADMSG))
+            return;
+    }
+}
+
 static void refuse(int conn, const struct fdcred_cred *c, const char *what) {
     char who[96], msg[256];
     format_cred(c, who, sizeof who);
@@ -69,6 +89,7 @@ static void refuse(int conn, const struct fdcred_cred *c, const char *what) {
     snprintf(msg, sizeof msg, "refused: you are %s; this server serves only uid %u (%s)", who,
              (unsigned)allowed_uid, allowed_name);
     reply(conn, msg);
+    hang_up_gently(conn);
 }
 
 /* Serve one connection until the client closes, misbehaves or stalls. */
@@ -99,6 +120,7 @@ static void serve(int conn) {
             case ENOMSG:
                 fprintf(stderr, "%s: REFUSED a request without credentials\n", prog);
                 reply(conn, "refused: the request carried no credentials");
+                hang_up_gently(conn);
                 return;
             case EAGAIN:
                 fprintf(stderr, "%s: client silent for 10 s, closing\n", prog);
