@@ -24,10 +24,18 @@ fn examples() -> &'static Path {
     DIR.get_or_init(|| build_examples("examples-bin"))
 }
 
+/// A classic peer from c-tests/, compiled once per run.
 fn classic(name: &str) -> PathBuf {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = LOCK.lock().unwrap();
-    compile_c(name, &[&format!("{name}.c")], Link::Dynamic, &[])
+    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    let (listener, handler) = BUILT.get_or_init(|| {
+        let build = |n: &str| compile_c(n, &[&format!("{n}.c")], Link::Dynamic, &[]);
+        (build("classic_portlisten"), build("classic_hellofdpass"))
+    });
+    match name {
+        "classic_portlisten" => listener.clone(),
+        "classic_hellofdpass" => handler.clone(),
+        _ => unreachable!("no classic peer {name}"),
+    }
 }
 
 /// A port below 1024 on 127.0.0.1 that is free right now, distinct for each
