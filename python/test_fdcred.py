@@ -1,0 +1,494 @@
+"""Tests of the ctypes module (stdlib unittest only).
+
+    FDCRED_LIBRARY=target/debug/libfdcred.so python3 -m unittest discover -s python -v
+
+cargo test runs them (tests/python.rs) with FDCRED_LIBRARY pointing at the
+fresh build and FDCRED_EXAMPLES_DIR at the built examples. Tests that need
+a second identity fork and switch to uid 65534, and SKIP (saying why) when
+not root. Every wait has a deadline.
+"""
+
+import array
+import contextlib
+import errno
+import os
+import select
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fdcred  # noqa: E402
+import passwd_demo  # noqa: E402
+
+NOBODY = 65534
+TIMEOUT = 20
+IS_ROOT = os.geteuid() == 0
+UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+
+
+def open_fds():
+    return sorted(int(n) for n in os.listdir("/proc/self/fd"))
+
+
+def wait_readable(sock, what, timeout=TIMEOUT):
+    """The library's calls block like the syscalls they wrap; wait first so
+    a broken test fails instead of hanging. (A Python socket timeout would
+    make the fd non-blocking, and the calls would raise BlockingIOError.)"""
+    r, _, _ = select.select([sock], [], [], timeout)
+    if not r:
+        raise AssertionError("%s: nothing to read within %d s" % (what, timeout))
+
+
+def same_file(fd, path):
+    a, b = os.fstat(fd), os.stat(path)
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def become_nobody():
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+@contextlib.contextmanager
+def forked(body):
+    """Run body() in a forked child (exit 0 if it returns, 1 if it raises);
+    on leaving, require that it exited 0 within the deadline."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.alarm(TIMEOUT)
+            body()
+            code = 0
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    try:
+        yield pid
+    finally:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise AssertionError("child %d still running after %d s" % (pid, TIMEOUT))
+            time.sleep(0.01)
+    if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+        raise AssertionError("child %d failed: status %#x (its traceback is above)" % (pid, status))
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        # Registered first, so it runs last: after the other cleanups.
+        self.addCleanup(self.check_no_fd_leaked, open_fds())
+        self.tmp = tempfile.mkdtemp(prefix="fdcred-py-")
+        os.chmod(self.tmp, 0o755)
+        self.addCleanup(self.remove_tmp)
+
+    def remove_tmp(self):
+        for name in os.listdir(self.tmp):
+            os.unlink(os.path.join(self.tmp, name))
+        os.rmdir(self.tmp)
+
+    def check_no_fd_leaked(self, before):
+        self.assertEqual(open_fds(), before, "descriptors leaked (or closed) by the test")
+
+
+class FdPassing(Base):
+    def test_fds_and_data_between_two_python_processes(self):
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        r, w = os.pipe()
+
+        def sender():
+            parent.close()
+            os.close(r)
+            with open("/etc/passwd", "rb") as f:
+                self.assertEqual(fdcred.send_fds(child, b"passwd+pipe", [f, w]), 11)
+            # the parent answers through the pipe end we sent it
+            wait_readable(child, "parent's go-ahead")
+            self.assertEqual(child.recv(16), b"done")
+
+        with forked(sender):
+            os.close(w)
+            child.close()
+            wait_readable(parent, "the child's fds")
+            data, fds = fdcred.recv_fds(parent, 64, 4)
+            self.assertEqual(data, b"passwd+pipe")
+            self.assertEqual(len(fds), 2, "fds received: %r" % fds)
+            self.assertTrue(same_file(fds[0], "/etc/passwd"), "fd %d is not /etc/passwd" % fds[0])
+            os.write(fds[1], b"x")
+            self.assertEqual(os.read(r, 1), b"x", "fd %d is not the child's pipe" % fds[1])
+            for fd in fds:
+                self.assertFalse(os.get_inheritable(fd), "fd %d is not close-on-exec" % fd)
+                os.close(fd)
+            parent.send(b"done")
+        os.close(r)
+        parent.close()
+
+    def test_sendfd_recvfd_classic_one_byte(self):
+        a, b = socket.socketpair()
+        with a, b, open("/etc/passwd", "rb") as f:
+            fdcred.sendfd(a, f.fileno())  # an int works as well as a file object
+            wait_readable(b, "sendfd message")
+            fd = fdcred.recvfd(b.fileno())
+            try:
+                self.assertTrue(same_file(fd, "/etc/passwd"))
+                self.assertNotEqual(fd, f.fileno())
+            finally:
+                os.close(fd)
+            # exactly one byte, as the classic protocol has it
+            fdcred.sendfd(a, f)
+            data, anc, flags, _ = b.recvmsg(16, socket.CMSG_SPACE(4 * 4))
+            self.assertEqual(data, b"\0")
+            fds = array.array("i", anc[0][2])
+            self.assertEqual(len(fds), 1)
+            os.close(fds[0])
+
+    def test_cpython_send_fds_to_fdcred_recv_fds(self):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        r, w = os.pipe()
+        with a, b:
+            socket.send_fds(a, [b"from cpython"], [r, w])
+            wait_readable(b, "CPython's message")
+            data, fds = fdcred.recv_fds(b, 64, 2)
+            self.assertEqual(data, b"from cpython")
+            self.assertEqual(len(fds), 2)
+            os.write(fds[1], b"!")
+            self.assertEqual(os.read(r, 1), b"!")
+            for fd in fds + [r, w]:
+                os.close(fd)
+
+    def test_fdcred_send_fds_to_cpython_recv_fds(self):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with a, b, open("/etc/passwd", "rb") as f:
+            self.assertEqual(fdcred.send_fds(a, b"to cpython", [f, f.fileno()]), 10)
+            wait_readable(b, "fdcred's message")
+            data, fds, flags, _ = socket.recv_fds(b, 64, 2)
+            self.assertEqual((data, len(fds), flags & socket.MSG_CTRUNC), (b"to cpython", 2, 0))
+            for fd in fds:
+                self.assertTrue(same_file(fd, "/etc/passwd"))
+                os.close(fd)
+
+    def test_more_fds_than_maxfds_raises_emsgsize_and_closes_all(self):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        with a, b, open("/etc/passwd", "rb") as f:
+            socket.send_fds(a, [b"three"], [f.fileno()] * 3)
+            before = open_fds()
+            with self.assertRaises(OSError) as cm:
+                fdcred.recv_fds(b, 64, 1)
+            self.assertEqual(cm.exception.errno, errno.EMSGSIZE)
+            self.assertEqual(open_fds(), before, "surplus fds left open")
+
+    def test_zero_maxfds_closes_unexpected_fds(self):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        with a, b, open("/etc/passwd", "rb") as f:
+            socket.send_fds(a, [b"x"], [f.fileno()])
+            before = open_fds()
+            with self.assertRaises(OSError) as cm:
+                fdcred.recv_fds(b, 64, 0)
+            self.assertEqual(cm.exception.errno, errno.EMSGSIZE)
+            self.assertEqual(open_fds(), before)
+
+    def test_many_fds_up_to_max(self):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        with a, b, open("/etc/passwd", "rb") as f:
+            fdcred.send_fds(a, b"max", [f] * fdcred.MAX_FDS)
+            data, fds = fdcred.recv_fds(b, 8, fdcred.MAX_FDS)
+            self.assertEqual((data, len(fds)), (b"max", fdcred.MAX_FDS))
+            for fd in fds:
+                os.close(fd)
+
+
+class Errors(Base):
+    def expect(self, err, fn, *args):
+        with self.assertRaises(OSError) as cm:
+            fn(*args)
+        self.assertEqual(cm.exception.errno, err, "%s%r raised %r" % (fn.__name__, args, cm.exception))
+        return cm.exception
+
+    def test_errno_mapping(self):
+        r, w = os.pipe()
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        dgram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        a, b = socket.socketpair()
+        closed = os.dup(r)
+        os.close(closed)
+        try:
+            self.expect(errno.EBADF, fdcred.recvfd, closed)
+            self.expect(errno.EBADF, fdcred.sendfd, a, closed)
+            self.expect(errno.EBADF, fdcred.send_fds, -1, b"x", [])
+            self.expect(errno.ENOTSOCK, fdcred.recvfd, r)
+            self.expect(errno.ENOTSOCK, fdcred.peer_cred, w)
+            self.expect(errno.EOPNOTSUPP, fdcred.sendfd, udp, r)
+            self.expect(errno.EOPNOTSUPP, fdcred.peer_cred, tcp)
+            self.expect(errno.ENOTCONN, fdcred.peer_cred, dgram)
+            self.expect(errno.EINVAL, fdcred.send_fds, a, b"x", [r] * (fdcred.MAX_FDS + 1))
+            self.expect(errno.EINVAL, fdcred.send_fds, a, b"", [r])  # a stream needs a byte
+            a.send(b"?")  # a message without an fd
+            self.expect(errno.ENOMSG, fdcred.recvfd, b)
+            a.send(b"?")  # credentials were never asked for
+            self.expect(errno.ENOMSG, fdcred.recvcred, b, 8)
+            a.close()
+            e = self.expect(errno.ECONNRESET, fdcred.recvfd, b)
+            self.assertIsInstance(e, ConnectionResetError)
+            self.expect(errno.EPIPE, fdcred.sendfd, b, r)  # never SIGPIPE: an exception
+            b.setblocking(False)
+            c, d = socket.socketpair()
+            c.setblocking(False)
+            with c, d:
+                e = self.expect(errno.EAGAIN, fdcred.recv_fds, c, 8, 1)
+                self.assertIsInstance(e, BlockingIOError)
+        finally:
+            for s in (tcp, udp, dgram, a, b):
+                s.close()
+            os.close(r)
+            os.close(w)
+
+    def test_forged_credentials_raise_eperm(self):
+        if not IS_ROOT:
+            self.skipTest("needs root to switch to uid %d" % NOBODY)
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        fdcred.allow_recv_cred(b)
+
+        def forger():
+            become_nobody()
+            with self.assertRaises(PermissionError):
+                fdcred.sendcred(a, b"I am root", fdcred.Cred(None, 0, None))
+            fdcred.sendcred(a, b"I am nobody")
+
+        with forked(forger) as pid:
+            pass
+        with a, b:
+            wait_readable(b, "the honest message")
+            data, cred = fdcred.recvcred(b, 64)
+            self.assertEqual((data, cred), (b"I am nobody", fdcred.Cred(pid, NOBODY, NOBODY)))
+
+
+class Credentials(Base):
+    def test_cpython_scm_credentials_to_recvcred(self):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        fdcred.allow_recv_cred(b)
+        me = (os.getpid(), os.getuid(), os.getgid())
+        with a, b:
+            a.sendmsg([b"mine"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, UCRED.pack(*me))])
+            wait_readable(b, "CPython's credentials")
+            self.assertEqual(fdcred.recvcred(b, 16), (b"mine", fdcred.Cred(*me)))
+            if IS_ROOT:  # root may claim another identity; the receiver sees exactly it
+                a.sendmsg([b"other"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, UCRED.pack(me[0], 4321, 1234))])
+                self.assertEqual(fdcred.recvcred(b, 16), (b"other", fdcred.Cred(me[0], 4321, 1234)))
+
+    def test_sendcred_to_cpython_recvmsg(self):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        with a, b:
+            self.assertEqual(fdcred.sendcred(a, b"hi"), 2)
+            cases = [(b"hi", (os.getpid(), os.getuid(), os.getgid()))]
+            if IS_ROOT:
+                fdcred.sendcred(a, b"as nobody", fdcred.Cred(None, NOBODY, NOBODY))
+                cases.append((b"as nobody", (os.getpid(), NOBODY, NOBODY)))
+            for want_data, want_cred in cases:
+                data, anc, flags, _ = b.recvmsg(64, socket.CMSG_SPACE(UCRED.size))
+                self.assertEqual(data, want_data)
+                creds = [UCRED.unpack(d) for lvl, typ, d in anc if (lvl, typ) == (socket.SOL_SOCKET, socket.SCM_CREDENTIALS)]
+                self.assertEqual(creds, [want_cred])
+
+    def test_credentials_from_another_uid_across_processes(self):
+        if not IS_ROOT:
+            self.skipTest("needs root to switch to uid %d" % NOBODY)
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fdcred.allow_recv_cred(b)  # before the other end can send
+
+        def child():
+            become_nobody()
+            fdcred.sendcred(a, b"hello")
+
+        with forked(child) as pid:
+            wait_readable(b, "the child's message")
+            data, cred = fdcred.recvcred(b, 64)
+        self.assertEqual((data, cred), (b"hello", fdcred.Cred(pid, NOBODY, NOBODY)))
+        self.assertEqual(fdcred.peer_cred(b), fdcred.Cred(os.getpid(), 0, 0))  # socketpair: recorded at creation
+        a.close()
+        b.close()
+
+    def test_peer_cred_of_a_cpython_connection(self):
+        path = os.path.join(self.tmp, "peer.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        os.chmod(path, 0o666)
+        srv.listen(1)
+        uid = NOBODY if IS_ROOT else os.getuid()
+        gid = NOBODY if IS_ROOT else os.getgid()
+
+        def client():
+            srv.close()
+            if IS_ROOT:
+                become_nobody()
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                c.connect(path)
+                wait_readable(c, "server's bye")
+                c.recv(1)
+
+        with forked(client) as pid:
+            wait_readable(srv, "the connection")
+            conn, _ = srv.accept()
+            with conn:
+                cred = fdcred.peer_cred(conn)
+                self.assertEqual(cred, fdcred.Cred(pid, uid, gid))
+                raw = UCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, UCRED.size))
+                self.assertEqual(tuple(cred), raw)
+                conn.send(b"!")
+        srv.close()
+
+    def test_passwd_two_terminal_demo(self):
+        """One process sends an open /etc/passwd and its credentials; the
+        other prints the first lines and who sent them."""
+        path = os.path.join(self.tmp, "demo.sock")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        receiver = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "passwd_demo.py"), "receive", path],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+        )
+        try:
+            first = receiver.stdout.readline()
+            self.assertIn("waiting", first)
+
+            def sender():
+                if IS_ROOT:
+                    become_nobody()  # a different user: the kernel says so, not the sender
+                passwd_demo.send(path)
+
+            with forked(sender) as pid:
+                pass
+            out, _ = receiver.communicate(timeout=TIMEOUT)
+        finally:
+            if receiver.poll() is None:
+                receiver.kill()
+                receiver.communicate()
+        self.assertEqual(receiver.returncode, 0, out)
+        uid = NOBODY if IS_ROOT else os.getuid()
+        gid = NOBODY if IS_ROOT else os.getgid()
+        self.assertIn("from pid %d uid %d gid %d" % (pid, uid, gid), out)
+        with open("/etc/passwd") as f:
+            self.assertIn("  " + f.readline().rstrip("\n"), out)
+
+
+def examples_dir():
+    d = os.environ.get("FDCRED_EXAMPLES_DIR")
+    return d if d and os.path.isdir(d) else None
+
+
+@unittest.skipUnless(examples_dir(), "FDCRED_EXAMPLES_DIR is not set (tests/python.rs builds the C examples and sets it)")
+class PythonAndCExamples(Base):
+    def start(self, name, *args, first_line=True):
+        env = dict(os.environ)
+        lib = os.environ.get("FDCRED_LIBRARY")
+        if lib:
+            env["LD_LIBRARY_PATH"] = os.path.dirname(lib)
+        p = subprocess.Popen(
+            [os.path.join(examples_dir(), name)] + list(args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        self.addCleanup(self.stop, p)
+        if not first_line:
+            return p, None
+        r, _, _ = select.select([p.stdout], [], [], TIMEOUT)
+        self.assertTrue(r, "%s printed nothing within %d s" % (name, TIMEOUT))
+        return p, p.stdout.readline()
+
+    def stop(self, p):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        p.stdout.close()
+
+    def test_python_handler_receives_connections_from_c_portlisten(self):
+        path = os.path.join(self.tmp, "handler.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as handler:
+            handler.bind(path)
+            _, line = self.start("portlisten", "0", path)
+            port = int(line.split("127.0.0.1:")[1].split(",")[0])
+            for i in range(5):
+                with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as client:
+                    wait_readable(handler, "connection %d from portlisten" % i)
+                    data, fds = fdcred.recv_fds(handler, 16, 1)
+                    self.assertEqual((data, len(fds)), (b"C", 1))
+                    with socket.socket(fileno=fds[0]) as conn:
+                        self.assertEqual(conn.getpeername(), client.getsockname())
+                        conn.sendall(b"hello from python %d" % i)
+                    self.assertEqual(client.recv(64), b"hello from python %d" % i)
+
+    def test_c_hellofdpass_greets_connections_passed_from_python(self):
+        path = os.path.join(self.tmp, "hello.sock")
+        self.start("hellofdpass", path, "hello from C")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as lst, socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as d:
+            lst.bind(("127.0.0.1", 0))
+            lst.listen(8)
+            d.connect(path)
+            for i in range(5):
+                with socket.create_connection(lst.getsockname(), timeout=TIMEOUT) as client:
+                    conn, _ = lst.accept()
+                    with conn:
+                        self.assertEqual(fdcred.send_fds(d, b"C", [conn]), 1)
+                    chunks = []
+                    while True:
+                        c = client.recv(64)
+                        if not c:
+                            break
+                        chunks.append(c)
+                    self.assertEqual(b"".join(chunks), b"hello from C", "connection %d" % i)
+
+    def test_python_client_is_answered_by_c_credserver(self):
+        path = os.path.join(self.tmp, "cred.sock")
+        self.start("credserver", path, str(os.getuid()))
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+            s.connect(path)
+            self.assertEqual(fdcred.peer_cred(s).uid, os.getuid())
+            fdcred.sendcred(s, b"who am I?")
+            wait_readable(s, "credserver's answer")
+            answer = s.recv(256).decode()
+        self.assertEqual(answer, "pid %d uid %d gid %d" % (os.getpid(), os.getuid(), os.getgid()))
+
+    def test_c_credclient_is_answered_by_a_python_server(self):
+        path = os.path.join(self.tmp, "pycred.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as srv:
+            srv.bind(path)
+            fdcred.allow_recv_cred(srv)
+            srv.listen(1)
+            client, _ = self.start("credclient", path, "hello python", first_line=False)
+            wait_readable(srv, "credclient's connection")
+            conn, _ = srv.accept()
+            with conn:
+                wait_readable(conn, "credclient's request")
+                data, cred = fdcred.recvcred(conn, 256)
+                self.assertEqual((data, cred), (b"hello python", fdcred.Cred(client.pid, os.getuid(), os.getgid())))
+                self.assertEqual(fdcred.peer_cred(conn), cred)
+                conn.send(b"pid %d uid %d gid %d" % cred)
+            out, _ = client.communicate(timeout=TIMEOUT)
+            self.assertEqual(client.returncode, 0, out)
+            self.assertIn("the server says: pid %d" % client.pid, out)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,463 @@
+//! The examples end to end, driven as a user runs them: examples/ built by
+//! its Makefile through pkg-config; portlisten (root) binding a port below
+//! 1024 and handing connections to hellofdpass running as uid 65534; the
+//! handler restarted mid-run; the listener mode; credserver serving one uid
+//! and refusing another; and both port programs against classic
+//! hand-written peers (plain sendmsg/recvmsg, c-tests/classic_*.c); and all
+//! four under valgrind, closing every descriptor they open.
+//! Loopback only; every wait has a deadline.
+#[path = "examples/common.rs"]
+mod common;
+mod support;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::OnceLock;
+use support::{compile_c, Link};
+
+const GREETING: &str = "hello from an unprivileged handler";
+
+fn examples() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| build_examples("examples-bin"))
+}
+
+/// A classic peer from c-tests/, compiled once per run.
+fn classic(name: &str) -> PathBuf {
+    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    let (listener, handler) = BUILT.get_or_init(|| {
+        let build = |n: &str| compile_c(n, &[&format!("{n}.c")], Link::Dynamic, &[]);
+        (build("classic_portlisten"), build("classic_hellofdpass"))
+    });
+    match name {
+        "classic_portlisten" => listener.clone(),
+        "classic_hellofdpass" => handler.clone(),
+        _ => unreachable!("no classic peer {name}"),
+    }
+}
+
+/// A port below 1024 on 127.0.0.1 that is free right now, distinct for each
+/// caller in this process.
+fn free_low_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 600 + (std::process::id() % 200) as u16;
+    for _ in 0..400 {
+        let p = 600 + (base - 600 + NEXT.fetch_add(1, Ordering::Relaxed)) % 400;
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no free port between 600 and 999 on 127.0.0.1");
+}
+
+/// Start hellofdpass at `sock`, as uid/gid 65534 when root.
+fn start_handler(sb: &Sandbox, sock: &Path, greeting: &str) -> Proc {
+    let mut cmd = sb.command("hellofdpass");
+    cmd.arg(sock).arg(greeting);
+    if is_root() {
+        as_user(&mut cmd, NOBODY, NOBODY);
+    }
+    let mut p = Proc::spawn("hellofdpass", &mut cmd);
+    p.expect_line("waiting for descriptors", 10);
+    p
+}
+
+fn start_portlisten(sb: &Sandbox, port: u16, sock: &Path, listener: bool) -> Proc {
+    let mut cmd = sb.command("portlisten");
+    if listener {
+        cmd.arg("--listener");
+    }
+    cmd.arg(port.to_string()).arg(sock);
+    Proc::spawn("portlisten", &mut cmd)
+}
+
+fn greeted(port: u16, what: &str) {
+    match read_all(connect(port)) {
+        Ok(got) => assert_eq!(got, GREETING, "{what}: wrong greeting"),
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+/// The `Name:` line of /proc/<pid>/status, split into its fields.
+fn proc_status(pid: i32, field: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = text.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap_or("");
+    line.split_whitespace().skip(1).map(str::to_owned).collect()
+}
+
+/// Try, as uid/gid 65534 in a forked child, to bind 127.0.0.1:`port`;
+/// returns the errno (0 when it worked).
+fn bind_errno_as_nobody(port: u16) -> i32 {
+    // SAFETY: fork in a multi-threaded process: the child calls only
+    // async-signal-safe system calls (setgroups, setgid, setuid, socket,
+    // bind, _exit) and touches no lock or allocation.
+    unsafe {
+        let pid = libc::fork();
+        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(NOBODY) != 0 || libc::setuid(NOBODY) != 0 {
+                libc::_exit(200);
+            }
+            let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            if s < 0 {
+                libc::_exit(201);
+            }
+            let mut sin: libc::sockaddr_in = std::mem::zeroed();
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = port.to_be();
+            sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
+            let r = libc::bind(s, &sin as *const _ as *const libc::sockaddr, std::mem::size_of_val(&sin) as u32);
+            libc::_exit(if r == 0 { 0 } else { *libc::__errno_location() });
+        }
+        let mut status = 0;
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+        assert!(libc::WIFEXITED(status), "bind probe died: status {status:#x}");
+        let code = libc::WEXITSTATUS(status);
+        assert!(code < 200, "bind probe could not switch to uid {NOBODY} or make a socket (exit {code})");
+        code
+    }
+}
+
+#[test]
+fn root_portlisten_on_low_port_hands_connections_to_uid_65534_handler() {
+    if skip_unless_root("the privilege-separation test") {
+        return;
+    }
+    let sb = sandbox("ex-privsep");
+    let sock = sb.run.join("hello.sock");
+    let port = free_low_port();
+    let handler = start_handler(&sb, &sock, GREETING);
+
+    // The handler never had privilege: every uid and gid is 65534, no
+    // supplementary group, no capability, and that identity cannot bind the
+    // port it is about to serve.
+    let pid = handler.pid();
+    assert_eq!(proc_status(pid, "Uid"), vec!["65534"; 4], "hellofdpass real/effective/saved/fs uid");
+    assert_eq!(proc_status(pid, "Gid"), vec!["65534"; 4], "hellofdpass gids");
+    assert!(proc_status(pid, "Groups").is_empty(), "hellofdpass has supplementary groups");
+    assert_eq!(proc_status(pid, "CapEff"), vec!["0000000000000000"], "hellofdpass effective capabilities");
+    assert_eq!(proc_status(pid, "CapPrm"), vec!["0000000000000000"], "hellofdpass permitted capabilities");
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .map(|s| s.trim().parse().unwrap_or(1024))
+        .unwrap_or(1024);
+    if port < start {
+        assert_eq!(bind_errno_as_nobody(port), libc::EACCES, "uid 65534 binding 127.0.0.1:{port}");
+    } else {
+        println!("note: net.ipv4.ip_unprivileged_port_start is {start}: any uid may bind {port}; not checked");
+    }
+
+    let mut pl = start_portlisten(&sb, port, &sock, false);
+    assert_eq!(pl.listening_port(), port);
+    greeted(port, "first connection");
+    let mut handler = handler;
+    let line = handler.expect_line("received connection", 10);
+    assert!(line.contains("127.0.0.1:"), "handler line {line:?}");
+}
+
+#[test]
+fn thousand_connections_in_a_row_are_all_greeted() {
+    let sb = sandbox("ex-thousand");
+    let sock = sb.run.join("hello.sock");
+    let _handler = start_handler(&sb, &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+    for i in 0..1000 {
+        greeted(port, &format!("connection {i} of 1000"));
+    }
+}
+
+/// Restart the handler while connections arrive and with some queued to
+/// it: `kill_signal` SIGTERM (graceful: it serves what is queued, nothing
+/// may be lost) or SIGKILL (what was queued in the dead handler's socket is
+/// closed by the kernel, but nothing may hang); connections accepted while
+/// no handler runs wait in portlisten's retry loop for the next one.
+fn restart_mid_run(name: &str, kill_signal: i32) {
+    let sb = sandbox(name);
+    let sock = sb.run.join("hello.sock");
+    let mut first = start_handler(&sb, &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+
+    let mut before = Vec::new();
+    for _ in 0..10 {
+        before.push(connect(port));
+    }
+    // Freeze the handler so connections pile up in its socket's queue (and
+    // portlisten blocks on the full queue), then stop it with them queued.
+    first.signal(libc::SIGSTOP);
+    for _ in 0..40 {
+        before.push(connect(port));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    first.signal(kill_signal);
+    first.signal(libc::SIGCONT);
+    let status = first.wait(20);
+    if kill_signal == libc::SIGTERM {
+        assert!(status.success(), "hellofdpass after SIGTERM: {status}; output:\n{}", first.output());
+    }
+    // No handler now: portlisten accepts and keeps retrying.
+    let mut during = Vec::new();
+    for _ in 0..50 {
+        during.push(connect(port));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = start_handler(&sb, &sock, GREETING);
+    let mut after = Vec::new();
+    for _ in 0..50 {
+        after.push(connect(port));
+    }
+
+    let mut lost = 0;
+    for (i, s) in before.into_iter().enumerate() {
+        match read_all(s) {
+            Ok(got) if got == GREETING => {}
+            Ok(got) if got.is_empty() && kill_signal == libc::SIGKILL => lost += 1,
+            Ok(got) => panic!("connection {i} before the restart: got {got:?}"),
+            Err(e) => panic!("connection {i} before the restart: {e}"),
+        }
+    }
+    for (phase, conns) in [("while no handler ran", during), ("after the restart", after)] {
+        for (i, s) in conns.into_iter().enumerate() {
+            match read_all(s) {
+                Ok(got) => assert_eq!(got, GREETING, "connection {i} {phase}"),
+                Err(e) => panic!("connection {i} {phase}: {e}"),
+            }
+        }
+    }
+    println!("{name}: {lost} of the 50 connections queued to the killed handler were closed unanswered");
+    assert!(pl.child.try_wait().unwrap().is_none(), "portlisten died:\n{}", pl.output());
+    drop(second);
+}
+
+#[test]
+fn handler_restarted_with_sigterm_loses_no_connection() {
+    restart_mid_run("ex-restart-term", libc::SIGTERM);
+}
+
+#[test]
+fn handler_killed_with_sigkill_leaves_no_connection_hanging() {
+    restart_mid_run("ex-restart-kill", libc::SIGKILL);
+}
+
+#[test]
+fn listener_mode_handler_accepts_on_the_passed_listening_socket() {
+    if skip_unless_root("the listener-mode test (port below 1024, handler as uid 65534)") {
+        return;
+    }
+    let sb = sandbox("ex-listener");
+    let sock = sb.run.join("hello.sock");
+    let port = free_low_port();
+    let mut handler = start_handler(&sb, &sock, GREETING);
+    let mut pl = start_portlisten(&sb, port, &sock, true);
+    assert_eq!(pl.listening_port(), port);
+    let status = pl.wait(20);
+    assert!(status.success(), "portlisten --listener: {status}; output:\n{}", pl.output());
+    handler.expect_line("received a listening socket", 10);
+    // portlisten is gone: uid 65534 alone serves the low port now.
+    for i in 0..20 {
+        greeted(port, &format!("connection {i} accepted by the handler"));
+    }
+    handler.expect_line("accepted fd", 10);
+}
+
+fn credclient(sb: &Sandbox, server: &Path, uid: u32, gid: u32) -> (i32, i32, String) {
+    let mut cmd = sb.command("credclient");
+    cmd.arg(server);
+    as_user(&mut cmd, uid, gid);
+    let mut p = Proc::spawn("credclient", &mut cmd);
+    let pid = p.pid();
+    let status = p.wait(20);
+    (status.code().unwrap_or(-1), pid, p.output())
+}
+
+#[test]
+fn credserver_serves_the_allowed_uid_and_refuses_another() {
+    if skip_unless_root("the credential server test (clients as other uids)") {
+        return;
+    }
+    let sb = Sandbox::new("ex-cred", examples(), 0);
+    let path = sb.run.join("cred.sock");
+    for user in ["65534", "nobody"] {
+        let mut cmd = sb.command("credserver");
+        cmd.arg(&path).arg(user);
+        let mut server = Proc::spawn("credserver", &mut cmd);
+        server.expect_line("serving only uid 65534", 10);
+
+        let (code, pid, out) = credclient(&sb, &path, NOBODY, NOBODY);
+        assert_eq!(code, 0, "allowed client (uid 65534, server for {user:?}) exit; output:\n{out}");
+        let answer = format!("the server says: pid {pid} uid 65534 gid 65534");
+        assert!(out.contains(&answer), "allowed client should get {answer:?}; output:\n{out}");
+
+        for (uid, gid) in [(1234, 4321), (0, 0)] {
+            let (code, pid, out) = credclient(&sb, &path, uid, gid);
+            assert_eq!(code, 3, "client uid {uid} should be refused (exit 3); output:\n{out}");
+            assert!(out.contains("refused"), "client uid {uid}: output:\n{out}");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let logged = format!("REFUSED connection from pid {pid} uid {uid} gid {gid}");
+            while !server.output().contains(&logged) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "credserver did not log {logged:?}:\n{}",
+                    server.output()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        server.signal(libc::SIGTERM);
+        assert!(server.wait(10).success(), "credserver after SIGTERM:\n{}", server.output());
+        assert!(!exists(&path), "credserver left {} behind", path.display());
+    }
+}
+
+fn classic_handler(sock: &Path) -> Proc {
+    let mut cmd = Command::new(classic("classic_hellofdpass"));
+    cmd.arg(sock).arg(GREETING);
+    let mut p = Proc::spawn("classic_hellofdpass", &mut cmd);
+    p.expect_line("ready", 10);
+    p
+}
+
+fn still_running(p: &mut Proc) {
+    assert!(p.child.try_wait().unwrap().is_none(), "{} exited:\n{}", p.name, p.output());
+}
+
+#[test]
+fn example_portlisten_feeds_a_classic_recvmsg_handler() {
+    let sb = sandbox("ex-classic-h");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = classic_handler(&sock);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+    for i in 0..20 {
+        greeted(port, &format!("connection {i} through the classic handler"));
+    }
+    still_running(&mut handler);
+}
+
+#[test]
+fn example_portlisten_listener_mode_feeds_a_classic_handler() {
+    let sb = sandbox("ex-classic-hl");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = classic_handler(&sock);
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    let port = pl.listening_port();
+    assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
+    handler.expect_line("accepting on the received listening socket", 10);
+    for i in 0..20 {
+        greeted(port, &format!("connection {i} accepted by the classic handler"));
+    }
+    still_running(&mut handler);
+}
+
+fn classic_portlisten(sock: &Path, listener: bool) -> Proc {
+    let mut cmd = Command::new(classic("classic_portlisten"));
+    if listener {
+        cmd.arg("--listener");
+    }
+    cmd.arg("0").arg(sock);
+    Proc::spawn("classic_portlisten", &mut cmd)
+}
+
+#[test]
+fn classic_sendmsg_portlisten_feeds_example_hellofdpass() {
+    let sb = sandbox("ex-classic-p");
+    let sock = sb.run.join("hello.sock");
+    let _handler = start_handler(&sb, &sock, GREETING);
+    let mut pl = classic_portlisten(&sock, false);
+    let port = pl.listening_port();
+    for i in 0..20 {
+        greeted(port, &format!("connection {i} from the classic listener"));
+    }
+    still_running(&mut pl);
+}
+
+#[test]
+fn classic_portlisten_listener_mode_feeds_example_hellofdpass() {
+    let sb = sandbox("ex-classic-pl");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = start_handler(&sb, &sock, GREETING);
+    let mut pl = classic_portlisten(&sock, true);
+    let port = pl.listening_port();
+    assert!(pl.wait(20).success(), "classic_portlisten --listener:\n{}", pl.output());
+    handler.expect_line("received a listening socket", 10);
+    for i in 0..20 {
+        greeted(port, &format!("connection {i} accepted by hellofdpass"));
+    }
+}
+
+/// A sandbox whose socket directory the handler (65534 when root) can
+/// write in.
+fn sandbox(name: &str) -> Sandbox {
+    Sandbox::new(name, examples(), if is_root() { NOBODY } else { my_uid() })
+}
+
+/// `cmd` under valgrind memcheck, tracking descriptors, logging to `log`.
+fn under_valgrind(sb: &Sandbox, program: &str, log: &Path) -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.args(["-q", "--track-fds=yes", "--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=99"]);
+    cmd.arg(format!("--log-file={}", log.display()));
+    cmd.arg(sb.bin.join(program));
+    cmd.env("LD_LIBRARY_PATH", &sb.bin);
+    cmd
+}
+
+/// Every descriptor valgrind saw open at exit was inherited (stdio, the
+/// log); anything the program opened itself is a leak.
+fn assert_no_fd_left_open(program: &str, log: &Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("reading {}: {e}", log.display()));
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains("== Open ") {
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            assert!(next.contains("inherited from parent"), "{program} left a descriptor open at exit:\n{text}");
+        }
+    }
+    assert!(!text.contains("definitely lost"), "{program} leaked memory:\n{text}");
+}
+
+#[test]
+fn examples_close_every_descriptor_under_valgrind() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("SKIP: valgrind is not installed (scripts/setup installs it)");
+        return;
+    }
+    let sb = sandbox("ex-valgrind");
+    let sock = sb.run.join("hello.sock");
+    let logs: Vec<PathBuf> = ["hellofdpass", "portlisten", "credserver", "credclient"]
+        .iter()
+        .map(|p| sb.dir.join(format!("{p}.vg")))
+        .collect();
+
+    let mut cmd = under_valgrind(&sb, "hellofdpass", &logs[0]);
+    cmd.arg(&sock).arg(GREETING);
+    let mut handler = Proc::spawn("hellofdpass under valgrind", &mut cmd);
+    handler.expect_line("waiting for descriptors", 60);
+    let mut cmd = under_valgrind(&sb, "portlisten", &logs[1]);
+    cmd.arg("0").arg(&sock);
+    let mut pl = Proc::spawn("portlisten under valgrind", &mut cmd);
+    let port = pl.listening_port_within(60);
+    for i in 0..10 {
+        greeted(port, &format!("connection {i} under valgrind"));
+    }
+    let path = sb.run.join("cred.sock");
+    let mut cmd = under_valgrind(&sb, "credserver", &logs[2]);
+    cmd.arg(&path).arg(my_uid().to_string());
+    let mut server = Proc::spawn("credserver under valgrind", &mut cmd);
+    server.expect_line("serving only", 60);
+    let mut cmd = under_valgrind(&sb, "credclient", &logs[3]);
+    cmd.arg(&path);
+    let mut client = Proc::spawn("credclient under valgrind", &mut cmd);
+    let status = client.wait(60);
+    assert!(status.success(), "credclient under valgrind: {status}\n{}", client.output());
+
+    for p in [&mut handler, &mut pl, &mut server] {
+        p.signal(libc::SIGTERM);
+        let status = p.wait(60);
+        assert!(status.success(), "{} after SIGTERM: {status}\n{}", p.name, p.output());
+    }
+    for (p, log) in ["hellofdpass", "portlisten", "credserver", "credclient"].iter().zip(&logs) {
+        assert_no_fd_left_open(p, log);
+    }
+}
