@@ -144,6 +144,7 @@ fn kernel_cmsg_len(rest: &[u8], _hdr: &libc::cmsghdr) -> usize {
 }
 
 #[cfg(not(all(linux_like, target_env = "musl", target_pointer_width = "64")))]
+#[allow(clippy::unnecessary_cast)] // size_t on glibc, socklen_t on the BSDs and illumos
 fn kernel_cmsg_len(_rest: &[u8], hdr: &libc::cmsghdr) -> usize {
     hdr.cmsg_len as usize
 }
