@@ -397,6 +397,7 @@ fn sandbox(name: &str) -> Sandbox {
 fn under_valgrind(sb: &Sandbox, program: &str, log: &Path) -> Command {
     let mut cmd = Command::new("valgrind");
     cmd.args(["-q", "--track-fds=yes", "--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=99"]);
+    cmd.args(support::valgrind_target_args());
     cmd.arg(format!("--log-file={}", log.display()));
     cmd.arg(sb.bin.join(program));
     cmd.env("LD_LIBRARY_PATH", &sb.bin);
@@ -452,10 +453,11 @@ fn examples_close_every_descriptor_under_valgrind() {
     let status = client.wait(60);
     assert!(status.success(), "credclient under valgrind: {status}\n{}", client.output());
 
-    for p in [&mut handler, &mut pl, &mut server] {
+    for (p, log) in [&mut handler, &mut pl, &mut server].into_iter().zip(&logs) {
         p.signal(libc::SIGTERM);
         let status = p.wait(60);
-        assert!(status.success(), "{} after SIGTERM: {status}\n{}", p.name, p.output());
+        let valgrind = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(status.success(), "{} after SIGTERM: {status}\n{}\nvalgrind log:\n{valgrind}", p.name, p.output());
     }
     for (p, log) in ["hellofdpass", "portlisten", "credserver", "credclient"].iter().zip(&logs) {
         assert_no_fd_left_open(p, log);
