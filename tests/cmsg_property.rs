@@ -16,6 +16,9 @@
 //! Own PRNG, no crates. `FDCRED_PROPTEST_CASES` sets the number of cases
 //! (default 50,000; `scripts/stress` runs 500,000); a failure prints the
 //! case number and seed to reproduce it.
+// The model builds Linux's control messages (SCM_CREDENTIALS, SCM_PIDFD):
+// it runs here, on Linux; the other OSes' parsers are type-checked only.
+#![cfg(any(target_os = "linux", target_os = "android"))]
 use fdcred::cmsg::{parse, Item};
 
 struct Rng(u64);

@@ -109,7 +109,7 @@ fn bind_errno_as_nobody(port: u16) -> i32 {
             sin.sin_port = port.to_be();
             sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
             let r = libc::bind(s, &sin as *const _ as *const libc::sockaddr, std::mem::size_of_val(&sin) as u32);
-            libc::_exit(if r == 0 { 0 } else { *libc::__errno_location() });
+            libc::_exit(if r == 0 { 0 } else { std::io::Error::last_os_error().raw_os_error().unwrap_or(202) });
         }
         let mut status = 0;
         assert_eq!(libc::waitpid(pid, &mut status, 0), pid);

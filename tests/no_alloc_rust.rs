@@ -4,7 +4,6 @@
 //! descriptors, credentials and a pidfd. The C ABI path is proved the same
 //! way by c-tests/signals_threads.c with an interposed malloc.
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
@@ -13,10 +12,17 @@ use fdcred::{allow_recv_cred, allow_recv_pidfd, recv_msg, send_msg, CredSource, 
 
 struct Counting;
 
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<u64> = const { Cell::new(0) };
+// The initializers are const already; clippy 1.96 still flags them on
+// targets where the macro expands without native TLS (OpenBSD, illumos).
+#[allow(clippy::missing_const_for_thread_local)]
+mod counters {
+    use std::cell::Cell;
+    thread_local! {
+        pub(super) static COUNTING: Cell<bool> = const { Cell::new(false) };
+        pub(super) static COUNT: Cell<u64> = const { Cell::new(0) };
+    }
 }
+use counters::{COUNT, COUNTING};
 
 fn note() {
     let _ = COUNTING.try_with(|on| {
