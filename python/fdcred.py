@@ -34,7 +34,11 @@ is never handed out as if it were complete.
 import collections
 import ctypes
 import ctypes.util
+import errno
+import operator
 import os
+import socket
+import struct
 import threading
 
 __all__ = [
@@ -118,17 +122,36 @@ def _fn(name, restype, *argtypes):
 
 _sendfd = _fn("fdcred_sendfd", _c_int, _c_int, _c_int)
 _recvfd = _fn("fdcred_recvfd", _c_int, _c_int)
-_send_fds = _fn("fdcred_send_fds", _c_ssize_t, _c_int, _c_void_p, _c_size_t, _int_p, _c_size_t)
-_recv_fds = _fn("fdcred_recv_fds", _c_ssize_t, _c_int, _c_void_p, _c_size_t, _int_p, _size_p)
 _send_cred = _fn("fdcred_send_cred", _c_ssize_t, _c_int, _cred_p, _c_void_p, _c_size_t)
 _recv_cred = _fn("fdcred_recv_cred", _c_ssize_t, _c_int, _cred_p, _c_void_p, _c_size_t)
 _allow_recv_cred = _fn("fdcred_allow_recv_cred", _c_int, _c_int)
 _peer_cred = _fn("fdcred_peer_cred", _c_int, _c_int, _cred_p)
 _version = _fn("fdcred_version", ctypes.c_char_p)
 
+# The hot paths (send_fds, recv_fds) call the same functions without
+# argtypes: ctypes' per-argument conversion (from_param) cost more than the
+# system calls themselves, and made the module slower than CPython's own
+# socket.send_fds/recv_fds. Those calls pass exactly typed arguments instead:
+# a Python int only for an `int` parameter, c_size_t objects for every size_t,
+# bytes, ctypes arrays, byref() or None for pointers.
+def _bare(name, restype):
+    f = _lib[name]
+    f.restype = restype
+    return f
+
+
+_send_fds_bare = _bare("fdcred_send_fds", _c_ssize_t)
+_recv_fds_bare = _bare("fdcred_recv_fds", _c_ssize_t)
+# Never mutated: shared read-only by every thread.
+_SIZES = tuple(_c_size_t(i) for i in range(MAX_FDS + 1))
+
 _get_errno = ctypes.get_errno
 _byref = ctypes.byref
 _IntArrays = [ctypes.c_int * n for n in range(MAX_FDS + 1)]
+# fds to send, packed as C ints into immutable bytes (the library only reads
+# them): cheaper than building a ctypes array on every call.
+_FdPackers = [struct.Struct("%di" % n) for n in range(MAX_FDS + 1)]
+_pack_one = _FdPackers[1].pack
 
 
 def _error():
@@ -136,12 +159,17 @@ def _error():
     return OSError(e, os.strerror(e))
 
 
+_socket = socket.socket  # its fileno() always returns an int
+
+
 def _fileno(obj):
     if type(obj) is int:
         return obj
     if isinstance(obj, int):
         return int(obj)
-    return obj.fileno()
+    # A plain int whatever fileno() returned: the hot paths pass it to C
+    # without argtypes, where anything else would not be taken as an int.
+    return operator.index(obj.fileno())
 
 
 def _cred(c):
@@ -167,6 +195,7 @@ def _buffers(bufsize, maxfds):
             _c_size_t(),
             _CCred(),
         )
+        b += (ctypes.pointer(b[2]),)  # made once: byref() on every call costs
         _local.b = b
     return b
 
@@ -199,14 +228,21 @@ def send_fds(sock, data, fds):
         raise OSError(22, os.strerror(22) + ": more than MAX_FDS descriptors")
     if n:
         try:
-            arr = _IntArrays[n](*fds)  # the common case: ints
-        except TypeError:
-            arr = _IntArrays[n](*[_fileno(f) for f in fds])
+            arr = _pack_one(fds[0]) if n == 1 else _FdPackers[n].pack(*fds)  # the common case: ints
+        except struct.error:
+            try:
+                arr = _FdPackers[n].pack(*[_fileno(f) for f in fds])
+            except struct.error:  # outside a C int: no open descriptor has that number
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
     else:
         arr = None
     if type(data) is not bytes:
         data = bytes(data)
-    r = _send_fds(sock if type(sock) is int else _fileno(sock), data, len(data), arr, n)
+    length = len(data)
+    length = _SIZES[length] if length <= MAX_FDS else _c_size_t(length)
+    if type(sock) is not int:
+        sock = sock.fileno() if type(sock) is _socket else _fileno(sock)
+    r = _send_fds_bare(sock, data, length, arr, _SIZES[n])
     if r < 0:
         raise _error()
     return r
@@ -224,17 +260,20 @@ def recv_fds(sock, bufsize, maxfds):
     if maxfds > MAX_FDS:
         maxfds = MAX_FDS  # no message can carry more
     try:
-        buf, fds, nfds, _ = _local.b
+        buf, fds, nfds, _, nfds_p = _local.b
         if len(buf) < bufsize or len(fds) < maxfds:
             raise AttributeError
     except AttributeError:
-        buf, fds, nfds, _ = _buffers(bufsize, maxfds)
+        buf, fds, nfds, _, nfds_p = _buffers(bufsize, maxfds)
     nfds.value = maxfds
-    r = _recv_fds(sock if type(sock) is int else _fileno(sock), buf, bufsize, fds, nfds)
+    size = _SIZES[bufsize] if bufsize <= MAX_FDS else _c_size_t(bufsize)
+    if type(sock) is not int:
+        sock = sock.fileno() if type(sock) is _socket else _fileno(sock)
+    r = _recv_fds_bare(sock, buf, size, fds, nfds_p)
     if r < 0:
         raise _error()
     n = nfds.value
-    return buf[:r], fds[:n] if n else []
+    return buf[:r], [fds[0]] if n == 1 else fds[:n]
 
 
 def sendcred(sock, data=b"\0", cred=None):
@@ -275,7 +314,7 @@ def recvcred(sock, bufsize):
     """
     if bufsize < 0:
         raise OSError(22, os.strerror(22))
-    buf, _, _, c = _buffers(bufsize, 0)
+    buf, _, _, c, _ = _buffers(bufsize, 0)
     r = _recv_cred(_fileno(sock), _byref(c), buf, bufsize)
     if r < 0:
         raise _error()
