@@ -581,6 +581,20 @@ static char rbuf[8];
 static struct iovec iov_r = {rbuf, sizeof rbuf};
 static int rfds[2];
 ROWFN(recvmsg_null_msg) { return fdcred_recvmsg(c->good, NULL, 0); }
+ROWFN(sendmsg_reserved_nonzero) {
+    struct fdcred_msg m = {0};
+    m.iov = &iov_x;
+    m.iovlen = 1;
+    m.reserved[6] = 1;
+    return fdcred_sendmsg(c->good, &m, 0);
+}
+ROWFN(recvmsg_reserved_nonzero) {
+    struct fdcred_msg m = {0};
+    m.iov = &iov_r;
+    m.iovlen = 1;
+    m.reserved[0] = 1;
+    return recvmsg_with(c->good, &m, 0);
+}
 ROWFN(recvmsg_send_flag) { return recvmsg_fields(c->good, &iov_r, 1, rfds, 2, NULL, 0, FDCRED_SEND_CRED); }
 ROWFN(recvmsg_all_flag_bits) { return recvmsg_fields(c->good, &iov_r, 1, rfds, 2, NULL, 0, UINT_MAX); }
 ROWFN(recvmsg_null_iov_n1) { return recvmsg_fields(c->good, NULL, 1, rfds, 2, NULL, 0, 0); }
@@ -674,6 +688,8 @@ static const struct arg_row arg_rows[] = {
     ROW(EINVAL, sendmsg_fds_len0_stream),
     ROW(EINVAL, sendmsg_cred_len0_stream),
     ROW(EINVAL, recvmsg_null_msg),
+    ROW(EINVAL, sendmsg_reserved_nonzero),
+    ROW(EINVAL, recvmsg_reserved_nonzero),
     ROW(EINVAL, recvmsg_send_flag),
     ROW(EINVAL, recvmsg_all_flag_bits),
     ROW(EINVAL, recvmsg_null_iov_n1),

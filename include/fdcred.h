@@ -258,8 +258,11 @@ struct fdcred_msg {
    */
   unsigned int result;
   /**
-   * Zero. Room for fields added in later minor versions (each enabled by
-   * a new flag, so an old caller's zeros keep the old behaviour).
+   * Zero, or the call fails with `EINVAL`. Room for fields added in later
+   * minor versions (each enabled by a new flag, so an old caller's zeros
+   * keep the old behaviour); refusing non-zero words now means a caller
+   * that forgot to zero the struct learns it today, not when a later
+   * version gives those words a meaning.
    */
   uint32_t reserved[7];
 };
@@ -687,8 +690,8 @@ ssize_t fdcred_sendto_fds(int sock,
  *
  * Returns the number of bytes sent, or -1 with `errno`: those of
  * `fdcred_send_fds`, and
- * - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
- *   with a non-zero count or length; an `iov` entry with a NULL base and a
+ * - `EINVAL`: `msg` is NULL; an unknown flag; a non-zero `reserved` word;
+ *   a NULL `iov`, `fds` or `addr` with a non-zero count or length; an `iov` entry with a NULL base and a
  *   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
  * - `EPERM`: credentials the sender may not claim.
  *
@@ -696,7 +699,9 @@ ssize_t fdcred_sendto_fds(int sock,
  * `msg` must be NULL or point to a valid `struct fdcred_msg` whose pointers
  * are valid for the counts and lengths beside them.
  */
-ssize_t fdcred_sendmsg(int sock, const struct fdcred_msg *msg, unsigned int flags);
+ssize_t fdcred_sendmsg(int sock,
+                       const struct fdcred_msg *msg,
+                       unsigned int flags);
 
 /**
  * Receive a message: data into `msg->iov`, descriptors into `msg->fds` (up
@@ -720,8 +725,8 @@ ssize_t fdcred_sendmsg(int sock, const struct fdcred_msg *msg, unsigned int flag
  * still there, taking only the next message's descriptors), or
  * -1 with `errno`; on failure nothing in `*msg` is written and no descriptor
  * is left open:
- * - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
- *   with a non-zero count or capacity; an `iov` entry with a NULL base and
+ * - `EINVAL`: `msg` is NULL; an unknown flag; a non-zero `reserved` word;
+ *   a NULL `iov`, `fds` or `addr` with a non-zero count or capacity; an `iov` entry with a NULL base and
  *   a non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
  * - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
  * - `ENOTCONN`: no peer (an unconnected or listening socket).
@@ -731,7 +736,9 @@ ssize_t fdcred_sendmsg(int sock, const struct fdcred_msg *msg, unsigned int flag
  * `msg` must be NULL or point to a valid `struct fdcred_msg` whose pointers
  * are NULL or valid for writing the counts and capacities beside them.
  */
-ssize_t fdcred_recvmsg(int sock, struct fdcred_msg *msg, unsigned int flags);
+ssize_t fdcred_recvmsg(int sock,
+                       struct fdcred_msg *msg,
+                       unsigned int flags);
 
 /**
  * The version of the library in use, as "MAJOR.MINOR.PATCH".

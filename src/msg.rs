@@ -99,7 +99,8 @@ impl ReceivedFds {
     /// have room for all of them; returns how many were written. Ownership
     /// passes to whoever reads `out`.
     ///
-    /// Returns `None`, keeping ownership, when `out` is too small.
+    /// Returns `None` when `out` is too small; the descriptors are then
+    /// closed (they are dropped with `self`), none is handed out.
     pub fn into_raw_fds(mut self, out: &mut [RawFd]) -> Option<usize> {
         self.take_raw_fds(out)
     }

@@ -83,8 +83,11 @@ pub struct fdcred_msg {
     pub cred: *mut fdcred_cred,
     /// Receive, out: `FDCRED_MSG_*` bits.
     pub result: c_uint,
-    /// Zero. Room for fields added in later minor versions (each enabled by
-    /// a new flag, so an old caller's zeros keep the old behaviour).
+    /// Zero, or the call fails with `EINVAL`. Room for fields added in later
+    /// minor versions (each enabled by a new flag, so an old caller's zeros
+    /// keep the old behaviour); refusing non-zero words now means a caller
+    /// that forgot to zero the struct learns it today, not when a later
+    /// version gives those words a meaning.
     pub reserved: [u32; 7],
 }
 
@@ -369,8 +372,8 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
 ///
 /// Returns the number of bytes sent, or -1 with `errno`: those of
 /// `fdcred_send_fds`, and
-/// - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
-///   with a non-zero count or length; an `iov` entry with a NULL base and a
+/// - `EINVAL`: `msg` is NULL; an unknown flag; a non-zero `reserved` word;
+///   a NULL `iov`, `fds` or `addr` with a non-zero count or length; an `iov` entry with a NULL base and a
 ///   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
 /// - `EPERM`: credentials the sender may not claim.
 ///
@@ -383,7 +386,7 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `msg` is NULL or valid.
         let msg = unsafe { ptr::input(msg) }?;
-        if flags & !SEND_FLAGS != 0 {
+        if flags & !SEND_FLAGS != 0 || msg.reserved != [0; 7] {
             return Err(err(libc::EINVAL));
         }
         // SAFETY: the caller promises `iov` holds `iovlen` iovecs, each
@@ -431,8 +434,8 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
 /// still there, taking only the next message's descriptors), or
 /// -1 with `errno`; on failure nothing in `*msg` is written and no descriptor
 /// is left open:
-/// - `EINVAL`: `msg` is NULL; an unknown flag; a NULL `iov`, `fds` or `addr`
-///   with a non-zero count or capacity; an `iov` entry with a NULL base and
+/// - `EINVAL`: `msg` is NULL; an unknown flag; a non-zero `reserved` word;
+///   a NULL `iov`, `fds` or `addr` with a non-zero count or capacity; an `iov` entry with a NULL base and
 ///   a non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
 /// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
 /// - `ENOTCONN`: no peer (an unconnected or listening socket).
@@ -447,7 +450,7 @@ pub unsafe extern "C" fn fdcred_recvmsg(sock: c_int, msg: *mut fdcred_msg, flags
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `msg` is NULL or valid.
         let msg = unsafe { ptr::inout(msg) }?;
-        if flags & !RECV_FLAGS != 0 {
+        if flags & !RECV_FLAGS != 0 || msg.reserved != [0; 7] {
             return Err(err(libc::EINVAL));
         }
         // SAFETY: the caller promises `iov` holds `iovlen` iovecs, each
