@@ -4,8 +4,7 @@
 //! crash and no fd opened or lost; plain, under AddressSanitizer + UBSan, and
 //! under valgrind memcheck (zero errors, zero leaks).
 mod support;
-use std::process::Command;
-use support::{compile_c, run_c, run_ok, Link};
+use support::{run_c, Link};
 
 const SOURCES: &[&str] = &["badinput.c"];
 
@@ -17,40 +16,12 @@ fn bad_input_gives_documented_errno_dynamic() {
 #[test]
 #[cfg_attr(target_env = "musl", ignore = "no ASan/UBSan runtime for musl")]
 fn bad_input_gives_documented_errno_under_asan_and_ubsan() {
-    if support::sanitizers_unavailable_on_musl() {
-        return;
-    }
-    let exe = compile_c(
-        "badinput-asan",
-        SOURCES,
-        Link::Dynamic,
-        &["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"],
-    );
-    let mut cmd = Command::new(exe);
-    cmd.env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=99");
-    cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
-    run_ok(cmd);
+    support::run_c_under_sanitizers("badinput-asan", SOURCES, &[]);
 }
 
 #[test]
 fn bad_input_gives_documented_errno_under_valgrind() {
-    if Command::new("valgrind").arg("--version").output().is_err() {
-        println!("SKIP: valgrind is not installed (scripts/setup installs it)");
-        return;
-    }
-    let exe = compile_c("badinput-vg", SOURCES, Link::Dynamic, &[]);
-    let mut cmd = Command::new("valgrind");
-    cmd.args([
-        "--quiet",
-        "--error-exitcode=97",
-        "--leak-check=full",
-        "--show-leak-kinds=definite,indirect,possible",
-        "--errors-for-leak-kinds=definite,indirect,possible",
-        "--trace-children=yes",
-    ]);
-    cmd.args(support::valgrind_target_args());
-    cmd.arg(exe);
-    run_ok(cmd);
+    support::run_c_under_valgrind("badinput-vg", SOURCES, &[]);
 }
 
 /// A function added to the header without a row here would escape the bad

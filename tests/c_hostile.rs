@@ -25,19 +25,6 @@ fn hostile_peers_never_leak_crash_hang_or_fake_an_identity() {
 #[test]
 #[cfg_attr(target_env = "musl", ignore = "no ASan/UBSan runtime for musl")]
 fn hostile_peers_under_asan_and_ubsan() {
-    if support::sanitizers_unavailable_on_musl() {
-        return;
-    }
-    let exe = compile_c(
-        "hostile-asan",
-        SOURCES,
-        Link::Dynamic,
-        &["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"],
-    );
-    let mut cmd = Command::new(exe);
     // The sanitized run is about memory errors, not volume: 1% of the sizes.
-    cmd.env("FDCRED_STRESS_SCALE", "1");
-    cmd.env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=99");
-    cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
-    run_ok(cmd);
+    support::run_c_under_sanitizers("hostile-asan", SOURCES, &[("FDCRED_STRESS_SCALE", "1")]);
 }

@@ -3,7 +3,7 @@
 //! user, and watch their output with a deadline on every wait.
 #![allow(dead_code)]
 
-use crate::support::{manifest_dir, profile_dir, scratch};
+use crate::support::{manifest_dir, profile_dir, scratch, target_triple};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -32,17 +32,6 @@ pub fn skip_unless_root(what: &str) -> bool {
     }
     println!("SKIP: {what} needs root (to bind a port below 1024 and to switch to uid {NOBODY})");
     true
-}
-
-fn target_triple() -> String {
-    option_env!("FDCRED_TEST_TARGET").map(str::to_owned).unwrap_or_else(|| {
-        let arch = std::env::consts::ARCH;
-        if cfg!(target_env = "musl") {
-            format!("{arch}-unknown-linux-musl")
-        } else {
-            format!("{arch}-unknown-linux-gnu")
-        }
-    })
 }
 
 /// Build the four examples with `make -C examples` into a scratch directory

@@ -112,7 +112,8 @@ pub fn compile_c_paths(name: &str, sources: &[PathBuf], link: Link, extra: &[&st
     out
 }
 
-fn target_triple() -> String {
+/// The target this test binary (and so the library under test) was built for.
+pub fn target_triple() -> String {
     // The test binary is built for the same target as the library.
     option_env!("FDCRED_TEST_TARGET").map(str::to_owned).unwrap_or_else(|| {
         let arch = std::env::consts::ARCH;
@@ -181,4 +182,49 @@ pub fn run_c(name: &str, sources: &[&str], link: Link, args: &[&str]) -> Output 
     let mut cmd = Command::new(exe);
     cmd.args(args);
     run_ok(cmd)
+}
+
+/// Compile `c-tests/<sources>` with AddressSanitizer + UBSan and run it with
+/// leak checking, stopping at the first finding; `env` is passed to it.
+/// On musl, prints why it skips (pair the test with
+/// `#[cfg_attr(target_env = "musl", ignore = "no ASan/UBSan runtime for musl")]`).
+pub fn run_c_under_sanitizers(name: &str, sources: &[&str], env: &[(&str, &str)]) {
+    if sanitizers_unavailable_on_musl() {
+        return;
+    }
+    let exe = compile_c(
+        name,
+        sources,
+        Link::Dynamic,
+        &["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"],
+    );
+    let mut cmd = Command::new(exe);
+    cmd.envs(env.iter().copied());
+    cmd.env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=99");
+    cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    run_ok(cmd);
+}
+
+/// Compile `c-tests/<sources>` and run it, forked peers included, under
+/// valgrind memcheck: any error or any lost block (definite, indirect or
+/// possible) fails. Prints why it skips when valgrind is missing.
+pub fn run_c_under_valgrind(name: &str, sources: &[&str], env: &[(&str, &str)]) {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("SKIP: valgrind is not installed (scripts/setup installs it)");
+        return;
+    }
+    let exe = compile_c(name, sources, Link::Dynamic, &[]);
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "--quiet",
+        "--error-exitcode=97",
+        "--leak-check=full",
+        "--show-leak-kinds=definite,indirect,possible",
+        "--errors-for-leak-kinds=definite,indirect,possible",
+        "--trace-children=yes",
+    ]);
+    cmd.args(valgrind_target_args());
+    cmd.envs(env.iter().copied());
+    cmd.arg(exe);
+    run_ok(cmd);
 }
