@@ -107,6 +107,11 @@ static inline int is_cloexec(int fd) {
     return flags >= 0 && (flags & FD_CLOEXEC);
 }
 
+static inline void close_all(const int *fds, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+}
+
 /* Wait for a forked peer and fail the test unless it exited 0. */
 static inline void wait_peer(pid_t pid, const char *what) {
     int status = 0;

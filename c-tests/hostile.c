@@ -17,32 +17,11 @@
 #include <sys/un.h>
 #include <time.h>
 
-/* The full sizes (scripts/stress) take longer than the default deadline. */
-#define TEST_TIMEOUT_SECONDS 600
+#include "stress.h"
 #include "harness.h"
 #include "plain.h"
 
 #define NOBODY 65534
-
-static long scaled(long full) {
-    const char *s = getenv("FDCRED_STRESS_SCALE");
-    long pct = s ? atol(s) : 100;
-    if (pct <= 0 || pct > 100)
-        pct = 100;
-    long n = full * pct / 100;
-    return n < 1 ? 1 : n;
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static void close_all(const int *fds, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        close(fds[i]);
-}
 
 /* A file reachable only through descriptors in flight must be released once
  * they are closed: the pipe's reader sees end of file. Waits at most 10 s. */
@@ -346,23 +325,6 @@ static void become_nobody(void) {
     MUST(setgroups(1, &g));
     MUST(setgid(NOBODY));
     MUST(setuid(NOBODY));
-}
-
-static int plain_send_ucred(int sock, pid_t pid, uid_t uid, gid_t gid) {
-    union {
-        char bytes[CMSG_SPACE(sizeof(struct ucred))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof ctl);
-    struct iovec iov = {"c", 1};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
-    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_CREDENTIALS;
-    h->cmsg_len = CMSG_LEN(sizeof(struct ucred));
-    struct ucred uc = {.pid = pid, .uid = uid, .gid = gid};
-    memcpy(CMSG_DATA(h), &uc, sizeof uc);
-    return sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : errno;
 }
 
 /* An unprivileged plain peer tries every forgery on every socket type; the

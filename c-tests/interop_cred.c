@@ -184,23 +184,6 @@ static void test_peer_cred_refuses_sockets_without_a_peer(void) {
     close(sv[1]);
 }
 
-static void plain_send_cred(int sock, pid_t pid, uid_t uid, gid_t gid, int *err) {
-    union {
-        char bytes[CMSG_SPACE(sizeof(struct ucred))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof ctl);
-    struct iovec iov = {"c", 1};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_CREDENTIALS;
-    c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
-    struct ucred uc = {.pid = pid, .uid = uid, .gid = gid};
-    memcpy(CMSG_DATA(c), &uc, sizeof uc);
-    *err = sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : errno;
-}
-
 static int plain_recv_cred(int sock, struct ucred *out) {
     char c;
     union {
@@ -231,8 +214,7 @@ static void test_scm_credentials_interop_both_ways(void) {
     if (pid == 0) {
         gid_t g = NOBODY;
         become(NOBODY, NOBODY, &g, 1);
-        int err;
-        plain_send_cred(sv[0], getpid(), NOBODY, NOBODY, &err);
+        int err = plain_send_ucred(sv[0], getpid(), NOBODY, NOBODY);
         CHECK(err == 0, "plain SCM_CREDENTIALS send of own ids");
         CHECK(fdcred_send_cred(sv[0], NULL, "n", 1) == 1, "send_cred with own ids");
         _exit(0);
@@ -293,8 +275,7 @@ static void test_forged_credentials_are_refused_and_never_seen(void) {
         forged.uid = 0;
         m.cred = &forged;
         MUST_FAIL(fdcred_sendmsg(sv[0], &m, FDCRED_SEND_CRED), EPERM);
-        int err;
-        plain_send_cred(sv[0], getpid(), 0, 0, &err);
+        int err = plain_send_ucred(sv[0], getpid(), 0, 0);
         CHECK(err == EPERM, "plain forged send gave errno %d", err);
         CHECK(fdcred_send_cred(sv[0], NULL, "h", 1) == 1, "honest send");
         _exit(0);

@@ -31,11 +31,6 @@ static int temp_file(const char *contents) {
     return fd;
 }
 
-static void close_all(const int *fds, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        close(fds[i]);
-}
-
 /* Library sends through sv[0]; a forked plain peer receives from sv[1] and
  * checks the fds are the parent's open files (it inherited the originals). */
 static void test_lib_send_to_plain_peer_on_every_socket_type(void) {

@@ -6,6 +6,7 @@
 #ifndef FDCRED_TEST_PLAIN_H
 #define FDCRED_TEST_PLAIN_H
 
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -88,6 +89,25 @@ static inline ssize_t plain_recv(int sock, void *buf, size_t len, int *fds, size
         }
     }
     return n;
+}
+
+/* Send one byte 'c' with an SCM_CREDENTIALS claiming pid/uid/gid, with plain
+ * sendmsg. Returns 0, or the errno (EPERM for ids the sender may not claim). */
+static inline int plain_send_ucred(int sock, pid_t pid, uid_t uid, gid_t gid) {
+    union {
+        char bytes[CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = {"c", 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_CREDENTIALS;
+    h->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+    struct ucred uc = {.pid = pid, .uid = uid, .gid = gid};
+    memcpy(CMSG_DATA(h), &uc, sizeof uc);
+    return plain_sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : errno;
 }
 
 #endif

@@ -19,30 +19,9 @@
 #include <sys/un.h>
 #include <time.h>
 
-/* The full sizes (scripts/stress) take longer than the default deadline. */
-#define TEST_TIMEOUT_SECONDS 600
+#include "stress.h"
 #include "harness.h"
 #include "plain.h"
-
-static long scaled(long full) {
-    const char *s = getenv("FDCRED_STRESS_SCALE");
-    long pct = s ? atol(s) : 100;
-    if (pct <= 0 || pct > 100)
-        pct = 100;
-    long n = full * pct / 100;
-    return n < 1 ? 1 : n;
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static void close_all(const int *fds, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        close(fds[i]);
-}
 
 /* A pool of pipes: fd identity is the pipe's inode. */
 #define POOL 16
