@@ -29,9 +29,15 @@ use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use super::unix::{self, err};
-use super::CmsgKind;
-use crate::cmsg::Builder;
-use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+
+// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// socket facts from `SOL_SOCKET` options;
+pub(crate) use super::unix::{is_listening, socket_type};
+// no per-message credentials (`EOPNOTSUPP`);
+pub(crate) use super::unix::no_msg_cred::{allow_recv_cred, classify_cmsg, decode_cred, push_cred};
+// what this OS lacks (`ENOPROTOOPT`): pidfds, security labels, refusing descriptors.
+pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -111,39 +117,12 @@ pub(crate) fn set_cloexec_after_recv(fd: &OwnedFd) {
     unix::set_cloexec(fd);
 }
 
-pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
-    if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
-        CmsgKind::Rights
-    } else {
-        CmsgKind::Other
-    }
-}
-
-/// Never called: no control message is classified as credentials here.
-pub(crate) fn decode_cred(_kind: libc::c_int, _payload: &[u8]) -> Option<fdcred_cred> {
-    None
-}
-
-/// No per-message credentials: `EOPNOTSUPP`.
-pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, _source: CredSource) -> io::Result<()> {
-    Err(err(libc::EOPNOTSUPP))
-}
-
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     unix::domain_by_name(sock)
 }
 
-pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::socket_type(sock)
-}
-
-#[allow(dead_code)] // in the interface; the core does not need it on this OS
-pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
-    unix::is_listening(sock)
-}
-
 fn peer_xucred(sock: BorrowedFd<'_>) -> io::Result<libc::xucred> {
-    unix::require_unix(socket_domain(sock)?)?;
+    unix::require_unix_socket(sock)?;
     let (xu, len) =
         unix::getsockopt::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED).map_err(unix::peer_query_error)?;
     if len != size_of::<libc::xucred>() || xu.cr_version != libc::XUCRED_VERSION {
@@ -184,34 +163,4 @@ pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> i
     let n = xu.cr_ngroups as usize;
     let supplementary = if n > 1 { &xu.cr_groups[1..n] } else { &[][..] };
     unix::copy_groups(supplementary, groups)
-}
-
-/// No pidfd: `ENOPROTOOPT`.
-pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No socket security labels: `ENOPROTOOPT`.
-pub(crate) fn peer_security(sock: BorrowedFd<'_>, _label: &mut [u8]) -> io::Result<usize> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No per-message credentials: `EOPNOTSUPP` (use `fdcred_peer_cred`).
-pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::EOPNOTSUPP))
-}
-
-/// No per-message pidfd: `ENOPROTOOPT`.
-pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No way to refuse descriptors: `ENOPROTOOPT`.
-pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
 }

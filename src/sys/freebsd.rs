@@ -13,7 +13,7 @@
 
 use core::mem::size_of;
 use std::io;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 
 use super::unix::{self, err};
 use super::CmsgKind;
@@ -21,6 +21,14 @@ use crate::cmsg::Builder;
 use crate::cred::{
     fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID,
 };
+
+// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
+pub(crate) use super::unix::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
+// socket facts from `SOL_SOCKET` options;
+pub(crate) use super::unix::{is_listening, socket_type};
+// what this OS lacks (`ENOPROTOOPT`): pidfds, security labels, refusing descriptors.
+pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -63,34 +71,6 @@ pub(crate) fn set_errno(code: i32) {
         }
     }
 }
-
-/// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
-///
-/// # Safety
-/// `msg` must describe valid buffers (name, iovecs, control) for the call.
-pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
-    let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    // SAFETY: forwarded from the caller.
-    unsafe { unix::sendmsg_retry(sock, msg, flags) }
-}
-
-/// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on `EINTR`.
-///
-/// # Safety
-/// `msg` must describe valid writable buffers for the call.
-pub(crate) unsafe fn recvmsg(
-    sock: BorrowedFd<'_>,
-    msg: &mut libc::msghdr,
-    nonblocking: bool,
-    cloexec: bool,
-) -> io::Result<usize> {
-    let flags = if cloexec { libc::MSG_CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    // SAFETY: forwarded from the caller.
-    unsafe { unix::recvmsg_retry(sock, msg, flags) }
-}
-
-/// Nothing to do: `MSG_CMSG_CLOEXEC` already did it atomically.
-pub(crate) fn set_cloexec_after_recv(_fd: &OwnedFd) {}
 
 #[cfg(target_os = "freebsd")]
 const SCM_CREDS2: libc::c_int = libc::SCM_CREDS2;
@@ -191,12 +171,7 @@ pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: Cr
 
 #[cfg(target_os = "freebsd")]
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    match unix::getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN) {
-        Ok((domain, _)) => Ok(domain),
-        // SO_DOMAIN arrived in FreeBSD 12.2.
-        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => unix::domain_by_name(sock),
-        Err(e) => Err(e),
-    }
+    unix::domain_by_option_or_name(sock)
 }
 
 #[cfg(target_os = "dragonfly")]
@@ -204,19 +179,10 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     unix::domain_by_name(sock)
 }
 
-pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::socket_type(sock)
-}
-
-#[allow(dead_code)] // in the interface; the core does not need it on this OS
-pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
-    unix::is_listening(sock)
-}
-
 /// `LOCAL_PEERCRED`, checked: a Unix socket, the full struct, the version
 /// this code knows, a sane group count.
 fn peer_xucred(sock: BorrowedFd<'_>) -> io::Result<libc::xucred> {
-    unix::require_unix(socket_domain(sock)?)?;
+    unix::require_unix_socket(sock)?;
     let (xu, len) =
         unix::getsockopt::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED).map_err(unix::peer_query_error)?;
     if len != size_of::<libc::xucred>() || xu.cr_version != libc::XUCRED_VERSION {
@@ -264,26 +230,13 @@ pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> i
     unix::copy_groups(supplementary, groups)
 }
 
-/// No pidfd exists for a socket peer here: `ENOPROTOOPT` (after the socket
-/// checks, so a bad descriptor still gives `EBADF`/`ENOTSOCK`).
-pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No socket security labels: `ENOPROTOOPT`.
-pub(crate) fn peer_security(sock: BorrowedFd<'_>, _label: &mut [u8]) -> io::Result<usize> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
 /// FreeBSD: `LOCAL_CREDS_PERSISTENT` (13+; `ENOPROTOOPT` or `EINVAL` on an
 /// older kernel, `EINVAL` when the caller set `LOCAL_CREDS`), so every
 /// message received carries `SCM_CREDS2`. Accepted sockets inherit it from
 /// the listening one.
 #[cfg(target_os = "freebsd")]
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
+    unix::require_unix_socket(sock)?;
     unix::setsockopt_int(sock, SOL_LOCAL, libc::LOCAL_CREDS_PERSISTENT, 1)
 }
 
@@ -292,17 +245,5 @@ pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
 /// receiver did. Nothing to enable, so this only checks the socket.
 #[cfg(target_os = "dragonfly")]
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)
-}
-
-/// No per-message pidfd: `ENOPROTOOPT`.
-pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No way to refuse descriptors: `ENOPROTOOPT`.
-pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
+    unix::require_unix_socket(sock)
 }

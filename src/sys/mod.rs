@@ -36,8 +36,10 @@ mod linux;
 #[cfg(linux_like)]
 pub(crate) use linux::*;
 
-// Helpers shared by every backend but Linux's. Also built for Linux's unit
-// tests, which run them here: the only part of those backends that can run.
+// Helpers shared by every backend but Linux's, and the interface items whose
+// code is the same on several of them (each backend re-exports those by name,
+// so its file still lists what its OS has and lacks). Also built for Linux's
+// unit tests, which run them here: the only part of those backends that can run.
 #[cfg(any(bsd, solarish, test))]
 mod unix;
 

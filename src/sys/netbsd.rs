@@ -14,14 +14,22 @@
 
 use core::mem::size_of;
 use std::io;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 
 use super::unix::{self, err};
 use super::CmsgKind;
-use crate::cmsg::Builder;
-use crate::cred::{
-    fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID,
-};
+use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
+
+// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
+pub(crate) use super::unix::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
+// socket facts from `SOL_SOCKET` options;
+pub(crate) use super::unix::{is_listening, socket_type};
+// the kernel attaches credentials for the receiver's `LOCAL_CREDS`;
+pub(crate) use super::unix::kernel_attaches::push_cred;
+// what this OS lacks (`ENOPROTOOPT`): the peer's groups (`unpcbid` has none), pidfds, security labels,
+// refusing descriptors.
+pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_groups, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -57,34 +65,6 @@ pub(crate) fn set_errno(code: i32) {
     // SAFETY: __errno returns this thread's errno slot, always valid.
     unsafe { *libc::__errno() = code };
 }
-
-/// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
-///
-/// # Safety
-/// `msg` must describe valid buffers (name, iovecs, control) for the call.
-pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
-    let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    // SAFETY: forwarded from the caller.
-    unsafe { unix::sendmsg_retry(sock, msg, flags) }
-}
-
-/// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on `EINTR`.
-///
-/// # Safety
-/// `msg` must describe valid writable buffers for the call.
-pub(crate) unsafe fn recvmsg(
-    sock: BorrowedFd<'_>,
-    msg: &mut libc::msghdr,
-    nonblocking: bool,
-    cloexec: bool,
-) -> io::Result<usize> {
-    let flags = if cloexec { libc::MSG_CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    // SAFETY: forwarded from the caller.
-    unsafe { unix::recvmsg_retry(sock, msg, flags) }
-}
-
-/// Nothing to do: `MSG_CMSG_CLOEXEC` already did it atomically.
-pub(crate) fn set_cloexec_after_recv(_fd: &OwnedFd) {}
 
 pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
     if level != libc::SOL_SOCKET {
@@ -125,32 +105,13 @@ pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_c
     Some(cred)
 }
 
-/// The receiver's `LOCAL_CREDS` makes the kernel attach the sender's own
-/// credentials: the sender adds nothing. No other identity can be stated:
-/// a claim fails with `EOPNOTSUPP`.
-pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
-    if source != CredSource::Own {
-        return Err(err(libc::EOPNOTSUPP));
-    }
-    Ok(())
-}
-
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     unix::domain_by_name(sock)
 }
 
-pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::socket_type(sock)
-}
-
-#[allow(dead_code)] // in the interface; the core does not need it on this OS
-pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
-    unix::is_listening(sock)
-}
-
 /// `LOCAL_PEEREID`: pid, effective uid and gid at connect time.
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    unix::require_unix(socket_domain(sock)?)?;
+    unix::require_unix_socket(sock)?;
     let (id, len) =
         unix::getsockopt::<libc::unpcbid>(sock, SOL_LOCAL, libc::LOCAL_PEEREID).map_err(unix::peer_query_error)?;
     if len != size_of::<libc::unpcbid>() {
@@ -168,39 +129,9 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
     Ok(cred)
 }
 
-/// `unpcbid` carries no groups: `ENOPROTOOPT`.
-pub(crate) fn peer_groups(sock: BorrowedFd<'_>, _groups: &mut [libc::gid_t]) -> io::Result<usize> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No pidfd: `ENOPROTOOPT`.
-pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No socket security labels: `ENOPROTOOPT`.
-pub(crate) fn peer_security(sock: BorrowedFd<'_>, _label: &mut [u8]) -> io::Result<usize> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
 /// `LOCAL_CREDS` at level 0. On a stream only the first message after this
 /// call carries credentials.
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
+    unix::require_unix_socket(sock)?;
     unix::setsockopt_int(sock, SOL_LOCAL, libc::LOCAL_CREDS, 1)
-}
-
-/// No per-message pidfd: `ENOPROTOOPT`.
-pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No way to refuse descriptors: `ENOPROTOOPT`.
-pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
 }

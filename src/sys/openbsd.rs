@@ -10,12 +10,21 @@
 
 use core::mem::size_of;
 use std::io;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 
 use super::unix::{self, err};
-use super::CmsgKind;
-use crate::cmsg::Builder;
-use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+
+// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
+pub(crate) use super::unix::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
+// socket facts from `SOL_SOCKET` options;
+pub(crate) use super::unix::{is_listening, socket_type};
+// no per-message credentials (`EOPNOTSUPP`);
+pub(crate) use super::unix::no_msg_cred::{allow_recv_cred, classify_cmsg, decode_cred, push_cred};
+// what this OS lacks (`ENOPROTOOPT`): the peer's groups (`sockpeercred` has none), pidfds, security
+// labels, refusing descriptors.
+pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_groups, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -43,72 +52,13 @@ pub(crate) fn set_errno(code: i32) {
     unsafe { *libc::__errno() = code };
 }
 
-/// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
-///
-/// # Safety
-/// `msg` must describe valid buffers (name, iovecs, control) for the call.
-pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
-    let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    // SAFETY: forwarded from the caller.
-    unsafe { unix::sendmsg_retry(sock, msg, flags) }
-}
-
-/// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on `EINTR`.
-///
-/// # Safety
-/// `msg` must describe valid writable buffers for the call.
-pub(crate) unsafe fn recvmsg(
-    sock: BorrowedFd<'_>,
-    msg: &mut libc::msghdr,
-    nonblocking: bool,
-    cloexec: bool,
-) -> io::Result<usize> {
-    let flags = if cloexec { libc::MSG_CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    // SAFETY: forwarded from the caller.
-    unsafe { unix::recvmsg_retry(sock, msg, flags) }
-}
-
-/// Nothing to do: `MSG_CMSG_CLOEXEC` already did it atomically.
-pub(crate) fn set_cloexec_after_recv(_fd: &OwnedFd) {}
-
-pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
-    if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
-        CmsgKind::Rights
-    } else {
-        CmsgKind::Other
-    }
-}
-
-/// Never called: no control message is classified as credentials here.
-pub(crate) fn decode_cred(_kind: libc::c_int, _payload: &[u8]) -> Option<fdcred_cred> {
-    None
-}
-
-/// No per-message credentials: `EOPNOTSUPP`.
-pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, _source: CredSource) -> io::Result<()> {
-    Err(err(libc::EOPNOTSUPP))
-}
-
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    match unix::getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN) {
-        Ok((domain, _)) => Ok(domain),
-        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => unix::domain_by_name(sock),
-        Err(e) => Err(e),
-    }
-}
-
-pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::socket_type(sock)
-}
-
-#[allow(dead_code)] // in the interface; the core does not need it on this OS
-pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
-    unix::is_listening(sock)
+    unix::domain_by_option_or_name(sock)
 }
 
 /// `SO_PEERCRED`: effective uid and gid, and pid, at connect time.
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    unix::require_unix(socket_domain(sock)?)?;
+    unix::require_unix_socket(sock)?;
     let (pc, len) = unix::getsockopt::<libc::sockpeercred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED)
         .map_err(unix::peer_query_error)?;
     if len != size_of::<libc::sockpeercred>() {
@@ -124,40 +74,4 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
     cred.gid = pc.gid;
     cred.known |= FDCRED_CRED_UID | FDCRED_CRED_GID;
     Ok(cred)
-}
-
-/// `sockpeercred` carries no groups: `ENOPROTOOPT`.
-pub(crate) fn peer_groups(sock: BorrowedFd<'_>, _groups: &mut [libc::gid_t]) -> io::Result<usize> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No pidfd: `ENOPROTOOPT`.
-pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No socket security labels: `ENOPROTOOPT`.
-pub(crate) fn peer_security(sock: BorrowedFd<'_>, _label: &mut [u8]) -> io::Result<usize> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No per-message credentials: `EOPNOTSUPP` (use `fdcred_peer_cred`).
-pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::EOPNOTSUPP))
-}
-
-/// No per-message pidfd: `ENOPROTOOPT`.
-pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No way to refuse descriptors: `ENOPROTOOPT`.
-pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
 }

@@ -16,10 +16,18 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use super::unix::{self, err};
 use super::CmsgKind;
-use crate::cmsg::Builder;
-use crate::cred::{
-    fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID,
-};
+use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
+
+// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// `MSG_NOSIGNAL` on every send (the receive differs: see `recvmsg`);
+pub(crate) use super::unix::msg_flags::sendmsg;
+// socket facts from `SOL_SOCKET` options;
+pub(crate) use super::unix::{is_listening, socket_type};
+// the kernel attaches credentials for the receiver's `SO_RECVUCRED`;
+pub(crate) use super::unix::kernel_attaches::push_cred;
+// what this OS lacks (`ENOPROTOOPT`): pidfds, security labels (Trusted Extensions: not implemented),
+// refusing descriptors.
+pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -47,16 +55,6 @@ const SO_RECVUCRED: libc::c_int = 0x0400;
 pub(crate) fn set_errno(code: i32) {
     // SAFETY: ___errno returns this thread's errno slot, always valid.
     unsafe { *libc::___errno() = code };
-}
-
-/// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
-///
-/// # Safety
-/// `msg` must describe valid buffers (name, iovecs, control) for the call.
-pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
-    let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    // SAFETY: forwarded from the caller.
-    unsafe { unix::sendmsg_retry(sock, msg, flags) }
 }
 
 #[cfg(target_os = "illumos")]
@@ -159,32 +157,14 @@ pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_c
     Some(unsafe { from_ucred(copy.0.as_ptr().cast()) })
 }
 
-/// The receiver's `SO_RECVUCRED` makes the kernel attach the sender's own
-/// credentials: the sender adds nothing. A claim fails with `EOPNOTSUPP`.
-pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
-    if source != CredSource::Own {
-        return Err(err(libc::EOPNOTSUPP));
-    }
-    Ok(())
-}
-
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     unix::getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN).map(|(v, _)| v)
-}
-
-pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::socket_type(sock)
-}
-
-#[allow(dead_code)] // in the interface; the core does not need it on this OS
-pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
-    unix::is_listening(sock)
 }
 
 /// `getpeerucred`, handed to `f`, then freed.
 fn with_peer_ucred<T>(sock: BorrowedFd<'_>, f: impl FnOnce(*const libc::ucred_t) -> io::Result<T>) -> io::Result<T> {
     use std::os::fd::AsRawFd;
-    unix::require_unix(socket_domain(sock)?)?;
+    unix::require_unix_socket(sock)?;
     let mut uc: *mut libc::ucred_t = core::ptr::null_mut();
     // SAFETY: `uc` is NULL, so getpeerucred allocates one ucred_t and stores it.
     if unsafe { libc::getpeerucred(sock.as_raw_fd(), &mut uc) } < 0 {
@@ -225,32 +205,8 @@ pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> i
     })
 }
 
-/// No pidfd: `ENOPROTOOPT`.
-pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// Not implemented (Trusted Extensions labels): `ENOPROTOOPT`.
-pub(crate) fn peer_security(sock: BorrowedFd<'_>, _label: &mut [u8]) -> io::Result<usize> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
 /// `SO_RECVUCRED`: every message received from now on carries `SCM_UCRED`.
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
+    unix::require_unix_socket(sock)?;
     unix::setsockopt_int(sock, libc::SOL_SOCKET, SO_RECVUCRED, 1)
-}
-
-/// No per-message pidfd: `ENOPROTOOPT`.
-pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
-}
-
-/// No way to refuse descriptors: `ENOPROTOOPT`.
-pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix(socket_domain(sock)?)?;
-    Err(err(libc::ENOPROTOOPT))
 }

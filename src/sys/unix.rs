@@ -1,7 +1,16 @@
 //! Helpers shared by the BSD, macOS and illumos backends: the `EINTR` loops,
 //! `getsockopt`/`setsockopt` wrappers, socket facts, and the error rules for
-//! peer queries. Nothing here is OS-specific beyond what libc names on every
-//! one of those targets, and Linux too: the unit tests below run it here.
+//! peer queries; then, in small modules named after the fact they share
+//! ([`msg_flags`], [`lacking`], [`no_msg_cred`], [`kernel_attaches`],
+//! [`xucred`]), the interface items (src/sys/mod.rs) whose code is the same
+//! on several of those OSes. A backend re-exports the ones that fit it by
+//! name (`pub(crate) use super::unix::lacking::{...}`), so its file still
+//! lists what its OS has and lacks; whatever differs stays in the backend.
+//!
+//! The socket checks call the selected backend's own `socket_domain`
+//! (`super::socket_domain`), which is per-OS. Apart from the cfg-gated
+//! modules, nothing here is OS-specific beyond what libc names on every one
+//! of those targets, and Linux too: the unit tests below run it here.
 #![cfg_attr(linux_like, allow(dead_code))]
 
 use core::mem::{size_of, MaybeUninit};
@@ -125,11 +134,24 @@ pub(super) fn domain_by_name(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     Ok(libc::c_int::from(addr.ss_family))
 }
 
-pub(super) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+/// `SO_DOMAIN`, or the name's family where the kernel lacks the option
+/// (`ENOPROTOOPT`; `SO_DOMAIN` arrived in FreeBSD 12.2).
+#[cfg(any(target_os = "freebsd", target_os = "openbsd", linux_like))]
+pub(super) fn domain_by_option_or_name(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    match getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN) {
+        Ok((domain, _)) => Ok(domain),
+        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => domain_by_name(sock),
+        Err(e) => Err(e),
+    }
+}
+
+/// The interface's `socket_type`: `SO_TYPE`, the same on every backend here.
+pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_TYPE).map(|(v, _)| v)
 }
 
-pub(super) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
+/// The interface's `is_listening`: `SO_ACCEPTCONN`, the same on every backend here.
+pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
     getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).map(|(v, _)| v != 0)
 }
 
@@ -142,6 +164,12 @@ pub(super) fn require_unix(domain: libc::c_int) -> io::Result<()> {
         return Err(err(libc::EOPNOTSUPP));
     }
     Ok(())
+}
+
+/// `EOPNOTSUPP` unless `sock` is a Unix socket, by the selected backend's
+/// `socket_domain` (so a bad descriptor gives `EBADF`/`ENOTSOCK` first).
+pub(super) fn require_unix_socket(sock: BorrowedFd<'_>) -> io::Result<()> {
+    require_unix(super::socket_domain(sock)?)
 }
 
 /// A listening socket reports the ids of whoever called `listen`, which is
@@ -172,6 +200,140 @@ pub(super) fn copy_groups(groups: &[libc::gid_t], out: &mut [libc::gid_t]) -> io
     let dest = out.get_mut(..groups.len()).ok_or_else(|| err(libc::ERANGE))?;
     dest.copy_from_slice(groups);
     Ok(groups.len())
+}
+
+/// `sendmsg`/`recvmsg` on the OSes with `MSG_NOSIGNAL` and (for `recvmsg`)
+/// `MSG_CMSG_CLOEXEC`: no signal, close-on-exec set atomically by the kernel.
+#[cfg(not(apple))]
+pub(super) mod msg_flags {
+    use std::io;
+    use std::os::fd::BorrowedFd;
+
+    /// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
+    ///
+    /// # Safety
+    /// `msg` must describe valid buffers (name, iovecs, control) for the call.
+    pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
+        let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+        // SAFETY: forwarded from the caller.
+        unsafe { super::sendmsg_retry(sock, msg, flags) }
+    }
+
+    /// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on `EINTR`.
+    ///
+    /// # Safety
+    /// `msg` must describe valid writable buffers for the call.
+    #[cfg(any(freebsdlike, target_os = "netbsd", target_os = "openbsd", linux_like))]
+    pub(crate) unsafe fn recvmsg(
+        sock: BorrowedFd<'_>,
+        msg: &mut libc::msghdr,
+        nonblocking: bool,
+        cloexec: bool,
+    ) -> io::Result<usize> {
+        let flags = if cloexec { libc::MSG_CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+        // SAFETY: forwarded from the caller.
+        unsafe { super::recvmsg_retry(sock, msg, flags) }
+    }
+
+    /// Nothing to do: `MSG_CMSG_CLOEXEC` already did it atomically.
+    #[cfg(any(freebsdlike, target_os = "netbsd", target_os = "openbsd", linux_like))]
+    pub(crate) fn set_cloexec_after_recv(_fd: &std::os::fd::OwnedFd) {}
+}
+
+/// Mechanisms an OS lacks, each `ENOPROTOOPT` after the socket checks (so a
+/// bad descriptor still gives `EBADF`/`ENOTSOCK`, a non-Unix socket
+/// `EOPNOTSUPP`). Never a made-up value.
+pub(super) mod lacking {
+    use super::{err, require_unix_socket};
+    use std::io;
+    use std::os::fd::{BorrowedFd, OwnedFd};
+
+    /// No supplementary groups in the peer's credentials: `ENOPROTOOPT`.
+    #[cfg(any(target_os = "netbsd", target_os = "openbsd", linux_like))]
+    pub(crate) fn peer_groups(sock: BorrowedFd<'_>, _groups: &mut [libc::gid_t]) -> io::Result<usize> {
+        require_unix_socket(sock)?;
+        Err(err(libc::ENOPROTOOPT))
+    }
+
+    /// No pidfd exists for a socket peer: `ENOPROTOOPT`.
+    pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+        require_unix_socket(sock)?;
+        Err(err(libc::ENOPROTOOPT))
+    }
+
+    /// No socket security labels: `ENOPROTOOPT`.
+    pub(crate) fn peer_security(sock: BorrowedFd<'_>, _label: &mut [u8]) -> io::Result<usize> {
+        require_unix_socket(sock)?;
+        Err(err(libc::ENOPROTOOPT))
+    }
+
+    /// No per-message pidfd: `ENOPROTOOPT`.
+    pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
+        require_unix_socket(sock)?;
+        Err(err(libc::ENOPROTOOPT))
+    }
+
+    /// No way to refuse descriptors: `ENOPROTOOPT`.
+    pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
+        require_unix_socket(sock)?;
+        Err(err(libc::ENOPROTOOPT))
+    }
+}
+
+/// The OSes without per-message credentials (OpenBSD, macOS): only
+/// `SCM_RIGHTS` is recognised, and sending or enabling credentials fails
+/// with `EOPNOTSUPP` (`fdcred_peer_cred` is the way to learn the peer).
+#[cfg(any(target_os = "openbsd", apple, linux_like))]
+pub(super) mod no_msg_cred {
+    use super::{err, require_unix_socket};
+    use crate::cmsg::Builder;
+    use crate::cred::{fdcred_cred, CredSource};
+    use crate::sys::CmsgKind;
+    use std::io;
+    use std::os::fd::BorrowedFd;
+
+    pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
+        if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
+            CmsgKind::Rights
+        } else {
+            CmsgKind::Other
+        }
+    }
+
+    /// Never called: no control message is classified as credentials here.
+    pub(crate) fn decode_cred(_kind: libc::c_int, _payload: &[u8]) -> Option<fdcred_cred> {
+        None
+    }
+
+    /// No per-message credentials: `EOPNOTSUPP`.
+    pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, _source: CredSource) -> io::Result<()> {
+        Err(err(libc::EOPNOTSUPP))
+    }
+
+    /// No per-message credentials: `EOPNOTSUPP` (use `fdcred_peer_cred`).
+    pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
+        require_unix_socket(sock)?;
+        Err(err(libc::EOPNOTSUPP))
+    }
+}
+
+/// The OSes where the receiver's option makes the kernel attach the
+/// sender's credentials (NetBSD `LOCAL_CREDS`, illumos `SO_RECVUCRED`).
+#[cfg(any(target_os = "netbsd", solarish, linux_like))]
+pub(super) mod kernel_attaches {
+    use super::err;
+    use crate::cmsg::Builder;
+    use crate::cred::CredSource;
+    use std::io;
+
+    /// The sender adds nothing: the kernel attaches its own credentials. No
+    /// other identity can be stated: a claim fails with `EOPNOTSUPP`.
+    pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
+        if source != CredSource::Own {
+            return Err(err(libc::EOPNOTSUPP));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -278,5 +440,101 @@ mod tests {
         let (v, len) = getsockopt::<libc::c_int>(a.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF).unwrap();
         assert_eq!(len, size_of::<libc::c_int>());
         assert!(v >= 65536, "SO_SNDBUF {v}");
+    }
+
+    // The shared interface items: only Linux builds every module of them
+    // (each other OS builds the ones its backend uses), and only Linux runs.
+    #[cfg(linux_like)]
+    mod interface_items {
+        use super::*;
+
+        fn tcp_socket() -> OwnedFd {
+            // SAFETY: plain socket creation.
+            let tcp = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+            assert!(tcp >= 0, "socket(AF_INET): {}", last_error());
+            // SAFETY: just created, owned here alone.
+            unsafe { OwnedFd::from_raw_fd(tcp) }
+        }
+
+        /// The errno of each `lacking` item on `sock`, in the order peer_groups,
+        /// peer_pidfd, peer_security, allow_recv_pidfd, refuse_fds.
+        fn lacking_errnos(sock: BorrowedFd<'_>) -> [Option<i32>; 5] {
+            let code = |r: io::Result<()>| r.unwrap_err().raw_os_error();
+            [
+                code(lacking::peer_groups(sock, &mut [0; 4]).map(drop)),
+                code(lacking::peer_pidfd(sock).map(drop)),
+                code(lacking::peer_security(sock, &mut [0; 16]).map(drop)),
+                code(lacking::allow_recv_pidfd(sock)),
+                code(lacking::refuse_fds(sock)),
+            ]
+        }
+
+        #[test]
+        fn lacking_items_are_enoprotoopt_on_unix_eopnotsupp_on_tcp_enotsock_on_a_pipe() {
+            let (a, _b) = pair(libc::SOCK_STREAM);
+            assert_eq!(lacking_errnos(a.as_fd()), [Some(libc::ENOPROTOOPT); 5], "socketpair end");
+            assert_eq!(lacking_errnos(tcp_socket().as_fd()), [Some(libc::EOPNOTSUPP); 5], "TCP socket");
+            let mut p = [-1; 2];
+            // SAFETY: `p` has room for the two descriptors pipe writes.
+            assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+            // SAFETY: both were just created and are owned here alone.
+            let (r, _w) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
+            assert_eq!(lacking_errnos(r.as_fd()), [Some(libc::ENOTSOCK); 5], "pipe");
+        }
+
+        #[test]
+        fn no_msg_cred_knows_only_scm_rights_and_refuses_credentials_with_eopnotsupp() {
+            use crate::cmsg::{Buf, Builder};
+            use crate::cred::{fdcred_cred, CredSource};
+            use crate::sys::CmsgKind;
+            assert_eq!(no_msg_cred::classify_cmsg(libc::SOL_SOCKET, libc::SCM_RIGHTS), CmsgKind::Rights);
+            assert_eq!(no_msg_cred::classify_cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS), CmsgKind::Other);
+            assert_eq!(no_msg_cred::classify_cmsg(libc::IPPROTO_IP, libc::SCM_RIGHTS), CmsgKind::Other);
+            assert!(no_msg_cred::decode_cred(libc::SCM_RIGHTS, &[0; 64]).is_none());
+            let mut buf = Buf::<64>::new();
+            let mut builder = Builder::new(&mut buf);
+            for source in [CredSource::Own, CredSource::Claim(fdcred_cred::unknown())] {
+                let e = no_msg_cred::push_cred(&mut builder, source).unwrap_err();
+                assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP), "push_cred({source:?})");
+            }
+            let (a, _b) = pair(libc::SOCK_STREAM);
+            assert_eq!(no_msg_cred::allow_recv_cred(a.as_fd()).unwrap_err().raw_os_error(), Some(libc::EOPNOTSUPP));
+            let tcp = tcp_socket();
+            assert_eq!(no_msg_cred::allow_recv_cred(tcp.as_fd()).unwrap_err().raw_os_error(), Some(libc::EOPNOTSUPP));
+        }
+
+        #[test]
+        fn kernel_attaches_push_cred_adds_nothing_for_own_and_refuses_a_claim() {
+            use crate::cmsg::{Buf, Builder};
+            use crate::cred::{fdcred_cred, CredSource};
+            let mut buf = Buf::<64>::new();
+            let mut builder = Builder::new(&mut buf);
+            kernel_attaches::push_cred(&mut builder, CredSource::Own).unwrap();
+            let claim = CredSource::Claim(fdcred_cred::unknown());
+            let e = kernel_attaches::push_cred(&mut builder, claim).unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP));
+        }
+
+        #[test]
+        fn msg_flags_carry_a_byte_and_domain_by_option_or_name_is_af_unix() {
+            let (a, b) = pair(libc::SOCK_DGRAM);
+            assert_eq!(domain_by_option_or_name(a.as_fd()).unwrap(), libc::AF_UNIX);
+            assert_eq!(domain_by_option_or_name(tcp_socket().as_fd()).unwrap(), libc::AF_INET);
+            let mut byte = [9u8];
+            let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+            // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+            let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            // SAFETY: `msg` points at `iov`, which points at `byte`; all live.
+            assert_eq!(unsafe { msg_flags::sendmsg(a.as_fd(), &msg, true) }.unwrap(), 1);
+            byte[0] = 0;
+            // SAFETY: as above, writable.
+            assert_eq!(unsafe { msg_flags::recvmsg(b.as_fd(), &mut msg, true, true) }.unwrap(), 1);
+            assert_eq!(byte[0], 9);
+            // SAFETY: as above.
+            let again = unsafe { msg_flags::recvmsg(b.as_fd(), &mut msg, true, true) }.unwrap_err();
+            assert_eq!(again.raw_os_error(), Some(libc::EAGAIN), "nonblocking receive on an empty socket");
+        }
     }
 }
