@@ -29,11 +29,13 @@ use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use super::unix::{self, err};
-use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+use crate::cred::{fdcred_cred, FDCRED_CRED_PID};
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
 // socket facts from `SOL_SOCKET` options;
 pub(crate) use super::unix::{is_listening, socket_type};
+// the peer's groups from `LOCAL_PEERCRED`'s `struct xucred`, as on FreeBSD;
+pub(crate) use super::unix::xucred::peer_groups;
 // no per-message credentials (`EOPNOTSUPP`);
 pub(crate) use super::unix::no_msg_cred::{allow_recv_cred, classify_cmsg, decode_cred, push_cred};
 // what this OS lacks (`ENOPROTOOPT`): pidfds, security labels, refusing descriptors.
@@ -60,9 +62,6 @@ pub(crate) const CMSG_ALIGN: usize = 4;
 pub(crate) const RECV_CONTROL_LEN: usize = 4096;
 pub(crate) const SEND_CONTROL_LEN: usize = 1152;
 const _: () = assert!(SEND_CONTROL_LEN >= 12 + 4 * MAX_FDS);
-
-/// `SOL_LOCAL` (0): the `LOCAL_*` options' level.
-const SOL_LOCAL: libc::c_int = libc::SOL_LOCAL;
 
 pub(crate) fn set_errno(code: i32) {
     // SAFETY: __error returns this thread's errno slot, always valid.
@@ -121,46 +120,16 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     unix::domain_by_name(sock)
 }
 
-fn peer_xucred(sock: BorrowedFd<'_>) -> io::Result<libc::xucred> {
-    unix::require_unix_socket(sock)?;
-    let (xu, len) =
-        unix::getsockopt::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED).map_err(unix::peer_query_error)?;
-    if len != size_of::<libc::xucred>() || xu.cr_version != libc::XUCRED_VERSION {
-        return Err(err(libc::EPROTO));
-    }
-    if !(0..=16).contains(&xu.cr_ngroups) {
-        return Err(err(libc::EPROTO));
-    }
-    unix::refuse_listening(sock)?;
-    Ok(xu)
-}
-
 /// `LOCAL_PEERCRED` (effective uid, effective gid in `cr_groups[0]`) and
 /// `LOCAL_PEERPID` (the pid; unknown if the kernel refuses it).
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    let xu = peer_xucred(sock)?;
-    let mut cred = fdcred_cred::unknown();
-    cred.uid = xu.cr_uid;
-    cred.known |= FDCRED_CRED_UID;
-    if xu.cr_ngroups > 0 {
-        cred.gid = xu.cr_groups[0];
-        cred.known |= FDCRED_CRED_GID;
-    }
-    if let Ok((pid, len)) = unix::getsockopt::<libc::pid_t>(sock, SOL_LOCAL, libc::LOCAL_PEERPID) {
+    let xu = unix::xucred::peer(sock)?;
+    let mut cred = unix::xucred::effective_ids(&xu);
+    if let Ok((pid, len)) = unix::getsockopt::<libc::pid_t>(sock, unix::SOL_LOCAL, libc::LOCAL_PEERPID) {
         if len == size_of::<libc::pid_t>() && pid > 0 {
             cred.pid = pid;
             cred.known |= FDCRED_CRED_PID;
         }
     }
     Ok(cred)
-}
-
-/// `cr_groups[1..cr_ngroups]` of `LOCAL_PEERCRED`: at most 15 supplementary
-/// groups (the kernel cuts the list at 16 entries, the first being the
-/// effective gid).
-pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> io::Result<usize> {
-    let xu = peer_xucred(sock)?;
-    let n = xu.cr_ngroups as usize;
-    let supplementary = if n > 1 { &xu.cr_groups[1..n] } else { &[][..] };
-    unix::copy_groups(supplementary, groups)
 }

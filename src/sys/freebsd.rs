@@ -27,6 +27,8 @@ use crate::cred::{
 pub(crate) use super::unix::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
 // socket facts from `SOL_SOCKET` options;
 pub(crate) use super::unix::{is_listening, socket_type};
+// the peer's groups from `LOCAL_PEERCRED`'s `struct xucred`, as on macOS;
+pub(crate) use super::unix::xucred::peer_groups;
 // what this OS lacks (`ENOPROTOOPT`): pidfds, security labels, refusing descriptors.
 pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
 
@@ -54,9 +56,6 @@ pub(crate) const RECV_CONTROL_LEN: usize = 8192;
 pub(crate) const SEND_CONTROL_LEN: usize = 1152;
 const _: () = assert!(SEND_CONTROL_LEN >= 16 + 4 * MAX_FDS + 4 + 16 + size_of::<libc::cmsgcred>() + 8);
 const _: () = assert!(RECV_CONTROL_LEN >= 16 + 4 * MAX_FDS + 32 + 4 * 1024);
-
-/// `LOCAL_*` options live at level 0 (`SOL_LOCAL` on FreeBSD), not `SOL_SOCKET`.
-const SOL_LOCAL: libc::c_int = 0;
 
 pub(crate) fn set_errno(code: i32) {
     // SAFETY: the errno accessor returns this thread's errno slot, always valid.
@@ -179,33 +178,12 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     unix::domain_by_name(sock)
 }
 
-/// `LOCAL_PEERCRED`, checked: a Unix socket, the full struct, the version
-/// this code knows, a sane group count.
-fn peer_xucred(sock: BorrowedFd<'_>) -> io::Result<libc::xucred> {
-    unix::require_unix_socket(sock)?;
-    let (xu, len) =
-        unix::getsockopt::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED).map_err(unix::peer_query_error)?;
-    if len != size_of::<libc::xucred>() || xu.cr_version != libc::XUCRED_VERSION {
-        return Err(err(libc::EPROTO));
-    }
-    if !(0..=16).contains(&xu.cr_ngroups) {
-        return Err(err(libc::EPROTO));
-    }
-    unix::refuse_listening(sock)?;
-    Ok(xu)
-}
-
 /// The peer's effective uid, effective gid (`cr_groups[0]`) and, on FreeBSD
 /// 13+, pid (`cr_pid`; 0 before, reported unknown).
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    let xu = peer_xucred(sock)?;
-    let mut cred = fdcred_cred::unknown();
-    cred.uid = xu.cr_uid;
-    cred.known |= FDCRED_CRED_UID;
-    if xu.cr_ngroups > 0 {
-        cred.gid = xu.cr_groups[0];
-        cred.known |= FDCRED_CRED_GID;
-    }
+    let xu = unix::xucred::peer(sock)?;
+    #[cfg_attr(target_os = "dragonfly", allow(unused_mut))] // no pid to add there
+    let mut cred = unix::xucred::effective_ids(&xu);
     #[cfg(target_os = "freebsd")]
     {
         // SAFETY: the union is plain integers/pointer-sized padding written
@@ -219,17 +197,6 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
     Ok(cred)
 }
 
-/// The supplementary groups from `xucred`: `cr_groups[1..cr_ngroups]`
-/// (entry 0 is the effective gid). The kernel reports at most 16 entries
-/// (`XU_NGROUPS`), so a peer in more than 15 supplementary groups shows only
-/// the first 15.
-pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> io::Result<usize> {
-    let xu = peer_xucred(sock)?;
-    let n = xu.cr_ngroups as usize;
-    let supplementary = if n > 1 { &xu.cr_groups[1..n] } else { &[][..] };
-    unix::copy_groups(supplementary, groups)
-}
-
 /// FreeBSD: `LOCAL_CREDS_PERSISTENT` (13+; `ENOPROTOOPT` or `EINVAL` on an
 /// older kernel, `EINVAL` when the caller set `LOCAL_CREDS`), so every
 /// message received carries `SCM_CREDS2`. Accepted sockets inherit it from
@@ -237,7 +204,7 @@ pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> i
 #[cfg(target_os = "freebsd")]
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
     unix::require_unix_socket(sock)?;
-    unix::setsockopt_int(sock, SOL_LOCAL, libc::LOCAL_CREDS_PERSISTENT, 1)
+    unix::setsockopt_int(sock, unix::SOL_LOCAL, libc::LOCAL_CREDS_PERSISTENT, 1)
 }
 
 /// DragonFly has no receiver-side option: a message carries credentials

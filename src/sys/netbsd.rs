@@ -58,9 +58,6 @@ pub(crate) const RECV_CONTROL_LEN: usize = 4096;
 pub(crate) const SEND_CONTROL_LEN: usize = 1152;
 const _: () = assert!(SEND_CONTROL_LEN >= 16 + 4 * MAX_FDS + 16);
 
-/// `LOCAL_*` options live at level 0, not `SOL_SOCKET`.
-const SOL_LOCAL: libc::c_int = 0;
-
 pub(crate) fn set_errno(code: i32) {
     // SAFETY: __errno returns this thread's errno slot, always valid.
     unsafe { *libc::__errno() = code };
@@ -112,8 +109,8 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 /// `LOCAL_PEEREID`: pid, effective uid and gid at connect time.
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
     unix::require_unix_socket(sock)?;
-    let (id, len) =
-        unix::getsockopt::<libc::unpcbid>(sock, SOL_LOCAL, libc::LOCAL_PEEREID).map_err(unix::peer_query_error)?;
+    let (id, len) = unix::getsockopt::<libc::unpcbid>(sock, unix::SOL_LOCAL, libc::LOCAL_PEEREID)
+        .map_err(unix::peer_query_error)?;
     if len != size_of::<libc::unpcbid>() {
         return Err(err(libc::EPROTO));
     }
@@ -133,5 +130,5 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
 /// call carries credentials.
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
     unix::require_unix_socket(sock)?;
-    unix::setsockopt_int(sock, SOL_LOCAL, libc::LOCAL_CREDS, 1)
+    unix::setsockopt_int(sock, unix::SOL_LOCAL, libc::LOCAL_CREDS, 1)
 }

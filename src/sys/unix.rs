@@ -155,6 +155,13 @@ pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
     getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).map(|(v, _)| v != 0)
 }
 
+/// The level of the `LOCAL_*` options: 0 (`SOL_LOCAL` where it is named),
+/// not `SOL_SOCKET`.
+#[cfg(any(freebsdlike, target_os = "netbsd", apple))]
+pub(super) const SOL_LOCAL: libc::c_int = 0;
+#[cfg(apple)]
+const _: () = assert!(libc::SOL_LOCAL == SOL_LOCAL);
+
 /// `EOPNOTSUPP` unless `domain` (the socket's family) is `AF_UNIX`. The
 /// `LOCAL_*` options live at level 0, which on an IPv4 socket is
 /// `IPPROTO_IP`: asking an Internet socket would read an IP option as an
@@ -333,6 +340,56 @@ pub(super) mod kernel_attaches {
             return Err(err(libc::EOPNOTSUPP));
         }
         Ok(())
+    }
+}
+
+/// `LOCAL_PEERCRED`'s `struct xucred` (FreeBSD, DragonFly, macOS): the
+/// effective uid, the groups with the effective gid first, and (FreeBSD 13+
+/// only, so left to the backend) the pid.
+#[cfg(any(freebsdlike, apple))]
+pub(super) mod xucred {
+    use super::{copy_groups, err, getsockopt, peer_query_error, refuse_listening, require_unix_socket, SOL_LOCAL};
+    use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_UID};
+    use core::mem::size_of;
+    use std::io;
+    use std::os::fd::BorrowedFd;
+
+    /// `LOCAL_PEERCRED`, checked: a Unix socket, the full struct, the version
+    /// this code knows, a sane group count, not a listening socket.
+    pub(in crate::sys) fn peer(sock: BorrowedFd<'_>) -> io::Result<libc::xucred> {
+        require_unix_socket(sock)?;
+        let (xu, len) = getsockopt::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED).map_err(peer_query_error)?;
+        if len != size_of::<libc::xucred>() || xu.cr_version != libc::XUCRED_VERSION {
+            return Err(err(libc::EPROTO));
+        }
+        if !(0..=16).contains(&xu.cr_ngroups) {
+            return Err(err(libc::EPROTO));
+        }
+        refuse_listening(sock)?;
+        Ok(xu)
+    }
+
+    /// The effective uid, and the effective gid (`cr_groups[0]`) when the
+    /// list is not empty.
+    pub(in crate::sys) fn effective_ids(xu: &libc::xucred) -> fdcred_cred {
+        let mut cred = fdcred_cred::unknown();
+        cred.uid = xu.cr_uid;
+        cred.known |= FDCRED_CRED_UID;
+        if xu.cr_ngroups > 0 {
+            cred.gid = xu.cr_groups[0];
+            cred.known |= FDCRED_CRED_GID;
+        }
+        cred
+    }
+
+    /// The supplementary groups: `cr_groups[1..cr_ngroups]` (entry 0 is the
+    /// effective gid). The kernel reports at most 16 entries (`XU_NGROUPS`),
+    /// so a peer in more than 15 supplementary groups shows only the first 15.
+    pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> io::Result<usize> {
+        let xu = peer(sock)?;
+        let n = xu.cr_ngroups as usize;
+        let supplementary = if n > 1 { &xu.cr_groups[1..n] } else { &[][..] };
+        copy_groups(supplementary, groups)
     }
 }
 
