@@ -29,7 +29,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use super::unix::{self, err};
-use crate::cred::{fdcred_cred, FDCRED_CRED_PID};
+use crate::cred::fdcred_cred;
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
 // socket facts from `SOL_SOCKET` options;
@@ -126,9 +126,8 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
     let xu = unix::xucred::peer(sock)?;
     let mut cred = unix::xucred::effective_ids(&xu);
     if let Ok((pid, len)) = unix::getsockopt::<libc::pid_t>(sock, unix::SOL_LOCAL, libc::LOCAL_PEERPID) {
-        if len == size_of::<libc::pid_t>() && pid > 0 {
-            cred.pid = pid;
-            cred.known |= FDCRED_CRED_PID;
+        if len == size_of::<libc::pid_t>() {
+            unix::set_pid(&mut cred, pid);
         }
     }
     Ok(cred)

@@ -18,9 +18,7 @@ use std::os::fd::BorrowedFd;
 use super::unix::{self, err};
 use super::CmsgKind;
 use crate::cmsg::Builder;
-use crate::cred::{
-    fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID,
-};
+use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
 // `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
@@ -100,18 +98,11 @@ pub(crate) fn decode_cred(kind: libc::c_int, payload: &[u8]) -> Option<fdcred_cr
     if kind == SCM_CREDS2 {
         return decode_sockcred2(payload);
     }
-    if payload.len() < size_of::<libc::cmsgcred>() {
-        return None;
-    }
-    // SAFETY: at least sizeof(cmsgcred) bytes are present; read_unaligned
-    // makes no alignment demand; cmsgcred is plain integers.
-    let cc: libc::cmsgcred = unsafe { core::ptr::read_unaligned(payload.as_ptr().cast()) };
+    // SAFETY: cmsgcred is plain integers.
+    let cc: libc::cmsgcred = unsafe { unix::read_head(payload, size_of::<libc::cmsgcred>()) }?;
     let ngroups = usize::try_from(cc.cmcred_ngroups).ok().filter(|&n| n <= libc::CMGROUP_MAX)?;
     let mut cred = fdcred_cred::unknown();
-    if cc.cmcred_pid > 0 {
-        cred.pid = cc.cmcred_pid;
-        cred.known |= FDCRED_CRED_PID;
-    }
+    unix::set_pid(&mut cred, cc.cmcred_pid);
     cred.uid = cc.cmcred_euid;
     cred.ruid = cc.cmcred_uid;
     cred.rgid = cc.cmcred_gid;
@@ -128,28 +119,12 @@ pub(crate) fn decode_cred(kind: libc::c_int, payload: &[u8]) -> Option<fdcred_cr
 fn decode_sockcred2(payload: &[u8]) -> Option<fdcred_cred> {
     // The fixed part, up to the variable group list.
     let fixed = core::mem::offset_of!(libc::sockcred2, sc_groups);
-    if payload.len() < fixed {
-        return None;
-    }
-    let mut head = [0u8; size_of::<libc::sockcred2>()];
-    head[..fixed].copy_from_slice(&payload[..fixed]);
-    // SAFETY: `head` holds sizeof(sockcred2) initialised bytes; read_unaligned
-    // makes no alignment demand; sockcred2 is plain integers.
-    let sc: libc::sockcred2 = unsafe { core::ptr::read_unaligned(head.as_ptr().cast()) };
+    // SAFETY: sockcred2 is plain integers.
+    let sc: libc::sockcred2 = unsafe { unix::read_head(payload, fixed) }?;
     if sc.sc_version != 0 || sc.sc_ngroups < 0 {
         return None; // a layout this code does not know
     }
-    let mut cred = fdcred_cred::unknown();
-    if sc.sc_pid > 0 {
-        cred.pid = sc.sc_pid;
-        cred.known |= FDCRED_CRED_PID;
-    }
-    cred.uid = sc.sc_euid;
-    cred.gid = sc.sc_egid;
-    cred.ruid = sc.sc_uid;
-    cred.rgid = sc.sc_gid;
-    cred.known |= FDCRED_CRED_UID | FDCRED_CRED_GID | FDCRED_CRED_RUID | FDCRED_CRED_RGID;
-    Some(cred)
+    Some(unix::with_real_ids(unix::cred_from(sc.sc_pid, sc.sc_euid, sc.sc_egid), sc.sc_uid, sc.sc_gid))
 }
 
 #[cfg(target_os = "dragonfly")]
@@ -189,10 +164,7 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
         // SAFETY: the union is plain integers/pointer-sized padding written
         // by the kernel (zero before FreeBSD 13); any bits are a valid pid_t.
         let pid = unsafe { xu.cr_pid__c_anonymous_union.cr_pid };
-        if pid > 0 {
-            cred.pid = pid;
-            cred.known |= FDCRED_CRED_PID;
-        }
+        unix::set_pid(&mut cred, pid);
     }
     Ok(cred)
 }

@@ -18,7 +18,7 @@ use std::os::fd::BorrowedFd;
 
 use super::unix::{self, err};
 use super::CmsgKind;
-use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
+use crate::cred::fdcred_cred;
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
 // `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
@@ -78,28 +78,12 @@ pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
 /// list (not reported per message). Only the fixed part is required.
 pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_cred> {
     let fixed = core::mem::offset_of!(libc::sockcred, sc_groups);
-    if payload.len() < fixed {
-        return None;
-    }
-    let mut head = [0u8; size_of::<libc::sockcred>()];
-    head[..fixed].copy_from_slice(&payload[..fixed]);
-    // SAFETY: `head` holds sizeof(sockcred) initialised bytes; read_unaligned
-    // makes no alignment demand; sockcred is plain integers.
-    let sc: libc::sockcred = unsafe { core::ptr::read_unaligned(head.as_ptr().cast()) };
+    // SAFETY: sockcred is plain integers.
+    let sc: libc::sockcred = unsafe { unix::read_head(payload, fixed) }?;
     if sc.sc_ngroups < 0 {
         return None;
     }
-    let mut cred = fdcred_cred::unknown();
-    if sc.sc_pid > 0 {
-        cred.pid = sc.sc_pid;
-        cred.known |= FDCRED_CRED_PID;
-    }
-    cred.uid = sc.sc_euid;
-    cred.gid = sc.sc_egid;
-    cred.ruid = sc.sc_uid;
-    cred.rgid = sc.sc_gid;
-    cred.known |= FDCRED_CRED_UID | FDCRED_CRED_GID | FDCRED_CRED_RUID | FDCRED_CRED_RGID;
-    Some(cred)
+    Some(unix::with_real_ids(unix::cred_from(sc.sc_pid, sc.sc_euid, sc.sc_egid), sc.sc_uid, sc.sc_gid))
 }
 
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
@@ -115,15 +99,7 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
         return Err(err(libc::EPROTO));
     }
     unix::refuse_listening(sock)?;
-    let mut cred = fdcred_cred::unknown();
-    if id.unp_pid > 0 {
-        cred.pid = id.unp_pid;
-        cred.known |= FDCRED_CRED_PID;
-    }
-    cred.uid = id.unp_euid;
-    cred.gid = id.unp_egid;
-    cred.known |= FDCRED_CRED_UID | FDCRED_CRED_GID;
-    Ok(cred)
+    Ok(unix::cred_from(id.unp_pid, id.unp_euid, id.unp_egid))
 }
 
 /// `LOCAL_CREDS` at level 0. On a stream only the first message after this

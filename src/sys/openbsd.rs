@@ -13,7 +13,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use super::unix::{self, err};
-use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+use crate::cred::fdcred_cred;
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
 // `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
@@ -65,13 +65,5 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
         return Err(err(libc::EPROTO));
     }
     unix::refuse_listening(sock)?;
-    let mut cred = fdcred_cred::unknown();
-    if pc.pid > 0 {
-        cred.pid = pc.pid;
-        cred.known |= FDCRED_CRED_PID;
-    }
-    cred.uid = pc.uid;
-    cred.gid = pc.gid;
-    cred.known |= FDCRED_CRED_UID | FDCRED_CRED_GID;
-    Ok(cred)
+    Ok(unix::cred_from(pc.pid, pc.uid, pc.gid))
 }

@@ -16,7 +16,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use super::unix::{self, err};
 use super::CmsgKind;
-use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
+use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
 // `MSG_NOSIGNAL` on every send (the receive differs: see `recvmsg`);
@@ -113,10 +113,7 @@ unsafe fn from_ucred(uc: *const libc::ucred_t) -> fdcred_cred {
         )
     };
     let mut cred = fdcred_cred::unknown();
-    if pid > 0 {
-        cred.pid = pid;
-        cred.known |= FDCRED_CRED_PID;
-    }
+    unix::set_pid(&mut cred, pid);
     if euid != libc::uid_t::MAX {
         cred.uid = euid;
         cred.known |= FDCRED_CRED_UID;

@@ -17,6 +17,8 @@ use core::mem::{size_of, MaybeUninit};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
+use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
+
 pub(super) fn last_error() -> io::Error {
     io::Error::last_os_error()
 }
@@ -195,6 +197,58 @@ pub(super) fn peer_query_error(e: io::Error) -> io::Error {
         Some(libc::EINVAL) => err(libc::ENOTCONN),
         _ => e,
     }
+}
+
+/// Mark `pid` known when it is positive: these kernels report 0 where they
+/// recorded none, which must read as unknown, never as a pid.
+pub(super) fn set_pid(cred: &mut fdcred_cred, pid: libc::pid_t) {
+    if pid > 0 {
+        cred.pid = pid;
+        cred.known |= FDCRED_CRED_PID;
+    }
+}
+
+/// A credential with the pid (as [`set_pid`]) and the effective uid and gid,
+/// the shape of every peer query and credential message here.
+#[allow(dead_code)] // not on macOS, illumos, DragonFly
+pub(super) fn cred_from(pid: libc::pid_t, uid: libc::uid_t, gid: libc::gid_t) -> fdcred_cred {
+    let mut cred = fdcred_cred::unknown();
+    set_pid(&mut cred, pid);
+    cred.uid = uid;
+    cred.gid = gid;
+    cred.known |= FDCRED_CRED_UID | FDCRED_CRED_GID;
+    cred
+}
+
+/// `cred` with the real uid and gid too.
+#[allow(dead_code)] // only the OSes whose messages carry real ids
+pub(super) fn with_real_ids(mut cred: fdcred_cred, ruid: libc::uid_t, rgid: libc::gid_t) -> fdcred_cred {
+    cred.ruid = ruid;
+    cred.rgid = rgid;
+    cred.known |= FDCRED_CRED_RUID | FDCRED_CRED_RGID;
+    cred
+}
+
+/// The first `fixed` bytes of `payload` as a `T` whose remaining bytes are
+/// zero: the fixed part of a kernel struct that ends in a variable list (or,
+/// with `fixed == size_of::<T>()`, a whole one), read without any alignment
+/// demand. `None` when fewer than `fixed` bytes arrived.
+///
+/// # Safety
+/// `T` must be plain integers (valid for any bytes, zero included).
+#[allow(dead_code)] // only the OSes that decode credential messages
+pub(super) unsafe fn read_head<T>(payload: &[u8], fixed: usize) -> Option<T> {
+    let head = payload.get(..fixed)?;
+    if fixed > size_of::<T>() {
+        return None;
+    }
+    let mut value = MaybeUninit::<T>::zeroed();
+    // SAFETY: `value` is writable for size_of::<T>() >= `fixed` bytes, `head`
+    // readable for `fixed`; byte copies make no alignment demand; distinct.
+    unsafe { core::ptr::copy_nonoverlapping(head.as_ptr(), value.as_mut_ptr().cast::<u8>(), fixed) };
+    // SAFETY: zeroed, then partly overwritten; the caller promises that T is
+    // valid for any bytes.
+    Some(unsafe { value.assume_init() })
 }
 
 /// `peer_groups`' contract over a list the OS handed over whole: with an
@@ -456,6 +510,48 @@ mod tests {
     fn peer_query_error_reports_einval_as_enotconn_and_keeps_the_rest() {
         assert_eq!(peer_query_error(err(libc::EINVAL)).raw_os_error(), Some(libc::ENOTCONN));
         assert_eq!(peer_query_error(err(libc::EBADF)).raw_os_error(), Some(libc::EBADF));
+    }
+
+    #[test]
+    fn cred_helpers_mark_known_only_what_they_set_and_a_zero_pid_unknown() {
+        let c = cred_from(42, 1000, 100);
+        assert_eq!((c.pid, c.uid, c.gid), (42, 1000, 100));
+        assert_eq!(c.known, FDCRED_CRED_PID | FDCRED_CRED_UID | FDCRED_CRED_GID);
+        let c = with_real_ids(cred_from(0, 1000, 100), 7, 8);
+        assert_eq!((c.ruid, c.rgid), (7, 8));
+        assert_eq!(
+            c.known,
+            FDCRED_CRED_UID | FDCRED_CRED_GID | FDCRED_CRED_RUID | FDCRED_CRED_RGID,
+            "pid 0 is unknown"
+        );
+        assert_eq!(c.pid, fdcred_cred::unknown().pid);
+        let mut c = fdcred_cred::unknown();
+        set_pid(&mut c, -1);
+        assert_eq!(c.known, 0, "a negative pid is unknown");
+    }
+
+    #[test]
+    fn read_head_zero_fills_past_the_fixed_part_and_refuses_short_payloads() {
+        #[derive(Debug, PartialEq)]
+        #[repr(C)]
+        struct Head {
+            a: u32,
+            b: u32,
+            list: [u32; 2],
+        }
+        // One byte in, so the head starts unaligned; a list entry follows it.
+        let mut bytes = [0u8; 13];
+        bytes[1..5].copy_from_slice(&5u32.to_ne_bytes());
+        bytes[5..9].copy_from_slice(&6u32.to_ne_bytes());
+        bytes[9..].copy_from_slice(&7u32.to_ne_bytes());
+        let payload = &bytes[1..];
+        // SAFETY: Head is plain integers.
+        let h: Head = unsafe { read_head(payload, 8) }.unwrap();
+        assert_eq!(h, Head { a: 5, b: 6, list: [0, 0] }, "only the fixed 8 bytes are read");
+        // SAFETY: as above.
+        assert!(unsafe { read_head::<Head>(&payload[..7], 8) }.is_none(), "7 bytes for an 8-byte head");
+        // SAFETY: as above.
+        assert!(unsafe { read_head::<Head>(&[0; 32], 20) }.is_none(), "a head longer than the struct");
     }
 
     #[test]
