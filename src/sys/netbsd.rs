@@ -12,11 +12,10 @@
 //!
 //! Type-checked in CI (`scripts/cross-check`); no NetBSD machine runs the tests.
 
-use core::mem::size_of;
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use super::unix::{self, err};
+use super::unix;
 use super::CmsgKind;
 use crate::cred::fdcred_cred;
 
@@ -92,13 +91,7 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 
 /// `LOCAL_PEEREID`: pid, effective uid and gid at connect time.
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    unix::require_unix_socket(sock)?;
-    let (id, len) = unix::getsockopt::<libc::unpcbid>(sock, unix::SOL_LOCAL, libc::LOCAL_PEEREID)
-        .map_err(unix::peer_query_error)?;
-    if len != size_of::<libc::unpcbid>() {
-        return Err(err(libc::EPROTO));
-    }
-    unix::refuse_listening(sock)?;
+    let id = unix::peer_option::<libc::unpcbid>(sock, unix::SOL_LOCAL, libc::LOCAL_PEEREID, |_| true)?;
     Ok(unix::cred_from(id.unp_pid, id.unp_euid, id.unp_egid))
 }
 

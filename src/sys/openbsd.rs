@@ -8,11 +8,10 @@
 //!
 //! Type-checked in CI (`scripts/cross-check`); no OpenBSD machine runs the tests.
 
-use core::mem::size_of;
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use super::unix::{self, err};
+use super::unix;
 use crate::cred::fdcred_cred;
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
@@ -58,12 +57,6 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 
 /// `SO_PEERCRED`: effective uid and gid, and pid, at connect time.
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    unix::require_unix_socket(sock)?;
-    let (pc, len) = unix::getsockopt::<libc::sockpeercred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED)
-        .map_err(unix::peer_query_error)?;
-    if len != size_of::<libc::sockpeercred>() {
-        return Err(err(libc::EPROTO));
-    }
-    unix::refuse_listening(sock)?;
+    let pc = unix::peer_option::<libc::sockpeercred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED, |_| true)?;
     Ok(unix::cred_from(pc.pid, pc.uid, pc.gid))
 }

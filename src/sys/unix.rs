@@ -175,6 +175,26 @@ pub(super) fn require_unix(domain: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
+/// A peer-identity socket option read as a whole `T` (plain integers), with
+/// the checks every such query needs: a Unix socket (`EOPNOTSUPP`), no peer
+/// (`ENOTCONN`, see [`peer_query_error`]), the full length and a layout
+/// `valid` accepts (`EPROTO`), not a listening socket (`ENOTCONN`).
+#[allow(dead_code)] // illumos asks getpeerucred instead
+pub(super) fn peer_option<T>(
+    sock: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    valid: impl FnOnce(&T) -> bool,
+) -> io::Result<T> {
+    require_unix_socket(sock)?;
+    let (value, len) = getsockopt::<T>(sock, level, name).map_err(peer_query_error)?;
+    if len != size_of::<T>() || !valid(&value) {
+        return Err(err(libc::EPROTO));
+    }
+    refuse_listening(sock)?;
+    Ok(value)
+}
+
 /// `EOPNOTSUPP` unless `sock` is a Unix socket, by the selected backend's
 /// `socket_domain` (so a bad descriptor gives `EBADF`/`ENOTSOCK` first).
 pub(super) fn require_unix_socket(sock: BorrowedFd<'_>) -> io::Result<()> {
@@ -402,25 +422,17 @@ pub(super) mod kernel_attaches {
 /// only, so left to the backend) the pid.
 #[cfg(any(freebsdlike, apple))]
 pub(super) mod xucred {
-    use super::{copy_groups, err, getsockopt, peer_query_error, refuse_listening, require_unix_socket, SOL_LOCAL};
+    use super::{copy_groups, peer_option, SOL_LOCAL};
     use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_UID};
-    use core::mem::size_of;
     use std::io;
     use std::os::fd::BorrowedFd;
 
     /// `LOCAL_PEERCRED`, checked: a Unix socket, the full struct, the version
     /// this code knows, a sane group count, not a listening socket.
     pub(in crate::sys) fn peer(sock: BorrowedFd<'_>) -> io::Result<libc::xucred> {
-        require_unix_socket(sock)?;
-        let (xu, len) = getsockopt::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED).map_err(peer_query_error)?;
-        if len != size_of::<libc::xucred>() || xu.cr_version != libc::XUCRED_VERSION {
-            return Err(err(libc::EPROTO));
-        }
-        if !(0..=16).contains(&xu.cr_ngroups) {
-            return Err(err(libc::EPROTO));
-        }
-        refuse_listening(sock)?;
-        Ok(xu)
+        peer_option::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED, |xu| {
+            xu.cr_version == libc::XUCRED_VERSION && (0..=16).contains(&xu.cr_ngroups)
+        })
     }
 
     /// The effective uid, and the effective gid (`cr_groups[0]`) when the
@@ -654,6 +666,36 @@ mod tests {
             assert_eq!(no_msg_cred::allow_recv_cred(a.as_fd()).unwrap_err().raw_os_error(), Some(libc::EOPNOTSUPP));
             let tcp = tcp_socket();
             assert_eq!(no_msg_cred::allow_recv_cred(tcp.as_fd()).unwrap_err().raw_os_error(), Some(libc::EOPNOTSUPP));
+        }
+
+        #[test]
+        fn peer_option_reads_a_whole_struct_and_refuses_tcp_a_bad_layout_and_a_listener() {
+            let (a, _b) = pair(libc::SOCK_STREAM);
+            let read = |sock, valid: fn(&libc::ucred) -> bool| {
+                peer_option::<libc::ucred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED, valid)
+            };
+            // SAFETY: getpid has no preconditions.
+            assert_eq!(read(a.as_fd(), |_| true).unwrap().pid, unsafe { libc::getpid() });
+            let code = |r: io::Result<libc::ucred>| r.unwrap_err().raw_os_error();
+            assert_eq!(code(read(a.as_fd(), |_| false)), Some(libc::EPROTO), "layout refused");
+            let tcp = tcp_socket();
+            assert_eq!(code(read(tcp.as_fd(), |_| true)), Some(libc::EOPNOTSUPP), "TCP socket");
+            // SAFETY: plain socket creation.
+            let l = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+            assert!(l >= 0, "socket(AF_UNIX): {}", last_error());
+            // SAFETY: just created, owned here alone.
+            let l = unsafe { OwnedFd::from_raw_fd(l) };
+            // Linux autobinds (an abstract name) a bind given only the family.
+            // SAFETY: sockaddr_un is plain data; all-zero is valid.
+            let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
+            addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+            let len = size_of::<libc::sa_family_t>() as libc::socklen_t;
+            // SAFETY: `addr` is readable for at least `len` bytes.
+            let rc = unsafe { libc::bind(l.as_raw_fd(), (&addr as *const libc::sockaddr_un).cast(), len) };
+            assert_eq!(rc, 0, "bind (autobind): {}", last_error());
+            // SAFETY: a bound Unix stream socket.
+            assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 1) }, 0, "listen: {}", last_error());
+            assert_eq!(code(read(l.as_fd(), |_| true)), Some(libc::ENOTCONN), "listening socket");
         }
 
         #[test]
