@@ -2,11 +2,12 @@
 //! `SO_PASSCRED`, `SCM_PIDFD` after `SO_PASSPIDFD` (6.5+), and the peer
 //! queries `SO_PEERCRED`, `SO_PEERGROUPS`, `SO_PEERPIDFD` (6.5+), `SO_PEERSEC`.
 
-use core::mem::{size_of, MaybeUninit};
+use core::mem::size_of;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
+use super::unix::{getsockopt, last_error, refuse_listening, require_unix_socket, setsockopt_int};
 use super::CmsgKind;
 use crate::cmsg::Builder;
 use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
@@ -18,6 +19,12 @@ pub(crate) const MSG_CRED: bool = true;
 pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
 /// `CMSG_ALIGN` of glibc and musl: the size of `size_t`.
 pub(crate) const CMSG_ALIGN: usize = size_of::<usize>();
+
+// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// `MSG_CMSG_CLOEXEC` on every receive (the send differs: see `sendmsg`);
+pub(crate) use super::unix::msg_flags::{recvmsg, set_cloexec_after_recv};
+// socket facts from `SOL_SOCKET` options.
+pub(crate) use super::unix::{is_listening, socket_type};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -49,10 +56,6 @@ const _: () = assert!(SEND_CONTROL_LEN >= 16 + 4 * MAX_FDS + 4 + 16 + 16);
 pub(crate) fn set_errno(code: i32) {
     // SAFETY: __errno_location returns this thread's errno slot, always valid.
     unsafe { *libc::__errno_location() = code };
-}
-
-fn last_error() -> io::Error {
-    io::Error::last_os_error()
 }
 
 /// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
@@ -91,34 +94,6 @@ unsafe fn raw_sendmsg(fd: libc::c_int, msg: *const libc::msghdr, flags: libc::c_
     // SAFETY: the caller vouches for `msg`; SYS_sendmsg takes (fd, msg, flags).
     unsafe { libc::syscall(libc::SYS_sendmsg, fd, msg, flags) as libc::ssize_t }
 }
-
-/// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on
-/// `EINTR` (the kernel writes nothing back to `msg` on failure).
-///
-/// # Safety
-/// `msg` must describe valid writable buffers for the call.
-pub(crate) unsafe fn recvmsg(
-    sock: BorrowedFd<'_>,
-    msg: &mut libc::msghdr,
-    nonblocking: bool,
-    cloexec: bool,
-) -> io::Result<usize> {
-    let flags = if cloexec { libc::MSG_CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    loop {
-        // SAFETY: the caller vouches for every pointer in `msg`.
-        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), msg, flags) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = last_error();
-        if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(err);
-        }
-    }
-}
-
-/// Nothing to do: `MSG_CMSG_CLOEXEC` already did it atomically.
-pub(crate) fn set_cloexec_after_recv(_fd: &OwnedFd) {}
 
 pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
     if level != libc::SOL_SOCKET {
@@ -221,72 +196,17 @@ pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: Cr
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOBUFS))
 }
 
-fn getsockopt<T>(sock: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> io::Result<(T, usize)> {
-    let mut value = MaybeUninit::<T>::zeroed();
-    let mut len = size_of::<T>() as libc::socklen_t;
-    // SAFETY: `value` is writable for `len` bytes; the kernel writes at most that.
-    let rc = unsafe { libc::getsockopt(sock.as_raw_fd(), level, name, value.as_mut_ptr().cast(), &mut len) };
-    if rc < 0 {
-        return Err(last_error());
-    }
-    // SAFETY: zero-initialised and then (partly) written by the kernel; every
-    // T used here is plain integers, valid for any bytes.
-    Ok((unsafe { value.assume_init() }, len as usize))
-}
-
-fn setsockopt_int(sock: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: `value` is a readable int for the length passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        Err(last_error())
-    } else {
-        Ok(())
-    }
-}
-
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN).map(|(v, _)| v)
-}
-
-pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_TYPE).map(|(v, _)| v)
-}
-
-pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
-    getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).map(|(v, _)| v != 0)
-}
-
-fn require_unix(sock: BorrowedFd<'_>) -> io::Result<()> {
-    if socket_domain(sock)? != libc::AF_UNIX {
-        return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
-    }
-    Ok(())
 }
 
 /// After a peer query that came back empty: `EOPNOTSUPP` for a socket that
 /// is not a Unix one, `ENOTCONN` for a Unix socket with no recorded peer.
 fn no_peer(sock: BorrowedFd<'_>) -> io::Error {
-    match require_unix(sock) {
+    match require_unix_socket(sock) {
         Err(e) => e,
         Ok(()) => io::Error::from_raw_os_error(libc::ENOTCONN),
     }
-}
-
-/// A listening socket reports the ids of whoever called `listen`, which is
-/// not a peer: refuse it.
-fn refuse_listening(sock: BorrowedFd<'_>) -> io::Result<()> {
-    if is_listening(sock)? {
-        return Err(io::Error::from_raw_os_error(libc::ENOTCONN));
-    }
-    Ok(())
 }
 
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
@@ -355,16 +275,16 @@ pub(crate) fn peer_security(sock: BorrowedFd<'_>, label: &mut [u8]) -> io::Resul
 }
 
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    require_unix(sock)?;
+    require_unix_socket(sock)?;
     setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_PASSCRED, 1)
 }
 
 pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
-    require_unix(sock)?;
+    require_unix_socket(sock)?;
     setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_PASSPIDFD, 1)
 }
 
 pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
-    require_unix(sock)?;
+    require_unix_socket(sock)?;
     setsockopt_int(sock, libc::SOL_SOCKET, SO_PASSRIGHTS, 0)
 }

@@ -36,11 +36,11 @@ mod linux;
 #[cfg(linux_like)]
 pub(crate) use linux::*;
 
-// Helpers shared by every backend but Linux's, and the interface items whose
-// code is the same on several of them (each backend re-exports those by name,
-// so its file still lists what its OS has and lacks). Also built for Linux's
-// unit tests, which run them here: the only part of those backends that can run.
-#[cfg(any(bsd, solarish, test))]
+// Helpers shared by the backends, and the interface items whose code is the
+// same on several of them (each backend re-exports those by name, so its file
+// still lists what its OS has and lacks). Mostly for the BSD, macOS and illumos
+// backends; Linux's uses the few that are the same there. Linux's unit tests run
+// all of it here: the only part of those backends that can run.
 mod unix;
 
 #[cfg(freebsdlike)]

@@ -1,16 +1,19 @@
-//! Helpers shared by the BSD, macOS and illumos backends: the `EINTR` loops,
-//! `getsockopt`/`setsockopt` wrappers, socket facts, and the error rules for
-//! peer queries; then, in small modules named after the fact they share
-//! ([`msg_flags`], [`lacking`], [`no_msg_cred`], [`kernel_attaches`],
-//! [`xucred`]), the interface items (src/sys/mod.rs) whose code is the same
-//! on several of those OSes. A backend re-exports the ones that fit it by
-//! name (`pub(crate) use super::unix::lacking::{...}`), so its file still
-//! lists what its OS has and lacks; whatever differs stays in the backend.
+//! Helpers shared by the BSD, macOS and illumos backends (and the few that
+//! are the same on Linux, which its backend uses too): the `EINTR` loops,
+//! `getsockopt`/`setsockopt` wrappers, socket facts, the error rules for peer
+//! queries, credential building; then, in small modules named after the fact
+//! they share (`msg_flags`, `lacking`, `no_msg_cred`, `kernel_attaches`,
+//! `xucred`), the interface items (src/sys/mod.rs) whose code is the same on
+//! several OSes. A backend re-exports the ones that fit it by name
+//! (`pub(crate) use super::unix::lacking::{...}`), so its file still lists
+//! what its OS has and lacks; whatever differs stays in the backend.
 //!
 //! The socket checks call the selected backend's own `socket_domain`
 //! (`super::socket_domain`), which is per-OS. Apart from the cfg-gated
 //! modules, nothing here is OS-specific beyond what libc names on every one
 //! of those targets, and Linux too: the unit tests below run it here.
+// Linux's backend uses only a few of these: the rest is unused there, but
+// compiled, and run by the unit tests below (Linux is the only OS that runs).
 #![cfg_attr(linux_like, allow(dead_code))]
 
 use core::mem::{size_of, MaybeUninit};
