@@ -32,6 +32,9 @@ use super::unix::{self, err};
 use crate::cred::fdcred_cred;
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
+// `recvmsg` without `MSG_CMSG_CLOEXEC`, which this OS lacks (close-on-exec
+// follows in `set_cloexec_after_recv`);
+pub(crate) use super::unix::msg_flags::recvmsg;
 // socket facts from `SOL_SOCKET` options;
 pub(crate) use super::unix::{is_listening, socket_type};
 // the peer's groups from `LOCAL_PEERCRED`'s `struct xucred`, as on FreeBSD;
@@ -93,22 +96,6 @@ pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocki
     let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
     // SAFETY: forwarded from the caller.
     unsafe { unix::sendmsg_retry(sock, msg, flags) }
-}
-
-/// `recvmsg`, retried on `EINTR`; close-on-exec follows in
-/// [`set_cloexec_after_recv`].
-///
-/// # Safety
-/// `msg` must describe valid writable buffers for the call.
-pub(crate) unsafe fn recvmsg(
-    sock: BorrowedFd<'_>,
-    msg: &mut libc::msghdr,
-    nonblocking: bool,
-    _cloexec: bool,
-) -> io::Result<usize> {
-    let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    // SAFETY: forwarded from the caller.
-    unsafe { unix::recvmsg_retry(sock, msg, flags) }
 }
 
 /// `FD_CLOEXEC` with `fcntl`: not atomic (see the module docs).

@@ -19,8 +19,9 @@ use super::CmsgKind;
 use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
-// `MSG_NOSIGNAL` on every send (the receive differs: see `recvmsg`);
-pub(crate) use super::unix::msg_flags::sendmsg;
+// `MSG_NOSIGNAL` on every send, `MSG_CMSG_CLOEXEC` on every receive on
+// illumos (Solaris lacks it: see `set_cloexec_after_recv`);
+pub(crate) use super::unix::msg_flags::{recvmsg, sendmsg};
 // socket facts from `SOL_SOCKET` options;
 pub(crate) use super::unix::{is_listening, socket_type};
 // the kernel attaches credentials for the receiver's `SO_RECVUCRED`;
@@ -55,27 +56,6 @@ const SO_RECVUCRED: libc::c_int = 0x0400;
 pub(crate) fn set_errno(code: i32) {
     // SAFETY: ___errno returns this thread's errno slot, always valid.
     unsafe { *libc::___errno() = code };
-}
-
-#[cfg(target_os = "illumos")]
-const CMSG_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
-#[cfg(not(target_os = "illumos"))]
-const CMSG_CLOEXEC: libc::c_int = 0;
-
-/// `recvmsg` with `MSG_CMSG_CLOEXEC` (illumos) unless `cloexec` is false,
-/// retried on `EINTR`.
-///
-/// # Safety
-/// `msg` must describe valid writable buffers for the call.
-pub(crate) unsafe fn recvmsg(
-    sock: BorrowedFd<'_>,
-    msg: &mut libc::msghdr,
-    nonblocking: bool,
-    cloexec: bool,
-) -> io::Result<usize> {
-    let flags = if cloexec { CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    // SAFETY: forwarded from the caller.
-    unsafe { unix::recvmsg_retry(sock, msg, flags) }
 }
 
 /// illumos: nothing (`MSG_CMSG_CLOEXEC` did it). Solaris: `fcntl`, not atomic.

@@ -286,35 +286,45 @@ pub(super) fn copy_groups(groups: &[libc::gid_t], out: &mut [libc::gid_t]) -> io
     Ok(groups.len())
 }
 
-/// `sendmsg`/`recvmsg` on the OSes with `MSG_NOSIGNAL` and (for `recvmsg`)
-/// `MSG_CMSG_CLOEXEC`: no signal, close-on-exec set atomically by the kernel.
-#[cfg(not(apple))]
+/// `sendmsg` with `MSG_NOSIGNAL` (every OS but macOS, whose backend sets
+/// `SO_NOSIGPIPE` instead), and `recvmsg` with `MSG_CMSG_CLOEXEC` where the
+/// OS has it (every OS but macOS and Solaris, whose backends set
+/// `FD_CLOEXEC` after the receive in `set_cloexec_after_recv`).
 pub(super) mod msg_flags {
     use std::io;
     use std::os::fd::BorrowedFd;
+
+    /// `MSG_CMSG_CLOEXEC`, or 0 where the OS lacks it; checked against the
+    /// backend's own `CLOEXEC_IS_ATOMIC`.
+    #[cfg(not(any(apple, target_os = "solaris")))]
+    const CMSG_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
+    #[cfg(any(apple, target_os = "solaris"))]
+    const CMSG_CLOEXEC: libc::c_int = 0;
+    const _: () = assert!((CMSG_CLOEXEC != 0) == crate::sys::CLOEXEC_IS_ATOMIC);
 
     /// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
     ///
     /// # Safety
     /// `msg` must describe valid buffers (name, iovecs, control) for the call.
+    #[cfg(not(apple))]
     pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
         let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
         // SAFETY: forwarded from the caller.
         unsafe { super::sendmsg_retry(sock, msg, flags) }
     }
 
-    /// `recvmsg` with `MSG_CMSG_CLOEXEC` unless `cloexec` is false, retried on `EINTR`.
+    /// `recvmsg` with `MSG_CMSG_CLOEXEC` (where the OS has it) unless
+    /// `cloexec` is false, retried on `EINTR`.
     ///
     /// # Safety
     /// `msg` must describe valid writable buffers for the call.
-    #[cfg(any(freebsdlike, target_os = "netbsd", target_os = "openbsd", linux_like))]
     pub(crate) unsafe fn recvmsg(
         sock: BorrowedFd<'_>,
         msg: &mut libc::msghdr,
         nonblocking: bool,
         cloexec: bool,
     ) -> io::Result<usize> {
-        let flags = if cloexec { libc::MSG_CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+        let flags = if cloexec { CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
         // SAFETY: forwarded from the caller.
         unsafe { super::recvmsg_retry(sock, msg, flags) }
     }
