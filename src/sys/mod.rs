@@ -14,6 +14,10 @@
 //!
 //! A mechanism an OS lacks returns an error (`EOPNOTSUPP`, `ENOPROTOOPT`),
 //! never a made-up value.
+//!
+//! Code that is the same on several OSes lives once in `unix.rs`; a backend
+//! re-exports what it uses by name at the top of its file (`pub(crate) use
+//! super::unix::...`), so each file still shows its OS's whole interface.
 
 /// What a control message carries, as far as the library cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
