@@ -281,8 +281,8 @@ static long sendto_fds_on(struct ctx *c, int sock) {
     return fdcred_sendto_fds(sock, c->rx_path, "x", 1, &c->p[1], 1);
 }
 
-static long sendmsg_with(int sock, struct iovec *iov, size_t iovlen, int *fds, size_t nfds, struct sockaddr *addr,
-                         socklen_t addrlen, unsigned flags) {
+static struct fdcred_msg msg_of(struct iovec *iov, size_t iovlen, int *fds, size_t nfds, struct sockaddr *addr,
+                                socklen_t addrlen) {
     struct fdcred_msg m = {0};
     m.iov = iov;
     m.iovlen = iovlen;
@@ -290,6 +290,12 @@ static long sendmsg_with(int sock, struct iovec *iov, size_t iovlen, int *fds, s
     m.nfds = nfds;
     m.addr = addr;
     m.addrlen = addrlen;
+    return m;
+}
+
+static long sendmsg_with(int sock, struct iovec *iov, size_t iovlen, int *fds, size_t nfds, struct sockaddr *addr,
+                         socklen_t addrlen, unsigned flags) {
+    struct fdcred_msg m = msg_of(iov, iovlen, fds, nfds, addr, addrlen);
     struct fdcred_msg copy = m;
     long rc = fdcred_sendmsg(sock, &m, flags);
     int e = errno;
@@ -568,13 +574,7 @@ ROWFN(sendmsg_cred_len0_stream) { return sendmsg_with(c->good, NULL, 0, NULL, 0,
 
 static long recvmsg_fields(int sock, struct iovec *iov, size_t iovlen, int *fds, size_t nfds, struct sockaddr *addr,
                            socklen_t addrlen, unsigned flags) {
-    struct fdcred_msg m = {0};
-    m.iov = iov;
-    m.iovlen = iovlen;
-    m.fds = fds;
-    m.nfds = nfds;
-    m.addr = addr;
-    m.addrlen = addrlen;
+    struct fdcred_msg m = msg_of(iov, iovlen, fds, nfds, addr, addrlen);
     return recvmsg_with(sock, &m, flags);
 }
 static char rbuf[8];

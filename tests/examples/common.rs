@@ -3,7 +3,7 @@
 //! user, and watch their output with a deadline on every wait.
 #![allow(dead_code)]
 
-use crate::support::{manifest_dir, profile_dir, scratch, target_triple};
+use crate::support::{c_compiler, manifest_dir, profile_dir, scratch};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -39,14 +39,7 @@ pub fn skip_unless_root(what: &str) -> bool {
 /// fdcred.pc), with the C compiler for this test's target.
 pub fn build_examples(name: &str) -> PathBuf {
     let out = scratch(name);
-    let cc = cc::Build::new()
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .opt_level(1)
-        .debug(true)
-        .host(&target_triple())
-        .target(&target_triple())
-        .get_compiler();
+    let cc = c_compiler();
     let mut cmd = Command::new("make");
     cmd.arg("-s").arg("-C").arg(manifest_dir().join("examples"));
     cmd.arg(format!("O={}", out.display()));

@@ -77,19 +77,24 @@ pub fn compile_c(name: &str, sources: &[&str], link: Link, extra: &[&str]) -> Pa
     compile_c_paths(name, &paths, link, extra)
 }
 
-/// [`compile_c`] for sources anywhere (absolute paths).
-pub fn compile_c_paths(name: &str, sources: &[PathBuf], link: Link, extra: &[&str]) -> PathBuf {
-    let lib_dir = profile_dir();
-    let out = scratch("c-bin").join(name);
-    let compiler = cc::Build::new()
+/// The C compiler for this test's target (musl-gcc for a musl build), as the
+/// `cc` crate finds it.
+pub fn c_compiler() -> cc::Tool {
+    cc::Build::new()
         .cargo_metadata(false)
         .cargo_warnings(false)
         .opt_level(1)
         .debug(true)
         .host(&target_triple())
         .target(&target_triple())
-        .get_compiler();
-    let mut cmd = compiler.to_command();
+        .get_compiler()
+}
+
+/// [`compile_c`] for sources anywhere (absolute paths).
+pub fn compile_c_paths(name: &str, sources: &[PathBuf], link: Link, extra: &[&str]) -> PathBuf {
+    let lib_dir = profile_dir();
+    let out = scratch("c-bin").join(name);
+    let mut cmd = c_compiler().to_command();
     cmd.args(["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-pthread"]);
     cmd.arg("-I").arg(lib_dir.join("include"));
     cmd.arg("-I").arg(manifest_dir().join("c-tests"));
