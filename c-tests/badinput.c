@@ -215,6 +215,21 @@ static long peer_cred_on(struct ctx *c, int sock) {
     errno = e;
     return rc;
 }
+static long peer_cred_flags_with(int sock, unsigned flags) {
+    struct fdcred_cred out;
+    memset(&out, CANARY, sizeof out);
+    long rc = fdcred_peer_cred_flags(sock, &out, flags);
+    int e = errno;
+    CHECK(rc == 0 || untouched(&out, sizeof out), "%s: *out written on failure", current_row);
+    errno = e;
+    return rc;
+}
+/* The caller vouches for the socket: a listening one then reads as its
+ * listener (documented), every other bad kind still fails. */
+static long peer_cred_flags_on(struct ctx *c, int sock) {
+    (void)c;
+    return peer_cred_flags_with(sock, FDCRED_NO_SOCKET_CHECK);
+}
 static long allow_recv_cred_on(struct ctx *c, int sock) { (void)c; return fdcred_allow_recv_cred(sock); }
 static long allow_recv_pidfd_on(struct ctx *c, int sock) { (void)c; return fdcred_allow_recv_pidfd(sock); }
 static long refuse_fds_on(struct ctx *c, int sock) { (void)c; return fdcred_refuse_fds(sock); }
@@ -357,6 +372,7 @@ struct sock_row {
 /* Columns: -1, INT_MIN, closed, pipe, file, TCP, listening, shut down, unconnected dgram. */
 static const struct sock_row sock_rows[] = {
     SOCK_ROW(peer_cred, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ENOTCONN, OK, ENOTCONN),
+    SOCK_ROW(peer_cred_flags, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, OK, OK, ENOTCONN),
     SOCK_ROW(allow_recv_cred, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, OK, OK, OK),
     SOCK_ROW(allow_recv_pidfd, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, OK_OR_NOPROTO, OK_OR_NOPROTO,
              OK_OR_NOPROTO),
@@ -426,6 +442,11 @@ static int fds253[FDCRED_MAX_FDS];
 #define SSIZE_MAX_PLUS_1 ((size_t)SSIZE_MAX + 1)
 
 ROWFN(peer_cred_null_out) { return fdcred_peer_cred(c->good, NULL); }
+ROWFN(peer_cred_flags_null_out) { return fdcred_peer_cred_flags(c->good, NULL, FDCRED_NO_SOCKET_CHECK); }
+ROWFN(peer_cred_flags_unknown_flag) { return peer_cred_flags_with(c->good, FDCRED_NONBLOCK); }
+ROWFN(peer_cred_flags_all_flag_bits) { return peer_cred_flags_with(c->good, UINT_MAX); }
+ROWFN(peer_cred_flags_zero) { return peer_cred_flags_with(c->good, 0); }
+ROWFN(peer_cred_flags_zero_refuses_a_listener) { return peer_cred_flags_with(c->kind_fd[K_LISTEN], 0); }
 ROWFN(send_cred_null_buf_len1) { return fdcred_send_cred(c->good, NULL, NULL, 1); }
 ROWFN(send_cred_null_buf_len0_stream) { return fdcred_send_cred(c->good, NULL, NULL, 0); }
 ROWFN(send_cred_null_buf_len0_dgram) { return fdcred_send_cred(c->gdgram, NULL, NULL, 0); }
@@ -571,6 +592,15 @@ ROWFN(sendmsg_negative_fd) {
 ROWFN(sendmsg_null_addr_len5) { return sendmsg_with(c->good, &iov_x, 1, NULL, 0, NULL, 5, 0); }
 ROWFN(sendmsg_fds_len0_stream) { return sendmsg_with(c->good, NULL, 0, c->p, 1, NULL, 0, 0); }
 ROWFN(sendmsg_cred_len0_stream) { return sendmsg_with(c->good, NULL, 0, NULL, 0, NULL, 0, FDCRED_SEND_CRED); }
+/* FDCRED_NO_SOCKET_CHECK skips only the family check: a stream still needs a byte. */
+ROWFN(sendmsg_no_socket_check_fds_len0_stream) {
+    return sendmsg_with(c->good, NULL, 0, c->p, 1, NULL, 0, FDCRED_NO_SOCKET_CHECK);
+}
+/* ... and, as documented, TCP then takes the byte and drops the descriptor,
+ * as a plain sendmsg does (without the flag: EOPNOTSUPP, in sock_rows). */
+ROWFN(sendmsg_no_socket_check_tcp_drops_the_fds) {
+    return sendmsg_with(c->kind_fd[K_TCP], &iov_x, 1, c->p, 1, NULL, 0, FDCRED_NO_SOCKET_CHECK) == 1 ? 0 : -1;
+}
 
 static long recvmsg_fields(int sock, struct iovec *iov, size_t iovlen, int *fds, size_t nfds, struct sockaddr *addr,
                            socklen_t addrlen, unsigned flags) {
@@ -622,6 +652,11 @@ ROWFN(recvmsg_nonblock_nothing_queued) {
 #define ROW(want, fn) {#fn, fn, want}
 static const struct arg_row arg_rows[] = {
     ROW(EINVAL, peer_cred_null_out),
+    ROW(EINVAL, peer_cred_flags_null_out),
+    ROW(EINVAL, peer_cred_flags_unknown_flag),
+    ROW(EINVAL, peer_cred_flags_all_flag_bits),
+    ROW(OK, peer_cred_flags_zero),
+    ROW(ENOTCONN, peer_cred_flags_zero_refuses_a_listener),
     ROW(EINVAL, send_cred_null_buf_len1),
     ROW(EINVAL, send_cred_null_buf_len0_stream),
     ROW(OK, send_cred_null_buf_len0_dgram),
@@ -687,6 +722,8 @@ static const struct arg_row arg_rows[] = {
     ROW(EINVAL, sendmsg_null_addr_len5),
     ROW(EINVAL, sendmsg_fds_len0_stream),
     ROW(EINVAL, sendmsg_cred_len0_stream),
+    ROW(EINVAL, sendmsg_no_socket_check_fds_len0_stream),
+    ROW(OK, sendmsg_no_socket_check_tcp_drops_the_fds),
     ROW(EINVAL, recvmsg_null_msg),
     ROW(EINVAL, sendmsg_reserved_nonzero),
     ROW(EINVAL, recvmsg_reserved_nonzero),

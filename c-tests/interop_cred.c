@@ -98,6 +98,13 @@ static void test_peer_cred_groups_pidfd_of_unprivileged_peer(void) {
                   (FDCRED_CRED_PID | FDCRED_CRED_UID | FDCRED_CRED_GID),
               "known bits 0x%x", who.known);
         CHECK(who.reserved[0] == 0 && who.reserved[9] == 0, "reserved words not zeroed");
+        struct fdcred_cred fast;
+        MUST(fdcred_peer_cred_flags(conn, &fast, FDCRED_NO_SOCKET_CHECK));
+        CHECK(memcmp(&fast, &who, sizeof who) == 0, "peer_cred_flags(NO_SOCKET_CHECK) differs from peer_cred");
+        struct ucred plain;
+        socklen_t plen = sizeof plain;
+        MUST(getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &plain, &plen));
+        CHECK(plain.pid == fast.pid && plain.uid == fast.uid && plain.gid == fast.gid, "plain SO_PEERCRED differs");
 
         ssize_t ng = MUST(fdcred_peer_groups(conn, NULL, 0));
         CHECK(ng == 2, "peer has %zd groups, wanted 2", ng);
@@ -149,6 +156,7 @@ static void test_peer_cred_refuses_sockets_without_a_peer(void) {
     who = pristine;
     int d = MUST(socket(AF_UNIX, SOCK_DGRAM, 0));
     MUST_FAIL(fdcred_peer_cred(d, &who), ENOTCONN);
+    MUST_FAIL(fdcred_peer_cred_flags(d, &who, FDCRED_NO_SOCKET_CHECK), ENOTCONN);
     CHECK(memcmp(&who, &pristine, sizeof who) == 0, "out written on failure");
     struct sockaddr_un addr;
     sock_path(&addr, "dg");
@@ -161,6 +169,12 @@ static void test_peer_cred_refuses_sockets_without_a_peer(void) {
     unlink(addr.sun_path);
     int l = listen_on(&addr, SOCK_STREAM, 0);
     MUST_FAIL(fdcred_peer_cred(l, &who), ENOTCONN);
+    MUST_FAIL(fdcred_peer_cred_flags(l, &who, 0), ENOTCONN);
+    /* The caller who vouches wrongly reads the listener, as SO_PEERCRED does:
+     * this process. That is what the default check is for. */
+    MUST(fdcred_peer_cred_flags(l, &who, FDCRED_NO_SOCKET_CHECK));
+    CHECK(who.pid == getpid(), "listener read as pid %d", (int)who.pid);
+    who = pristine;
     MUST_FAIL(fdcred_peer_groups(l, NULL, 0), ENOTCONN);
     errno = 0;
     int pf = fdcred_peer_pidfd(l);
@@ -169,6 +183,7 @@ static void test_peer_cred_refuses_sockets_without_a_peer(void) {
     unlink(addr.sun_path);
     int tcp = MUST(socket(AF_INET, SOCK_STREAM, 0));
     MUST_FAIL(fdcred_peer_cred(tcp, &who), EOPNOTSUPP);
+    MUST_FAIL(fdcred_peer_cred_flags(tcp, &who, FDCRED_NO_SOCKET_CHECK), EOPNOTSUPP);
     MUST_FAIL(fdcred_allow_recv_cred(tcp), EOPNOTSUPP);
     close(tcp);
     int sv[2];

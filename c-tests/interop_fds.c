@@ -72,6 +72,91 @@ static void test_lib_send_to_plain_peer_on_every_socket_type(void) {
     }
 }
 
+/* FDCRED_NO_SOCKET_CHECK: the same messages, one syscall fewer, to a plain
+ * receiver on every socket type; and on TCP, as documented, the byte goes
+ * and the descriptor is dropped (a plain receiver sees no SCM_RIGHTS). */
+static void test_no_socket_check_send_reaches_plain_peer_and_tcp_drops(void) {
+    for (size_t t = 0; t < NTESTS(socket_types); t++) {
+        int sv[2];
+        MUST(socketpair(AF_UNIX, socket_types[t], 0, sv));
+        int file = temp_file("nocheck");
+        int pair[2];
+        MUST(pipe(pair));
+        int fds[3] = {file, pair[0], pair[1]};
+        struct iovec iov = {"xyz", 3};
+        struct fdcred_msg m = {0};
+        m.iov = &iov;
+        m.iovlen = 1;
+        m.fds = fds;
+        m.nfds = 3;
+        CHECK(fdcred_sendmsg(sv[0], &m, FDCRED_NO_SOCKET_CHECK) == 3, "%s: sendmsg NO_SOCKET_CHECK: %s",
+              type_name(socket_types[t]), strerror(errno));
+        char buf[8];
+        int got[4];
+        size_t n = 0;
+        int flags = 0;
+        ssize_t r = plain_recv(sv[1], buf, sizeof buf, got, 4, &n, CMSG_SPACE(sizeof(int) * 4), &flags);
+        CHECK(r == 3 && n == 3 && memcmp(buf, "xyz", 3) == 0, "%s: plain receiver got %zd bytes %zu fds",
+              type_name(socket_types[t]), r, n);
+        for (int i = 0; i < 3; i++)
+            CHECK(same_file(got[i], fds[i]), "%s: fd %d is not what was sent", type_name(socket_types[t]), i);
+        close_all(got, n);
+        /* with credentials too, where the receiver asked for them */
+        MUST(fdcred_allow_recv_cred(sv[1]));
+        m.nfds = 1;
+        CHECK(fdcred_sendmsg(sv[0], &m, FDCRED_NO_SOCKET_CHECK | FDCRED_SEND_CRED) == 3,
+              "%s: sendmsg NO_SOCKET_CHECK|SEND_CRED: %s", type_name(socket_types[t]), strerror(errno));
+        struct fdcred_cred who;
+        size_t cap = 4;
+        int rfds[4];
+        struct iovec riov = {buf, sizeof buf};
+        struct fdcred_msg rm = {0};
+        rm.iov = &riov;
+        rm.iovlen = 1;
+        rm.fds = rfds;
+        rm.nfds = cap;
+        rm.cred = &who;
+        CHECK(fdcred_recvmsg(sv[1], &rm, 0) == 3 && rm.nfds == 1 && (rm.result & FDCRED_MSG_CRED) &&
+                  who.pid == getpid() && who.uid == getuid(),
+              "%s: fds and credentials: nfds %zu result 0x%x pid %d", type_name(socket_types[t]), rm.nfds, rm.result,
+              (int)who.pid);
+        close_all(rfds, rm.nfds);
+        close(sv[0]);
+        close(sv[1]);
+        close(file);
+        close_all(pair, 2);
+    }
+
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    int l = MUST(socket(AF_INET, SOCK_STREAM, 0));
+    MUST(bind(l, (struct sockaddr *)&a, sizeof a));
+    MUST(listen(l, 1));
+    MUST(getsockname(l, (struct sockaddr *)&a, &alen));
+    int c = MUST(socket(AF_INET, SOCK_STREAM, 0));
+    MUST(connect(c, (struct sockaddr *)&a, sizeof a));
+    int s = MUST(accept(l, NULL, NULL));
+    int file = temp_file("tcp");
+    struct iovec iov = {"t", 1};
+    struct fdcred_msg m = {0};
+    m.iov = &iov;
+    m.iovlen = 1;
+    m.fds = &file;
+    m.nfds = 1;
+    MUST_FAIL(fdcred_sendmsg(c, &m, 0), EOPNOTSUPP);
+    CHECK(fdcred_sendmsg(c, &m, FDCRED_NO_SOCKET_CHECK) == 1, "TCP with NO_SOCKET_CHECK: %s", strerror(errno));
+    char b;
+    int got[2];
+    size_t n = 9;
+    int flags = 0;
+    CHECK(plain_recv(s, &b, 1, got, 2, &n, CMSG_SPACE(sizeof(int) * 2), &flags) == 1 && b == 't' && n == 0,
+          "TCP receiver got %zu fds", n);
+    close(file);
+    close(s);
+    close(c);
+    close(l);
+}
+
 /* A forked plain peer sends; the library receives. */
 static void test_plain_peer_to_lib_recv_on_every_socket_type(void) {
     for (size_t t = 0; t < NTESTS(socket_types); t++) {
@@ -515,6 +600,7 @@ static void test_bad_arguments_get_clear_errnos(void) {
 static const struct test tests[] = {
     TEST(test_lib_send_to_plain_peer_on_every_socket_type),
     TEST(test_plain_peer_to_lib_recv_on_every_socket_type),
+    TEST(test_no_socket_check_send_reaches_plain_peer_and_tcp_drops),
     TEST(test_sendto_fds_on_unconnected_dgram_reaches_plain_receiver),
     TEST(test_general_call_iov_fds_and_addresses_both_ways),
     TEST(test_tcp_listener_and_connection_pass_and_work),

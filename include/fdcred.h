@@ -105,6 +105,18 @@
 #define FDCRED_KEEP_PIDFD 8
 
 /**
+ * Flag (`fdcred_sendmsg`, `fdcred_peer_cred_flags`): the caller vouches
+ * that `sock` is a connected Unix-domain socket (made by `socketpair`,
+ * `connect` or `accept` on a Unix socket), so the library skips the
+ * `getsockopt` that checks it: on a send, the socket's family (a TCP or UDP
+ * socket would then drop the descriptors and credentials silently, as
+ * plain `sendmsg` does); on a peer query, that it is not listening (a
+ * listening socket would then report whoever called `listen`). One syscall
+ * less per call: 10-15% of a one-descriptor message, half a peer query.
+ */
+#define FDCRED_NO_SOCKET_CHECK 16
+
+/**
  * Result bit: the datagram was longer than the buffers; the rest is lost.
  */
 #define FDCRED_MSG_DATA_TRUNC 1
@@ -303,6 +315,26 @@ extern "C" {
  * `out` must be NULL or point to writable memory for one `struct fdcred_cred`.
  */
 int fdcred_peer_cred(int sock, struct fdcred_cred *out);
+
+/**
+ * `fdcred_peer_cred` with `flags`: 0 (the same call), or
+ * `FDCRED_NO_SOCKET_CHECK` for a caller that knows `sock` is connected
+ * (it came from `accept`, `connect` or `socketpair`): the library then
+ * skips the `getsockopt(SO_ACCEPTCONN)` that refuses a listening socket,
+ * which halves the cost of the call on Linux. Given a listening socket
+ * anyway, it stores the ids of whoever called `listen` (for a
+ * socket-activated daemon: pid 1, uid 0), as `SO_PEERCRED` does. Every other
+ * check stays: no recorded peer, or not a Unix socket, still fails.
+ *
+ * Returns 0, or -1 with `errno` (and `*out` untouched): those of
+ * `fdcred_peer_cred` (`ENOTCONN` for a listening socket only without
+ * `FDCRED_NO_SOCKET_CHECK`), and
+ * - `EINVAL`: an unknown flag.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable memory for one `struct fdcred_cred`.
+ */
+int fdcred_peer_cred_flags(int sock, struct fdcred_cred *out, unsigned int flags);
 
 /**
  * Ask the kernel to attach the sender's credentials to every message `sock`
@@ -680,9 +712,11 @@ ssize_t fdcred_sendto_fds(int sock,
  * `msg->fds`, credentials when `flags` has `FDCRED_SEND_CRED`, to
  * `msg->addr` when it is not NULL.
  *
- * `flags`: `FDCRED_NONBLOCK`, `FDCRED_SEND_CRED`. The descriptors stay open
- * in the caller; `*msg` is not modified. Never raises `SIGPIPE`; `EINTR` is
- * retried. Thread-safe.
+ * `flags`: `FDCRED_NONBLOCK`, `FDCRED_SEND_CRED`, `FDCRED_NO_SOCKET_CHECK`
+ * (skip the check that `sock` is a Unix-domain socket, for a caller that
+ * knows it is; see the flag). The descriptors stay open in the caller;
+ * `*msg` is not modified. Never raises `SIGPIPE`; `EINTR` is retried.
+ * Thread-safe.
  *
  * Credentials (Linux `SCM_CREDENTIALS`): the kernel checks them; a sender
  * without `CAP_SETUID`/`CAP_SETGID`/`CAP_SYS_ADMIN` may claim only its own

@@ -138,8 +138,19 @@ pub enum CredSource {
 /// Errors: `ENOTCONN` (no connected peer: an unconnected or `connect()`ed
 /// datagram socket, a listening socket), `EOPNOTSUPP` (not a Unix socket),
 /// `EBADF`, `ENOTSOCK`.
+#[inline(always)]
 pub fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    sys::peer_cred(sock)
+    sys::peer_cred(sock, sys::ListenerCheck::Refuse)
+}
+
+/// [`peer_cred`] for a caller that vouches `sock` is connected (it came from
+/// `accept`, `connect` or `socketpair`): skips the `getsockopt` that refuses
+/// a listening socket, which would otherwise report whoever called `listen`
+/// as its peer. Half the cost of [`peer_cred`] on Linux. Every other check
+/// stays: a socket with no peer recorded, or not a Unix one, still fails.
+#[inline(always)]
+pub fn peer_cred_no_socket_check(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
+    sys::peer_cred(sock, sys::ListenerCheck::Skip)
 }
 
 /// The supplementary groups of the peer. With an empty `groups`, returns how

@@ -25,8 +25,8 @@ mod msg;
 mod sys;
 
 pub use cred::{
-    allow_recv_cred, allow_recv_pidfd, cred_handshake_receiver, cred_handshake_sender, peer_cred, peer_groups,
-    peer_pidfd, peer_security, refuse_fds, CredSource,
+    allow_recv_cred, allow_recv_pidfd, cred_handshake_receiver, cred_handshake_sender, peer_cred,
+    peer_cred_no_socket_check, peer_groups, peer_pidfd, peer_security, refuse_fds, CredSource,
 };
 pub use cred::{
     fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_HANDSHAKE_BYTE, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID,

@@ -1,11 +1,11 @@
 //! Credentials: per-connection queries, per-message send and receive, and
 //! the per-socket opt-ins.
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_uint, c_void};
 use std::io::IoSlice;
 use std::os::fd::IntoRawFd;
 
-use super::fds::{missing, recv_complete, refuse_empty_stream_read};
+use super::fds::{missing, recv_complete, refuse_empty_stream_read, FDCRED_NO_SOCKET_CHECK};
 use super::{boundary, err, ptr};
 use crate::cred::{self, fdcred_cred, CredSource};
 use crate::msg::{send_msg, Received, SendOptions};
@@ -46,6 +46,37 @@ pub unsafe extern "C" fn fdcred_peer_cred(sock: c_int, out: *mut fdcred_cred) ->
         // SAFETY: the caller promises `out` is NULL or writable.
         let out = unsafe { ptr::inout(out) }?;
         *out = cred::peer_cred(sock)?;
+        Ok(0)
+    })
+}
+
+/// `fdcred_peer_cred` with `flags`: 0 (the same call), or
+/// `FDCRED_NO_SOCKET_CHECK` for a caller that knows `sock` is connected
+/// (it came from `accept`, `connect` or `socketpair`): the library then
+/// skips the `getsockopt(SO_ACCEPTCONN)` that refuses a listening socket,
+/// which halves the cost of the call on Linux. Given a listening socket
+/// anyway, it stores the ids of whoever called `listen` (for a
+/// socket-activated daemon: pid 1, uid 0), as `SO_PEERCRED` does. Every other
+/// check stays: no recorded peer, or not a Unix socket, still fails.
+///
+/// Returns 0, or -1 with `errno` (and `*out` untouched): those of
+/// `fdcred_peer_cred` (`ENOTCONN` for a listening socket only without
+/// `FDCRED_NO_SOCKET_CHECK`), and
+/// - `EINVAL`: an unknown flag.
+///
+/// # Safety
+/// `out` must be NULL or point to writable memory for one `struct fdcred_cred`.
+#[no_mangle]
+pub unsafe extern "C" fn fdcred_peer_cred_flags(sock: c_int, out: *mut fdcred_cred, flags: c_uint) -> c_int {
+    boundary(|| {
+        let sock = ptr::fd(sock)?;
+        // SAFETY: the caller promises `out` is NULL or writable.
+        let out = unsafe { ptr::inout(out) }?;
+        *out = match flags {
+            0 => cred::peer_cred(sock)?,
+            FDCRED_NO_SOCKET_CHECK => cred::peer_cred_no_socket_check(sock)?,
+            _ => return Err(err(libc::EINVAL)),
+        };
         Ok(0)
     })
 }

@@ -31,6 +31,15 @@ pub const FDCRED_SEND_CRED: c_uint = 0x4;
 /// Flag (receive): keep the sender's pidfd in `msg->pidfd` when the kernel
 /// attached one (after `fdcred_allow_recv_pidfd`); otherwise it is closed.
 pub const FDCRED_KEEP_PIDFD: c_uint = 0x8;
+/// Flag (`fdcred_sendmsg`, `fdcred_peer_cred_flags`): the caller vouches
+/// that `sock` is a connected Unix-domain socket (made by `socketpair`,
+/// `connect` or `accept` on a Unix socket), so the library skips the
+/// `getsockopt` that checks it: on a send, the socket's family (a TCP or UDP
+/// socket would then drop the descriptors and credentials silently, as
+/// plain `sendmsg` does); on a peer query, that it is not listening (a
+/// listening socket would then report whoever called `listen`). One syscall
+/// less per call: 10-15% of a one-descriptor message, half a peer query.
+pub const FDCRED_NO_SOCKET_CHECK: c_uint = 0x10;
 
 /// Result bit: the datagram was longer than the buffers; the rest is lost.
 pub const FDCRED_MSG_DATA_TRUNC: c_uint = 0x1;
@@ -91,13 +100,14 @@ pub struct fdcred_msg {
     pub reserved: [u32; 7],
 }
 
-const SEND_FLAGS: c_uint = FDCRED_NONBLOCK | FDCRED_SEND_CRED;
+const SEND_FLAGS: c_uint = FDCRED_NONBLOCK | FDCRED_SEND_CRED | FDCRED_NO_SOCKET_CHECK;
 const RECV_FLAGS: c_uint = FDCRED_NONBLOCK | FDCRED_NO_CLOEXEC | FDCRED_KEEP_PIDFD;
 
 /// The simple calls' policy: a message whose descriptors are incomplete is a
 /// failure (the core has already closed them). Receives into `received`
 /// (fresh from `Received::new`) in place, so that nothing copies its
 /// descriptor array.
+#[inline(always)]
 pub(crate) fn recv_complete(
     sock: BorrowedFd<'_>,
     buf: &mut [u8],
@@ -362,9 +372,11 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
 /// `msg->fds`, credentials when `flags` has `FDCRED_SEND_CRED`, to
 /// `msg->addr` when it is not NULL.
 ///
-/// `flags`: `FDCRED_NONBLOCK`, `FDCRED_SEND_CRED`. The descriptors stay open
-/// in the caller; `*msg` is not modified. Never raises `SIGPIPE`; `EINTR` is
-/// retried. Thread-safe.
+/// `flags`: `FDCRED_NONBLOCK`, `FDCRED_SEND_CRED`, `FDCRED_NO_SOCKET_CHECK`
+/// (skip the check that `sock` is a Unix-domain socket, for a caller that
+/// knows it is; see the flag). The descriptors stay open in the caller;
+/// `*msg` is not modified. Never raises `SIGPIPE`; `EINTR` is retried.
+/// Thread-safe.
 ///
 /// Credentials (Linux `SCM_CREDENTIALS`): the kernel checks them; a sender
 /// without `CAP_SETUID`/`CAP_SETGID`/`CAP_SYS_ADMIN` may claim only its own
@@ -408,7 +420,13 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
             // SAFETY: non-NULL, and the caller promises it is valid.
             Some(CredSource::Claim(unsafe { *msg.cred }))
         };
-        let opts = SendOptions { fds, cred, dest, nonblocking: flags & FDCRED_NONBLOCK != 0 };
+        let opts = SendOptions {
+            fds,
+            cred,
+            dest,
+            nonblocking: flags & FDCRED_NONBLOCK != 0,
+            no_socket_check: flags & FDCRED_NO_SOCKET_CHECK != 0,
+        };
         Ok(send_msg(sock, data, &opts)? as libc::ssize_t)
     })
 }

@@ -28,6 +28,7 @@ impl Sentinel for libc::ssize_t {
 /// Run a C entry point's body: `Ok` is returned as is; `Err` sets `errno`
 /// and returns the sentinel; a panic (a bug in this library) is stopped here
 /// and reported as `EIO`, never unwound into C.
+#[inline(always)]
 pub(crate) fn boundary<T: Sentinel>(body: impl FnOnce() -> io::Result<T>) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => value,

@@ -29,6 +29,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use super::unix::{self, err};
+use super::ListenerCheck;
 use crate::cred::fdcred_cred;
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
@@ -109,8 +110,8 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 
 /// `LOCAL_PEERCRED` (effective uid, effective gid in `cr_groups[0]`) and
 /// `LOCAL_PEERPID` (the pid; unknown if the kernel refuses it).
-pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    let xu = unix::xucred::peer(sock)?;
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
+    let xu = unix::xucred::peer(sock, listener)?;
     let mut cred = unix::xucred::effective_ids(&xu);
     if let Ok((pid, len)) = unix::getsockopt::<libc::pid_t>(sock, unix::SOL_LOCAL, libc::LOCAL_PEERPID) {
         if len == size_of::<libc::pid_t>() {

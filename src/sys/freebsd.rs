@@ -16,7 +16,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use super::unix::{self, err};
-use super::CmsgKind;
+use super::{CmsgKind, ListenerCheck};
 use crate::cmsg::Builder;
 use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
 
@@ -155,8 +155,8 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 
 /// The peer's effective uid, effective gid (`cr_groups[0]`) and, on FreeBSD
 /// 13+, pid (`cr_pid`; 0 before, reported unknown).
-pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    let xu = unix::xucred::peer(sock)?;
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
+    let xu = unix::xucred::peer(sock, listener)?;
     #[cfg_attr(target_os = "dragonfly", allow(unused_mut))] // no pid to add there
     let mut cred = unix::xucred::effective_ids(&xu);
     #[cfg(target_os = "freebsd")]

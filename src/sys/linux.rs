@@ -8,7 +8,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::unix::{getsockopt, last_error, refuse_listening, require_unix_socket, setsockopt_int};
-use super::CmsgKind;
+use super::{CmsgKind, ListenerCheck};
 use crate::cmsg::Builder;
 use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
 
@@ -62,6 +62,7 @@ pub(crate) fn set_errno(code: i32) {
 ///
 /// # Safety
 /// `msg` must describe valid buffers (name, iovecs, control) for the call.
+#[inline(always)]
 pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
     let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
     loop {
@@ -177,6 +178,7 @@ fn read_proc_u32(path: &core::ffi::CStr) -> Option<u32> {
 
 /// Append `SCM_CREDENTIALS`. Fields the caller did not mark known are the
 /// sender's own pid, real uid and real gid (the kernel's own default).
+#[inline(always)]
 pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
     // SAFETY: these calls cannot fail and touch no memory of ours.
     let (own_pid, own_uid, own_gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
@@ -196,6 +198,7 @@ pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: Cr
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOBUFS))
 }
 
+#[inline(always)]
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN).map(|(v, _)| v)
 }
@@ -209,7 +212,8 @@ fn no_peer(sock: BorrowedFd<'_>) -> io::Error {
     }
 }
 
-pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
+#[inline(always)]
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
     let (uc, len) = getsockopt::<libc::ucred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED)?;
     if len < size_of::<libc::ucred>() {
         return Err(io::Error::from_raw_os_error(libc::EPROTO));
@@ -218,7 +222,9 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
     if cred.known & (FDCRED_CRED_UID | FDCRED_CRED_GID) == 0 {
         return Err(no_peer(sock));
     }
-    refuse_listening(sock)?;
+    if listener == ListenerCheck::Refuse {
+        refuse_listening(sock)?;
+    }
     Ok(cred)
 }
 

@@ -8,7 +8,7 @@
 //! | `set_cloexec_after_recv` | the non-atomic fallback where `MSG_CMSG_CLOEXEC` is missing |
 //! | `classify_cmsg`, `decode_cred`, `push_cred` | this OS's control-message kinds and credential layouts (`decode_cred` gets the cmsg type: FreeBSD has two layouts) |
 //! | `socket_domain`, `socket_type`, `is_listening` | socket facts used for argument checks |
-//! | `peer_cred`, `peer_groups`, `peer_pidfd`, `peer_security` | per-connection identity |
+//! | `peer_cred`, `peer_groups`, `peer_pidfd`, `peer_security` | per-connection identity (`peer_cred` takes a [`ListenerCheck`]) |
 //! | `allow_recv_cred`, `allow_recv_pidfd`, `refuse_fds` | per-socket opt-ins |
 //! | `CMSG_ALIGN` | the alignment `CMSG_NXTHDR` steps by (checked against libc's `CMSG_SPACE` at compile time in src/cmsg.rs) |
 //!
@@ -18,6 +18,15 @@
 //! Code that is the same on several OSes lives once in `unix.rs`; a backend
 //! re-exports what it uses by name at the top of its file (`pub(crate) use
 //! super::unix::...`), so each file still shows its OS's whole interface.
+
+/// Whether a peer query first refuses a listening socket, which reports as
+/// its "peer" whoever called `listen` (one more `getsockopt`). `Skip` is for
+/// a caller that vouched the socket is connected (`FDCRED_NO_SOCKET_CHECK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListenerCheck {
+    Refuse,
+    Skip,
+}
 
 /// What a control message carries, as far as the library cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use super::unix;
-use super::CmsgKind;
+use super::{CmsgKind, ListenerCheck};
 use crate::cred::fdcred_cred;
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
@@ -90,8 +90,8 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 }
 
 /// `LOCAL_PEEREID`: pid, effective uid and gid at connect time.
-pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    let id = unix::peer_option::<libc::unpcbid>(sock, unix::SOL_LOCAL, libc::LOCAL_PEEREID, |_| true)?;
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
+    let id = unix::peer_option::<libc::unpcbid>(sock, unix::SOL_LOCAL, libc::LOCAL_PEEREID, |_| true, listener)?;
     Ok(unix::cred_from(id.unp_pid, id.unp_euid, id.unp_egid))
 }
 

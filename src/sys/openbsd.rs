@@ -12,6 +12,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use super::unix;
+use super::ListenerCheck;
 use crate::cred::fdcred_cred;
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
@@ -56,7 +57,7 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 }
 
 /// `SO_PEERCRED`: effective uid and gid, and pid, at connect time.
-pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    let pc = unix::peer_option::<libc::sockpeercred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED, |_| true)?;
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
+    let pc = unix::peer_option::<libc::sockpeercred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED, |_| true, listener)?;
     Ok(unix::cred_from(pc.pid, pc.uid, pc.gid))
 }

@@ -15,7 +15,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use super::unix::{self, err};
-use super::CmsgKind;
+use super::{CmsgKind, ListenerCheck};
 use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
 
 // Interface items whose code is the same on other backends (src/sys/unix.rs):
@@ -139,7 +139,11 @@ pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 }
 
 /// `getpeerucred`, handed to `f`, then freed.
-fn with_peer_ucred<T>(sock: BorrowedFd<'_>, f: impl FnOnce(*const libc::ucred_t) -> io::Result<T>) -> io::Result<T> {
+fn with_peer_ucred<T>(
+    sock: BorrowedFd<'_>,
+    listener: ListenerCheck,
+    f: impl FnOnce(*const libc::ucred_t) -> io::Result<T>,
+) -> io::Result<T> {
     use std::os::fd::AsRawFd;
     unix::require_unix_socket(sock)?;
     let mut uc: *mut libc::ucred_t = core::ptr::null_mut();
@@ -150,21 +154,22 @@ fn with_peer_ucred<T>(sock: BorrowedFd<'_>, f: impl FnOnce(*const libc::ucred_t)
     if uc.is_null() {
         return Err(err(libc::EPROTO));
     }
-    let result = unix::refuse_listening(sock).and_then(|()| f(uc));
+    let checked = if listener == ListenerCheck::Refuse { unix::refuse_listening(sock) } else { Ok(()) };
+    let result = checked.and_then(|()| f(uc));
     // SAFETY: `uc` came from getpeerucred and is freed once, here.
     unsafe { libc::ucred_free(uc) };
     result
 }
 
 /// `getpeerucred`: pid, effective and real ids.
-pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
+pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
     // SAFETY: `uc` is the complete ucred_t getpeerucred returned.
-    with_peer_ucred(sock, |uc| Ok(unsafe { from_ucred(uc) }))
+    with_peer_ucred(sock, listener, |uc| Ok(unsafe { from_ucred(uc) }))
 }
 
 /// `ucred_getgroups` of the peer's `ucred_t`.
 pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> io::Result<usize> {
-    with_peer_ucred(sock, |uc| {
+    with_peer_ucred(sock, ListenerCheck::Refuse, |uc| {
         let mut list: *const libc::gid_t = core::ptr::null();
         // SAFETY: `uc` is a complete ucred_t; `list` receives a pointer into it.
         let n = unsafe { libc::ucred_getgroups(uc, &mut list) };

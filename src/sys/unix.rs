@@ -53,6 +53,7 @@ pub(super) unsafe fn sendmsg_retry(sock: BorrowedFd<'_>, msg: &libc::msghdr, fla
 ///
 /// # Safety
 /// `msg` must describe valid writable buffers for the call.
+#[inline(always)]
 pub(super) unsafe fn recvmsg_retry(
     sock: BorrowedFd<'_>,
     msg: &mut libc::msghdr,
@@ -84,6 +85,7 @@ pub(super) fn set_cloexec(fd: &OwnedFd) {
 
 /// `getsockopt` into a `T`; returns the value and the length the kernel
 /// wrote. `T` must be plain integers (valid for any bytes).
+#[inline(always)]
 pub(super) fn getsockopt<T>(sock: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> io::Result<(T, usize)> {
     let mut value = MaybeUninit::<T>::zeroed();
     let mut len = size_of::<T>() as libc::socklen_t;
@@ -156,6 +158,7 @@ pub(crate) fn socket_type(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 }
 
 /// The interface's `is_listening`: `SO_ACCEPTCONN`, the same on every backend here.
+#[inline(always)]
 pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
     getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).map(|(v, _)| v != 0)
 }
@@ -188,13 +191,16 @@ pub(super) fn peer_option<T>(
     level: libc::c_int,
     name: libc::c_int,
     valid: impl FnOnce(&T) -> bool,
+    listener: super::ListenerCheck,
 ) -> io::Result<T> {
     require_unix_socket(sock)?;
     let (value, len) = getsockopt::<T>(sock, level, name).map_err(peer_query_error)?;
     if len != size_of::<T>() || !valid(&value) {
         return Err(err(libc::EPROTO));
     }
-    refuse_listening(sock)?;
+    if listener == super::ListenerCheck::Refuse {
+        refuse_listening(sock)?;
+    }
     Ok(value)
 }
 
@@ -206,6 +212,7 @@ pub(super) fn require_unix_socket(sock: BorrowedFd<'_>) -> io::Result<()> {
 
 /// A listening socket reports the ids of whoever called `listen`, which is
 /// not a peer: refuse it.
+#[inline(always)]
 pub(super) fn refuse_listening(sock: BorrowedFd<'_>) -> io::Result<()> {
     if is_listening(sock)? {
         return Err(err(libc::ENOTCONN));
@@ -318,6 +325,7 @@ pub(super) mod msg_flags {
     ///
     /// # Safety
     /// `msg` must describe valid writable buffers for the call.
+    #[inline(always)]
     pub(crate) unsafe fn recvmsg(
         sock: BorrowedFd<'_>,
         msg: &mut libc::msghdr,
@@ -437,15 +445,15 @@ pub(super) mod kernel_attaches {
 pub(super) mod xucred {
     use super::{copy_groups, peer_option, SOL_LOCAL};
     use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_UID};
+    use crate::sys::ListenerCheck;
     use std::io;
     use std::os::fd::BorrowedFd;
 
     /// `LOCAL_PEERCRED`, checked: a Unix socket, the full struct, the version
     /// this code knows, a sane group count, not a listening socket.
-    pub(in crate::sys) fn peer(sock: BorrowedFd<'_>) -> io::Result<libc::xucred> {
-        peer_option::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED, |xu| {
-            xu.cr_version == libc::XUCRED_VERSION && (0..=16).contains(&xu.cr_ngroups)
-        })
+    pub(in crate::sys) fn peer(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<libc::xucred> {
+        let valid = |xu: &libc::xucred| xu.cr_version == libc::XUCRED_VERSION && (0..=16).contains(&xu.cr_ngroups);
+        peer_option::<libc::xucred>(sock, SOL_LOCAL, libc::LOCAL_PEERCRED, valid, listener)
     }
 
     /// The effective uid, and the effective gid (`cr_groups[0]`) when the
@@ -465,7 +473,7 @@ pub(super) mod xucred {
     /// effective gid). The kernel reports at most 16 entries (`XU_NGROUPS`),
     /// so a peer in more than 15 supplementary groups shows only the first 15.
     pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> io::Result<usize> {
-        let xu = peer(sock)?;
+        let xu = peer(sock, ListenerCheck::Refuse)?;
         let n = xu.cr_ngroups as usize;
         let supplementary = if n > 1 { &xu.cr_groups[1..n] } else { &[][..] };
         copy_groups(supplementary, groups)
@@ -684,9 +692,10 @@ mod tests {
         #[test]
         fn peer_option_reads_a_whole_struct_and_refuses_tcp_a_bad_layout_and_a_listener() {
             let (a, _b) = pair(libc::SOCK_STREAM);
-            let read = |sock, valid: fn(&libc::ucred) -> bool| {
-                peer_option::<libc::ucred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED, valid)
+            let read_with = |sock, valid: fn(&libc::ucred) -> bool, listener| {
+                peer_option::<libc::ucred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED, valid, listener)
             };
+            let read = |sock, valid| read_with(sock, valid, crate::sys::ListenerCheck::Refuse);
             // SAFETY: getpid has no preconditions.
             assert_eq!(read(a.as_fd(), |_| true).unwrap().pid, unsafe { libc::getpid() });
             let code = |r: io::Result<libc::ucred>| r.unwrap_err().raw_os_error();
@@ -709,6 +718,12 @@ mod tests {
             // SAFETY: a bound Unix stream socket.
             assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 1) }, 0, "listen: {}", last_error());
             assert_eq!(code(read(l.as_fd(), |_| true)), Some(libc::ENOTCONN), "listening socket");
+            // Skipping the check (the caller vouched) reads what the kernel
+            // recorded at listen(): this process. Hence the check by default.
+            let skipped = read_with(l.as_fd(), |_| true, crate::sys::ListenerCheck::Skip).unwrap();
+            // SAFETY: getpid has no preconditions.
+            assert_eq!(skipped.pid, unsafe { libc::getpid() });
+            assert_eq!(code(read_with(tcp.as_fd(), |_| true, crate::sys::ListenerCheck::Skip)), Some(libc::EOPNOTSUPP));
         }
 
         #[test]
