@@ -271,11 +271,36 @@ struct scenario {
     int nfds;     /* fds per message (0: none) */
     int kind;     /* what one iteration does */
     int pingpong; /* latency row */
+    int nocheck;  /* the library side passes FDCRED_NO_SOCKET_CHECK (through fdcred_sendmsg on sends) */
 };
 
 enum { K_FD1, K_FDS, K_PEERCRED, K_CRED };
 
 static int sv[2];
+static int nocheck; /* the scenario being run asks for FDCRED_NO_SOCKET_CHECK */
+
+/* The library's sends: the simple calls, or with FDCRED_NO_SOCKET_CHECK the
+ * general call (the only send that takes flags), `extra` flags added. */
+static ssize_t lib_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds, unsigned extra) {
+    if (!nocheck) {
+        if (extra & FDCRED_SEND_CRED)
+            return fdcred_send_cred(sock, NULL, buf, len);
+        if (nfds == 1 && len == 1)
+            return fdcred_sendfd(sock, fds[0]) == 0 ? 1 : -1;
+        return fdcred_send_fds(sock, buf, len, fds, nfds);
+    }
+    struct iovec iov = {(void *)buf, len};
+    struct fdcred_msg m = {0};
+    m.iov = &iov;
+    m.iovlen = 1;
+    m.fds = (int *)fds;
+    m.nfds = nfds;
+    return fdcred_sendmsg(sock, &m, FDCRED_NO_SOCKET_CHECK | extra);
+}
+static int lib_sendfd(int sock, int fd) {
+    static const char zero = 0;
+    return lib_send(sock, &zero, 1, &fd, 1, 0) == 1 ? 0 : -1;
+}
 
 static void setup(const struct scenario *s) {
     CHECK(socketpair(AF_UNIX, s->type, 0, sv) == 0, "%s: socketpair: %s", s->name, strerror(errno));
@@ -304,7 +329,7 @@ static void iterate(const struct scenario *s, int lib, long iters) {
     for (long i = 0; i < iters; i++) {
         switch (s->kind) {
         case K_FD1: {
-            int r = lib ? fdcred_sendfd(sv[0], devnull) : base_sendfd(sv[0], devnull);
+            int r = lib ? lib_sendfd(sv[0], devnull) : base_sendfd(sv[0], devnull);
             CHECK(r == 0, "%s %s: send fd %d: %s", s->name, who, devnull, strerror(errno));
             int fd = lib ? fdcred_recvfd(sv[1]) : base_recvfd(sv[1]);
             CHECK(fd >= 0, "%s %s: receive: %s", s->name, who, strerror(errno));
@@ -313,7 +338,7 @@ static void iterate(const struct scenario *s, int lib, long iters) {
         }
         case K_FDS: {
             size_t n = (size_t)s->nfds;
-            ssize_t r = lib ? fdcred_send_fds(sv[0], &byte, 1, sendset, n) : base_send_fds(sv[0], &byte, 1, sendset, n);
+            ssize_t r = lib ? lib_send(sv[0], &byte, 1, sendset, n, 0) : base_send_fds(sv[0], &byte, 1, sendset, n);
             CHECK(r == 1, "%s %s: send %zu fds: %s", s->name, who, n, strerror(errno));
             size_t cap = n;
             r = lib ? fdcred_recv_fds(sv[1], &in, 1, got, &cap) : base_recv_fds(sv[1], &in, 1, got, n, &cap);
@@ -325,8 +350,8 @@ static void iterate(const struct scenario *s, int lib, long iters) {
         case K_PEERCRED: {
             if (lib) {
                 struct fdcred_cred c;
-                CHECK(fdcred_peer_cred(sv[1], &c) == 0, "%s library: fdcred_peer_cred(%d): %s", s->name, sv[1],
-                      strerror(errno));
+                int r = nocheck ? fdcred_peer_cred_flags(sv[1], &c, FDCRED_NO_SOCKET_CHECK) : fdcred_peer_cred(sv[1], &c);
+                CHECK(r == 0, "%s library: peer credentials of %d: %s", s->name, sv[1], strerror(errno));
             } else {
                 struct ucred uc;
                 socklen_t len = sizeof uc;
@@ -336,7 +361,7 @@ static void iterate(const struct scenario *s, int lib, long iters) {
             break;
         }
         case K_CRED: {
-            ssize_t r = lib ? fdcred_send_cred(sv[0], NULL, &byte, 1) : base_send_cred(sv[0], &byte, 1);
+            ssize_t r = lib ? lib_send(sv[0], &byte, 1, NULL, 0, FDCRED_SEND_CRED) : base_send_cred(sv[0], &byte, 1);
             CHECK(r == 1, "%s %s: send with credentials: %s", s->name, who, strerror(errno));
             if (lib) {
                 struct fdcred_cred c;
@@ -364,7 +389,7 @@ static void pingpong_child(int sock, int lib) {
                     strerror(errno));
             _exit(1);
         }
-        int r = lib ? fdcred_sendfd(sock, fd) : base_sendfd(sock, fd);
+        int r = lib ? lib_sendfd(sock, fd) : base_sendfd(sock, fd);
         if (r < 0) {
             fprintf(stderr, "fdcred-bench: ping-pong child: send fd %d back: %s\n", fd, strerror(errno));
             _exit(1);
@@ -385,7 +410,7 @@ static void pingpong(const struct scenario *s, int lib, long iters, double *lat)
     const char *who = lib ? "library" : "baseline";
     for (long i = 0; i < iters; i++) {
         double t0 = now();
-        int r = lib ? fdcred_sendfd(sv[0], devnull) : base_sendfd(sv[0], devnull);
+        int r = lib ? lib_sendfd(sv[0], devnull) : base_sendfd(sv[0], devnull);
         CHECK(r == 0, "%s %s: send fd %d: %s", s->name, who, devnull, strerror(errno));
         int fd = lib ? fdcred_recvfd(sv[0]) : base_recvfd(sv[0]);
         CHECK(fd >= 0, "%s %s: receive the echo: %s", s->name, who, strerror(errno));
@@ -410,18 +435,30 @@ static const char *bar(double ratio, double want) {
 #define MAX_ROUNDS 256
 
 static const struct scenario scenarios[] = {
-    {"1 fd/msg SOCK_STREAM (sendfd/recvfd)", SOCK_STREAM, 1, K_FD1, 0},
-    {"1 fd/msg SOCK_DGRAM (sendfd/recvfd)", SOCK_DGRAM, 1, K_FD1, 0},
-    {"1 fd/msg SOCK_SEQPACKET (sendfd/recvfd)", SOCK_SEQPACKET, 1, K_FD1, 0},
-    {"64 fds/msg SOCK_STREAM (send_fds/recv_fds)", SOCK_STREAM, 64, K_FDS, 0},
-    {"64 fds/msg SOCK_DGRAM", SOCK_DGRAM, 64, K_FDS, 0},
-    {"64 fds/msg SOCK_SEQPACKET", SOCK_SEQPACKET, 64, K_FDS, 0},
-    {"253 fds/msg SOCK_STREAM", SOCK_STREAM, 253, K_FDS, 0},
-    {"253 fds/msg SOCK_DGRAM", SOCK_DGRAM, 253, K_FDS, 0},
-    {"253 fds/msg SOCK_SEQPACKET", SOCK_SEQPACKET, 253, K_FDS, 0},
-    {"ping-pong 2 processes, 1 fd (latency/fd)", SOCK_STREAM, 1, K_FD1, 1},
-    {"fdcred_peer_cred vs getsockopt(SO_PEERCRED)", SOCK_STREAM, 0, K_PEERCRED, 0},
-    {"SCM_CREDENTIALS send+recv SOCK_STREAM", SOCK_STREAM, 0, K_CRED, 0},
+    {"1 fd/msg SOCK_STREAM (sendfd/recvfd)", SOCK_STREAM, 1, K_FD1, 0, 0},
+    {"1 fd/msg SOCK_DGRAM (sendfd/recvfd)", SOCK_DGRAM, 1, K_FD1, 0, 0},
+    {"1 fd/msg SOCK_SEQPACKET (sendfd/recvfd)", SOCK_SEQPACKET, 1, K_FD1, 0, 0},
+    {"64 fds/msg SOCK_STREAM (send_fds/recv_fds)", SOCK_STREAM, 64, K_FDS, 0, 0},
+    {"64 fds/msg SOCK_DGRAM", SOCK_DGRAM, 64, K_FDS, 0, 0},
+    {"64 fds/msg SOCK_SEQPACKET", SOCK_SEQPACKET, 64, K_FDS, 0, 0},
+    {"253 fds/msg SOCK_STREAM", SOCK_STREAM, 253, K_FDS, 0, 0},
+    {"253 fds/msg SOCK_DGRAM", SOCK_DGRAM, 253, K_FDS, 0, 0},
+    {"253 fds/msg SOCK_SEQPACKET", SOCK_SEQPACKET, 253, K_FDS, 0, 0},
+    {"ping-pong 2 processes, 1 fd (latency/fd)", SOCK_STREAM, 1, K_FD1, 1, 0},
+    {"fdcred_peer_cred vs getsockopt(SO_PEERCRED)", SOCK_STREAM, 0, K_PEERCRED, 0, 0},
+    {"SCM_CREDENTIALS send+recv SOCK_STREAM", SOCK_STREAM, 0, K_CRED, 0, 0},
+    /* The same with FDCRED_NO_SOCKET_CHECK: the caller vouches for the socket,
+     * the library skips the one getsockopt per call that checks it. */
+    {"1 fd/msg SOCK_STREAM, NO_SOCKET_CHECK", SOCK_STREAM, 1, K_FD1, 0, 1},
+    {"1 fd/msg SOCK_DGRAM, NO_SOCKET_CHECK", SOCK_DGRAM, 1, K_FD1, 0, 1},
+    {"1 fd/msg SOCK_SEQPACKET, NO_SOCKET_CHECK", SOCK_SEQPACKET, 1, K_FD1, 0, 1},
+    {"64 fds/msg SOCK_STREAM, NO_SOCKET_CHECK", SOCK_STREAM, 64, K_FDS, 0, 1},
+    {"253 fds/msg SOCK_STREAM, NO_SOCKET_CHECK", SOCK_STREAM, 253, K_FDS, 0, 1},
+    {"253 fds/msg SOCK_DGRAM, NO_SOCKET_CHECK", SOCK_DGRAM, 253, K_FDS, 0, 1},
+    {"253 fds/msg SOCK_SEQPACKET, NO_SOCKET_CHECK", SOCK_SEQPACKET, 253, K_FDS, 0, 1},
+    {"ping-pong 2 processes, 1 fd, NO_SOCKET_CHECK", SOCK_STREAM, 1, K_FD1, 1, 1},
+    {"fdcred_peer_cred_flags(NO_SOCKET_CHECK)", SOCK_STREAM, 0, K_PEERCRED, 0, 1},
+    {"SCM_CREDENTIALS SOCK_STREAM, NO_SOCKET_CHECK", SOCK_STREAM, 0, K_CRED, 0, 1},
 };
 
 static void usage(void) {
@@ -478,6 +515,7 @@ int main(int argc, char **argv) {
     unsigned long total_lib_allocs = 0, total_lib_msgs = 0;
     for (size_t si = 0; si < sizeof scenarios / sizeof scenarios[0]; si++) {
         const struct scenario *s = &scenarios[si];
+        nocheck = s->nocheck;
         if (only && !strstr(s->name, only))
             continue;
         double lib_rate[MAX_ROUNDS], base_rate[MAX_ROUNDS], ratio[MAX_ROUNDS];
@@ -552,9 +590,9 @@ int main(int argc, char **argv) {
             double l50 = median(p50[1], rounds), b50 = median(p50[0], rounds);
             double l99 = median(p99[1], rounds), b99 = median(p99[0], rounds);
             double m50 = median(r50, rounds), m99 = median(r99, rounds);
-            printf("%-46s %9.2f us %9.2f us %12s %7.3f %7.3f %7.3f %7.3f %11s %s\n", "ping-pong 1 fd, latency/fd p50",
+            printf("%-46s %9.2f us %9.2f us %12s %7.3f %7.3f %7.3f %7.3f %11s %s\n", s->nocheck ? "ping-pong, NO_SOCKET_CHECK, latency/fd p50" : "ping-pong 1 fd, latency/fd p50",
                    l50 * 1e6, b50 * 1e6, "", m50, lo, hi, best, "-", bar(m50, 0.97));
-            printf("%-46s %9.2f us %9.2f us %12s %7.3f %7s %7s %7s %11s %s\n", "ping-pong 1 fd, latency/fd p99",
+            printf("%-46s %9.2f us %9.2f us %12s %7.3f %7s %7s %7s %11s %s\n", s->nocheck ? "ping-pong, NO_SOCKET_CHECK, latency/fd p99" : "ping-pong 1 fd, latency/fd p99",
                    l99 * 1e6, b99 * 1e6, "", m99, "", "", "", "-", bar(m99, 0.97));
             continue;
         }
