@@ -187,15 +187,15 @@ _local = threading.local()
 
 
 def _buffers(bufsize, maxfds):
+    """This thread's (data buffer, fd array, size_t, cred, pointer to the
+    size_t, data capacity, fd capacity), grown to hold the sizes asked for."""
     b = getattr(_local, "b", None)
-    if b is None or len(b[0]) < bufsize or len(b[1]) < maxfds:
-        b = (
-            ctypes.create_string_buffer(max(bufsize, 4096, len(b[0]) if b else 0)),
-            _IntArrays[max(maxfds, 16, len(b[1]) if b else 0)](),
-            _c_size_t(),
-            _CCred(),
-        )
-        b += (ctypes.pointer(b[2]),)  # made once: byref() on every call costs
+    if b is None or b[5] < bufsize or b[6] < maxfds:
+        size = max(bufsize, 4096, b[5] if b else 0)
+        count = max(maxfds, 16, b[6] if b else 0)
+        nfds = _c_size_t()
+        # the pointer is made once: byref() on every call costs
+        b = (ctypes.create_string_buffer(size), _IntArrays[count](), nfds, _CCred(), ctypes.pointer(nfds), size, count)
         _local.b = b
     return b
 
@@ -218,31 +218,49 @@ def recvfd(sock):
     return fd
 
 
+def _pack_fds(fds, n):
+    """`fds` as C ints packed into bytes, for anything the fast path in
+    send_fds did not take: more than MAX_FDS, objects with fileno(), numbers
+    outside a C int (EBADF: no open descriptor has that number)."""
+    if n > MAX_FDS:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL) + ": more than MAX_FDS descriptors")
+    try:
+        return _FdPackers[n].pack(*[_fileno(f) for f in fds])
+    except struct.error:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
+
+
+# send_fds and recv_fds are the module's hot paths: the benchmark holds them
+# to CPython's socket.send_fds/recv_fds, which do their work in C. Their
+# common case (ints or socket objects, sizes that fit the cached buffers) runs
+# as few Python steps as it can; everything else takes a slower branch.
+
+
 def send_fds(sock, data, fds):
     """Send `data` with the descriptors in `fds` (at most MAX_FDS) in one message.
 
     Returns the number of bytes sent.
     """
     n = len(fds)
-    if n > MAX_FDS:
-        raise OSError(22, os.strerror(22) + ": more than MAX_FDS descriptors")
-    if n:
+    if n == 1:
         try:
-            arr = _pack_one(fds[0]) if n == 1 else _FdPackers[n].pack(*fds)  # the common case: ints
+            arr = _pack_one(fds[0])
         except struct.error:
-            try:
-                arr = _FdPackers[n].pack(*[_fileno(f) for f in fds])
-            except struct.error:  # outside a C int: no open descriptor has that number
-                raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
+            arr = _pack_fds(fds, n)
+    elif n:
+        arr = _pack_fds(fds, n)
     else:
         arr = None
     if type(data) is not bytes:
         data = bytes(data)
-    length = len(data)
-    length = _SIZES[length] if length <= MAX_FDS else _c_size_t(length)
-    if type(sock) is not int:
-        sock = sock.fileno() if type(sock) is _socket else _fileno(sock)
-    r = _send_fds_bare(sock, data, length, arr, _SIZES[n])
+    k = len(data)
+    r = _send_fds_bare(
+        sock if type(sock) is int else sock.fileno() if type(sock) is _socket else _fileno(sock),
+        data,
+        _SIZES[k] if k <= MAX_FDS else _c_size_t(k),
+        arr,
+        _SIZES[n],
+    )
     if r < 0:
         raise _error()
     return r
@@ -255,21 +273,23 @@ def recv_fds(sock, bufsize, maxfds):
     EMSGSIZE; one the kernel truncated raises EBADMSG; in both cases all of
     its descriptors have been closed. (b"", []) is end of file on a stream.
     """
-    if maxfds < 0 or bufsize < 0:
-        raise OSError(22, os.strerror(22))
-    if maxfds > MAX_FDS:
-        maxfds = MAX_FDS  # no message can carry more
     try:
-        buf, fds, nfds, _, nfds_p = _local.b
-        if len(buf) < bufsize or len(fds) < maxfds:
-            raise AttributeError
+        buf, fds, nfds, _, nfds_p, size_cap, fds_cap = _local.b
     except AttributeError:
-        buf, fds, nfds, _, nfds_p = _buffers(bufsize, maxfds)
+        size_cap = fds_cap = -1
+    if not (0 <= bufsize <= size_cap and 0 <= maxfds <= fds_cap):
+        if maxfds < 0 or bufsize < 0:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        maxfds = min(maxfds, MAX_FDS)  # no message can carry more
+        buf, fds, nfds, _, nfds_p, _, _ = _buffers(bufsize, maxfds)
     nfds.value = maxfds
-    size = _SIZES[bufsize] if bufsize <= MAX_FDS else _c_size_t(bufsize)
-    if type(sock) is not int:
-        sock = sock.fileno() if type(sock) is _socket else _fileno(sock)
-    r = _recv_fds_bare(sock, buf, size, fds, nfds_p)
+    r = _recv_fds_bare(
+        sock if type(sock) is int else sock.fileno() if type(sock) is _socket else _fileno(sock),
+        buf,
+        _SIZES[bufsize] if bufsize <= MAX_FDS else _c_size_t(bufsize),
+        fds,
+        nfds_p,
+    )
     if r < 0:
         raise _error()
     n = nfds.value
@@ -314,7 +334,7 @@ def recvcred(sock, bufsize):
     """
     if bufsize < 0:
         raise OSError(22, os.strerror(22))
-    buf, _, _, c, _ = _buffers(bufsize, 0)
+    buf, _, _, c, _, _, _ = _buffers(bufsize, 0)
     r = _recv_cred(_fileno(sock), _byref(c), buf, bufsize)
     if r < 0:
         raise _error()
