@@ -6,7 +6,7 @@ usual search (ctypes.util.find_library("fdcred"), then the soname
 libfdcred.so.0).
 
 Every `sock` and `fd` argument may be a socket object (anything with
-fileno()) or an int. Errors raise OSError with the library's errno (so
+fileno()) or an integer (an int, or anything with __index__). Errors raise OSError with the library's errno (so
 ConnectionResetError, PermissionError, ... where Python has a subclass).
 Every descriptor returned is owned by the caller and close-on-exec; the
 descriptors passed to a send stay open and stay the caller's.
@@ -167,9 +167,12 @@ def _fileno(obj):
         return obj
     if isinstance(obj, int):
         return int(obj)
+    fileno = getattr(obj, "fileno", None)
+    if fileno is None:
+        return operator.index(obj)  # an integer of another type (numpy's); else TypeError
     # A plain int whatever fileno() returned: the hot paths pass it to C
     # without argtypes, where anything else would not be taken as an int.
-    return operator.index(obj.fileno())
+    return operator.index(fileno())
 
 
 def _cred(c):
@@ -192,7 +195,9 @@ def _buffers(bufsize, maxfds):
     b = getattr(_local, "b", None)
     if b is None or b[5] < bufsize or b[6] < maxfds:
         size = max(bufsize, 4096, b[5] if b else 0)
-        count = max(maxfds, 16, b[6] if b else 0)
+        # Never above MAX_FDS: recv_fds's fast path passes any maxfds up to
+        # this capacity to the library unclamped.
+        count = min(max(maxfds, 16, b[6] if b else 0), MAX_FDS)
         nfds = _c_size_t()
         # the pointer is made once: byref() on every call costs
         b = (ctypes.create_string_buffer(size), _IntArrays[count](), nfds, _CCred(), ctypes.pointer(nfds), size, count)
@@ -219,13 +224,19 @@ def recvfd(sock):
 
 
 def _pack_fds(fds, n):
-    """`fds` as C ints packed into bytes, for anything the fast path in
-    send_fds did not take: more than MAX_FDS, objects with fileno(), numbers
-    outside a C int (EBADF: no open descriptor has that number)."""
+    """`fds` (n of them, n > 0) as C ints packed into bytes: integers (or
+    anything with __index__) directly, then objects with fileno(); EINVAL for
+    more than MAX_FDS, EBADF for a number outside a C int (no open
+    descriptor has it)."""
     if n > MAX_FDS:
         raise OSError(errno.EINVAL, os.strerror(errno.EINVAL) + ": more than MAX_FDS descriptors")
+    packer = _FdPackers[n]
     try:
-        return _FdPackers[n].pack(*[_fileno(f) for f in fds])
+        return packer.pack(*fds)  # the common case: ints
+    except struct.error:
+        pass
+    try:
+        return packer.pack(*[_fileno(f) for f in fds])
     except struct.error:
         raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
 

@@ -214,6 +214,76 @@ class FdPassing(Base):
                 os.close(fd)
 
 
+class Index:
+    """An integer that is not an int (as numpy's are): has __index__ only."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __index__(self):
+        return self.n
+
+
+class ArgumentForms(Base):
+    """send_fds/recv_fds take a fast path for their common case; every other
+    form of argument must give what the slow path always gave."""
+
+    def roundtrip(self, fds, bufsize=8, maxfds=8, data=b"x"):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        with a, b:
+            self.assertEqual(fdcred.send_fds(a, data, fds), len(data))
+            got, received = fdcred.recv_fds(b, bufsize, maxfds)
+            for fd in received:
+                os.close(fd)
+            return got, len(received)
+
+    def test_every_form_of_descriptor(self):
+        r, w = os.pipe()
+        s1, s2 = socket.socketpair()
+        with s1, s2, open("/etc/passwd", "rb") as f:
+            try:
+                for fds in ([r], [r, w], [Index(r)], [Index(r), Index(w)], [f], [f, s1], [r, f, Index(w)], [s1] * 9):
+                    with self.subTest(fds=fds):
+                        self.assertEqual(self.roundtrip(fds, maxfds=16), (b"x", len(fds)))
+            finally:
+                os.close(r)
+                os.close(w)
+
+    def test_bad_descriptors(self):
+        a, b = socket.socketpair()
+        with a, b:
+            for fds in ([2**31], [0, 2**40], [-(2**31) - 1]):
+                with self.subTest(fds=fds), self.assertRaises(OSError) as cm:
+                    fdcred.send_fds(a, b"x", fds)
+                self.assertEqual(cm.exception.errno, errno.EBADF)
+            for fds in ([None], [1.5], [0, None]):
+                with self.subTest(fds=fds), self.assertRaises((TypeError, AttributeError)):
+                    fdcred.send_fds(a, b"x", fds)
+
+    def test_sizes_around_the_cached_buffers(self):
+        # Negative sizes fail whether or not this thread has buffers yet.
+        a, b = socket.socketpair()
+        with a, b:
+            for _ in range(2):
+                for bufsize, maxfds in ((-1, 1), (1, -1)):
+                    with self.assertRaises(OSError) as cm:
+                        fdcred.recv_fds(b, bufsize, maxfds)
+                    self.assertEqual(cm.exception.errno, errno.EINVAL)
+                self.roundtrip([0])
+        # Past the cache: the buffers grow, and smaller calls after still work.
+        big = bytes(range(256)) * 40
+        self.assertEqual(self.roundtrip([0], bufsize=len(big), data=big), (big, 1))
+        self.assertEqual(self.roundtrip([0, 1, 2], maxfds=fdcred.MAX_FDS + 100), (b"x", 3))
+        self.assertEqual(self.roundtrip([0], bufsize=1), (b"x", 1))
+        # recvcred shares the cached buffers.
+        a, b = socket.socketpair()
+        with a, b:
+            fdcred.allow_recv_cred(b)
+            fdcred.sendcred(a, b"c")
+            data, cred = fdcred.recvcred(b, 4)
+            self.assertEqual((data, cred.pid), (b"c", os.getpid()))
+
+
 class Errors(Base):
     def expect(self, err, fn, *args):
         with self.assertRaises(OSError) as cm:
