@@ -106,13 +106,15 @@
 
 /**
  * Flag (`fdcred_sendmsg`, `fdcred_peer_cred_flags`): the caller vouches
- * that `sock` is a connected Unix-domain socket (made by `socketpair`,
- * `connect` or `accept` on a Unix socket), so the library skips the
- * `getsockopt` that checks it: on a send, the socket's family (a TCP or UDP
- * socket would then drop the descriptors and credentials silently, as
- * plain `sendmsg` does); on a peer query, that it is not listening (a
- * listening socket would then report whoever called `listen`). One syscall
- * less per call: 10-15% of a one-descriptor message, half a peer query.
+ * for `sock`, so the library skips the `getsockopt` that checks it. On a
+ * send: that it is a Unix-domain socket (connected, or a datagram socket
+ * given `msg->addr`); a TCP or UDP socket would then drop the descriptors
+ * and credentials silently, as plain `sendmsg` does. On a peer query: that
+ * it is not listening (a connected socket from `accept`, `connect` or
+ * `socketpair`); a listening socket would then report whoever called
+ * `listen`. One syscall less per call: on Linux 10-15% of a one-descriptor
+ * message and half a peer query (the BSDs, macOS and illumos keep their
+ * family check on the peer query: it decides which option is read).
  */
 #define FDCRED_NO_SOCKET_CHECK 16
 
@@ -723,7 +725,8 @@ ssize_t fdcred_sendto_fds(int sock,
  * pid and its real, effective or saved ids, else `EPERM` and nothing is sent.
  *
  * Returns the number of bytes sent, or -1 with `errno`: those of
- * `fdcred_send_fds`, and
+ * `fdcred_send_fds` (`EOPNOTSUPP` for a socket that is not a Unix one only
+ * without `FDCRED_NO_SOCKET_CHECK`), and
  * - `EINVAL`: `msg` is NULL; an unknown flag; a non-zero `reserved` word;
  *   a NULL `iov`, `fds` or `addr` with a non-zero count or length; an `iov` entry with a NULL base and a
  *   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
