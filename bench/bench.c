@@ -2,7 +2,7 @@
  * libfdcred benchmark: the library against hand-written sendmsg/recvmsg (and
  * getsockopt) doing the same kernel work, in one process, in alternating
  * rounds, so that a loaded machine slows both sides alike. Run by
- * scripts/bench; see the README's Benchmark section.
+ * scripts/bench; see docs/benchmark.md.
  *
  *   fdcred-bench [--smoke] [--rounds N] [--ms MILLISECONDS] [--only SUBSTRING]
  *
