@@ -1,15 +1,23 @@
 # Build and install libfdcred the way a C library is installed.
 #
-#   make                                   cargo build, then link the versioned shared library
+#   make                                   scripts/build-c, then link the versioned shared library
 #   make install PREFIX=/usr/local         (DESTDIR=/tmp/stage for packaging)
 #   make uninstall PREFIX=/usr/local       removes exactly what install put there
 #
+# `make` leaves in target/release/ a library a C program can use without
+# installing (scripts/build-c): libfdcred.so with its soname link,
+# libfdcred.a, include/fdcred.h and pkgconfig/fdcred.pc (see the README).
+#
 # Installs, under $(DESTDIR):
-#   $(LIBDIR)/libfdcred.so.X.Y.Z, libfdcred.so.X -> it, libfdcred.so -> it
-#   $(LIBDIR)/libfdcred.a
+#   $(LIBDIR)/libfdcred.so.X.Y.Z (stripped), libfdcred.so.X -> it, libfdcred.so -> it
+#   $(DEBUGDIR)/libfdcred.so.X.Y.Z.debug (its debug info, found by gdb through
+#                                         the .gnu_debuglink the stripped file carries)
+#   $(LIBDIR)/libfdcred.a (debug info stripped)
 #   $(INCLUDEDIR)/fdcred.h
 #   $(PKGCONFIGDIR)/fdcred.pc
-#   $(MANDIR)/man3/*.3 (their title line stamped with this version)
+#   $(MANDIR)/man3/*.3 (their title line stamped with this version; a page
+#                      that is a `.so` link in man/ is installed as a symlink
+#                      to the page it names, so `man -l FILE` works on it too)
 #
 # Why the shared library is linked here and not taken from cargo: rustc links
 # a cdylib with its own anonymous version script (global: the exported
@@ -27,17 +35,21 @@ LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# gdb looks for a stripped object's debug file in a .debug directory beside
+# it; a distribution sets DEBUGDIR=/usr/lib/debug$(LIBDIR) and ships it apart.
+DEBUGDIR     ?= $(LIBDIR)/.debug
 DESTDIR      ?=
 
 CARGO            ?= cargo
 CC               ?= cc
 INSTALL          ?= install
+OBJCOPY          ?= objcopy
+STRIP            ?= strip
 # The cargo profile whose output is installed ("debug" means cargo's "dev").
 PROFILE          ?= release
 CARGO_TARGET_DIR ?= target
 export CARGO_TARGET_DIR
 BUILDDIR          = $(CARGO_TARGET_DIR)/$(PROFILE)
-CARGO_PROFILE     = $(if $(filter debug,$(PROFILE)),dev,$(PROFILE))
 
 VERSION  := $(shell sed -n 's/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml | head -n 1)
 MAJOR    := $(word 1,$(subst ., ,$(VERSION)))
@@ -49,14 +61,17 @@ MANPAGES := $(sort $(wildcard man/man3/*.3))
 # In fdcred.pc, paths under the prefix are written relative to ${prefix}.
 pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 
-.PHONY: all cargo-build install uninstall
+STRIPPED  = $(BUILDDIR)/stripped
 
-all: $(BUILDDIR)/$(REALNAME)
+.PHONY: all cargo-build install install-man uninstall
 
+all: $(BUILDDIR)/$(REALNAME) $(STRIPPED)/$(REALNAME) $(STRIPPED)/libfdcred.a
+
+# The cdylib and staticlib, and the staged header, fdcred.pc and soname link.
 cargo-build:
-	$(CARGO) build --lib --profile $(CARGO_PROFILE)
+	CARGO='$(CARGO)' scripts/build-c --profile $(PROFILE)
 
-# Libs.private of the uninstalled fdcred.pc (written by build.rs) is what the
+# Libs.private of the uninstalled fdcred.pc (staged by scripts/build-c) is what the
 # staticlib needs from the system. Linked to a temporary name and renamed, so
 # two concurrent makes never leave a half-written library. A function the
 # build exports but the version script lacks would silently not be exported:
@@ -77,28 +92,55 @@ $(BUILDDIR)/$(REALNAME): cargo-build $(MAP)
 	    $$(sed -n 's/^Libs\.private: *//p' $(BUILDDIR)/pkgconfig/fdcred.pc) \
 	    && mv -f $@.$$$$.tmp $@
 
-install: all
-	$(INSTALL) -d '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(INCLUDEDIR)' \
-	    '$(DESTDIR)$(PKGCONFIGDIR)' '$(DESTDIR)$(MANDIR)/man3'
-	$(INSTALL) -m 755 $(BUILDDIR)/$(REALNAME) '$(DESTDIR)$(LIBDIR)/$(REALNAME)'
+# What is installed: objects without debug info (the shared library's goes
+# to a separate .debug file, linked by .gnu_debuglink, as distributions ship
+# it). Made in the build tree so that install only copies.
+$(STRIPPED)/$(REALNAME): $(BUILDDIR)/$(REALNAME)
+	@mkdir -p $(STRIPPED)
+	$(OBJCOPY) --only-keep-debug $< $(STRIPPED)/$(REALNAME).debug
+	$(STRIP) --strip-unneeded -o $@.$$$$.tmp $< \
+	    && cd $(STRIPPED) && $(OBJCOPY) --add-gnu-debuglink=$(REALNAME).debug $(@F).$$$$.tmp \
+	    && mv -f $(@F).$$$$.tmp $(@F)
+
+$(STRIPPED)/libfdcred.a: cargo-build
+	@mkdir -p $(STRIPPED)
+	$(STRIP) --strip-debug -o $@.$$$$.tmp $(BUILDDIR)/libfdcred.a && mv -f $@.$$$$.tmp $@
+
+install: all install-man
+	$(INSTALL) -d '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(INCLUDEDIR)' '$(DESTDIR)$(DEBUGDIR)' \
+	    '$(DESTDIR)$(PKGCONFIGDIR)'
+	$(INSTALL) -m 755 $(STRIPPED)/$(REALNAME) '$(DESTDIR)$(LIBDIR)/$(REALNAME)'
+	$(INSTALL) -m 644 $(STRIPPED)/$(REALNAME).debug '$(DESTDIR)$(DEBUGDIR)/$(REALNAME).debug'
 	ln -sf $(REALNAME) '$(DESTDIR)$(LIBDIR)/$(SONAME)'
 	ln -sf $(REALNAME) '$(DESTDIR)$(LIBDIR)/libfdcred.so'
-	$(INSTALL) -m 644 $(BUILDDIR)/libfdcred.a '$(DESTDIR)$(LIBDIR)/libfdcred.a'
+	$(INSTALL) -m 644 $(STRIPPED)/libfdcred.a '$(DESTDIR)$(LIBDIR)/libfdcred.a'
 	$(INSTALL) -m 644 $(BUILDDIR)/include/fdcred.h '$(DESTDIR)$(INCLUDEDIR)/fdcred.h'
 	sed -e 's|^prefix=.*|prefix=$(PREFIX)|' \
 	    -e 's|^libdir=.*|libdir=$(call pc_path,$(LIBDIR))|' \
 	    -e 's|^includedir=.*|includedir=$(call pc_path,$(INCLUDEDIR))|' \
 	    $(BUILDDIR)/pkgconfig/fdcred.pc > '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
 	chmod 644 '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
-	for page in $(MANPAGES); do \
-	    sed '1s/"libfdcred [^"]*"/"libfdcred $(VERSION)"/' $$page > '$(DESTDIR)$(MANDIR)/man3/'$${page##*/} \
-	    && chmod 644 '$(DESTDIR)$(MANDIR)/man3/'$${page##*/} || exit 1; \
-	done
 	@if [ -z '$(DESTDIR)' ] && command -v ldconfig >/dev/null 2>&1; then ldconfig || true; fi
+
+# The man pages alone (no build needed).
+install-man:
+	$(INSTALL) -d '$(DESTDIR)$(MANDIR)/man3'
+	for page in $(MANPAGES); do \
+	    dest='$(DESTDIR)$(MANDIR)/man3/'$${page##*/}; \
+	    target=$$(sed -n '1s/^\.so  *//p' $$page); \
+	    if [ -n "$$target" ]; then \
+	        rm -f "$$dest" && ln -s "$${target##*/}" "$$dest" || exit 1; \
+	    else \
+	        sed '1s/"libfdcred [^"]*"/"libfdcred $(VERSION)"/' $$page > "$$dest" \
+	        && chmod 644 "$$dest" || exit 1; \
+	    fi; \
+	done
 
 uninstall:
 	rm -f '$(DESTDIR)$(LIBDIR)/$(REALNAME)' '$(DESTDIR)$(LIBDIR)/$(SONAME)' \
+	    '$(DESTDIR)$(DEBUGDIR)/$(REALNAME).debug' \
 	    '$(DESTDIR)$(LIBDIR)/libfdcred.so' '$(DESTDIR)$(LIBDIR)/libfdcred.a' \
 	    '$(DESTDIR)$(INCLUDEDIR)/fdcred.h' '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
 	rm -f $(foreach page,$(notdir $(MANPAGES)),'$(DESTDIR)$(MANDIR)/man3/$(page)')
+	rmdir '$(DESTDIR)$(DEBUGDIR)' 2>/dev/null || true
 	@if [ -z '$(DESTDIR)' ] && command -v ldconfig >/dev/null 2>&1; then ldconfig || true; fi

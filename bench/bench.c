@@ -426,10 +426,12 @@ static void pingpong(const struct scenario *s, int lib, long iters, double *lat)
 
 /* ---------- driver ---------- */
 
-static const char *bar(double ratio, double want) {
+/* The documented target for a scenario's ratio (docs/benchmark.md): met, or
+ * how far below. A full run shows it; the smoke run shows none. */
+static const char *target(double ratio, double want) {
     if (want > 0.98)
-        return ratio >= want ? "ok (>=0.99)" : "MISSED (<0.99)";
-    return ratio >= want ? "ok (>=0.97)" : "MISSED (<0.97)";
+        return ratio >= want ? "meets 0.99" : "below 0.99";
+    return ratio >= want ? "meets 0.97" : "below 0.97";
 }
 
 #define MAX_ROUNDS 256
@@ -506,13 +508,21 @@ int main(int argc, char **argv) {
         CHECK(sendset[i] >= 0, "dup fd %d: %s", i, strerror(errno));
     }
 
-    printf("libfdcred %s vs hand-written sendmsg/recvmsg: %d rounds of ~%.0f ms per side, alternating%s\n",
-           fdcred_version(), rounds, ms, smoke ? " (smoke run: numbers mean nothing)" : "");
-    printf("ratio = library/baseline throughput, median of the per-round ratios (> 1: library faster);\n"
-           "best = the library's best round over the baseline's best round (the least disturbed pair)\n");
-    printf("bar (issue 6): ratio >= 0.97, >= 0.99 with 253 fds per message; 0 allocations per message\n\n");
-    printf("%-46s %12s %12s %12s %7s %7s %7s %7s %11s %s\n", "scenario", "lib msg/s", "base msg/s", "lib fds/s",
-           "ratio", "min", "max", "best", "allocs/msg", "bar");
+    if (smoke) {
+        printf("libfdcred %s benchmark, smoke run: each scenario runs %d short rounds per side to prove that\n"
+               "the benchmark builds and every call delivers what it should; too short to measure anything\n"
+               "(scripts/bench without --smoke measures)\n\n",
+               fdcred_version(), rounds);
+    } else {
+        printf("libfdcred %s vs hand-written sendmsg/recvmsg: %d rounds of ~%.0f ms per side, alternating\n",
+               fdcred_version(), rounds, ms);
+        printf("ratio = library/baseline throughput, median of the per-round ratios (> 1: library faster);\n"
+               "best = the library's best round over the baseline's best round (the least disturbed pair)\n");
+        printf("target (docs/benchmark.md): ratio >= 0.97, >= 0.99 with 253 fds per message; 0 allocations "
+               "per message\n\n");
+        printf("%-46s %12s %12s %12s %7s %7s %7s %7s %11s %s\n", "scenario", "lib msg/s", "base msg/s",
+               "lib fds/s", "ratio", "min", "max", "best", "allocs/msg", "target");
+    }
 
     unsigned long total_lib_allocs = 0, total_lib_msgs = 0;
     for (size_t si = 0; si < sizeof scenarios / sizeof scenarios[0]; si++) {
@@ -588,14 +598,21 @@ int main(int argc, char **argv) {
             base_best = base_rate[r] > base_best ? base_rate[r] : base_best;
         }
         double best = lib_best / base_best;
+        if (smoke) {
+            printf("ran: %s%s\n", s->name, allocs ? " (ALLOCATES on the heap)" : "");
+            fflush(stdout);
+            total_lib_allocs += allocs;
+            total_lib_msgs += msgs;
+            continue;
+        }
         if (s->pingpong) {
             double l50 = median(p50[1], rounds), b50 = median(p50[0], rounds);
             double l99 = median(p99[1], rounds), b99 = median(p99[0], rounds);
             double m50 = median(r50, rounds), m99 = median(r99, rounds);
             printf("%-46s %9.2f us %9.2f us %12s %7.3f %7.3f %7.3f %7.3f %11s %s\n", s->nocheck ? "ping-pong, NO_SOCKET_CHECK, latency/fd p50" : "ping-pong 1 fd, latency/fd p50",
-                   l50 * 1e6, b50 * 1e6, "", m50, lo, hi, best, "-", bar(m50, 0.97));
+                   l50 * 1e6, b50 * 1e6, "", m50, lo, hi, best, "-", target(m50, 0.97));
             printf("%-46s %9.2f us %9.2f us %12s %7.3f %7s %7s %7s %11s %s\n", s->nocheck ? "ping-pong, NO_SOCKET_CHECK, latency/fd p99" : "ping-pong 1 fd, latency/fd p99",
-                   l99 * 1e6, b99 * 1e6, "", m99, "", "", "", "-", bar(m99, 0.97));
+                   l99 * 1e6, b99 * 1e6, "", m99, "", "", "", "-", target(m99, 0.97));
             continue;
         }
         double lr = median(lib_rate, rounds), br = median(base_rate, rounds), mr = median(ratio, rounds);
@@ -603,7 +620,7 @@ int main(int argc, char **argv) {
         if (s->nfds)
             snprintf(fds, sizeof fds, "%.0f", lr * s->nfds);
         snprintf(per, sizeof per, "%.4f", msgs ? (double)allocs / (double)msgs : 0.0);
-        const char *verdict = allocs ? "ALLOCATES" : bar(mr, s->nfds == FDCRED_MAX_FDS ? 0.99 : 0.97);
+        const char *verdict = allocs ? "ALLOCATES" : target(mr, s->nfds == FDCRED_MAX_FDS ? 0.99 : 0.97);
         printf("%-46s %12.0f %12.0f %12s %7.3f %7.3f %7.3f %7.3f %11s %s\n", s->name, lr, br, fds, mr, lo, hi, best,
                per, verdict);
         fflush(stdout);

@@ -1,6 +1,7 @@
 //! `make install` into a temporary DESTDIR gives a packager and a C programmer
-//! what they expect: a versioned shared library with its soname links, the
-//! static library, the header, a relocated fdcred.pc and the man pages; a C
+//! what they expect: a versioned, stripped shared library with its soname
+//! links and its debug info in a separate file gdb finds, the stripped static
+//! library, the header, a relocated fdcred.pc and the man pages; a C
 //! program builds from nothing but `pkg-config` (dynamic and fully static),
 //! Python loads the installed library through `ctypes.util.find_library`, and
 //! `make uninstall` removes every file install put there.
@@ -107,6 +108,7 @@ fn install_to_destdir_serves_pkg_config_static_and_ctypes_then_uninstall_leaves_
     let mut want: BTreeSet<String> = [
         format!("usr/local/lib/libfdcred.so.{version}"),
         format!("usr/local/lib/libfdcred.so.{major}"),
+        format!("usr/local/lib/.debug/libfdcred.so.{version}.debug"),
         "usr/local/lib/libfdcred.so".into(),
         "usr/local/lib/libfdcred.a".into(),
         "usr/local/include/fdcred.h".into(),
@@ -153,7 +155,24 @@ fn install_to_destdir_serves_pkg_config_static_and_ctypes_then_uninstall_leaves_
     let bad: Vec<&&str> = exported.iter().filter(|s| !(s.starts_with("fdcred_") && s.contains("@@FDCRED_"))).collect();
     assert!(bad.is_empty(), "the installed library exports unversioned or foreign symbols: {bad:?}");
 
+    // Stripped objects; the shared library's debug info apart, linked by name.
+    // (.debug_gdb_scripts is not debug info: an allocated section naming gdb's
+    // pretty-printers, which strip rightly keeps.)
+    let has_debug_info = |sections: &str| sections.contains(".debug_info") || sections.contains(".debug_line");
+    let sections = readelf(&["-S", "-W"], &so);
+    assert!(!has_debug_info(&sections), "the installed shared library carries debug info:\n{sections}");
+    let debuglink = readelf(&["--string-dump=.gnu_debuglink"], &so);
+    assert!(
+        debuglink.contains(&format!("libfdcred.so.{version}.debug")),
+        "the installed shared library does not name its debug file:\n{debuglink}"
+    );
+    let debug_file = lib.join(format!(".debug/libfdcred.so.{version}.debug"));
+    assert!(readelf(&["-S", "-W"], &debug_file).contains(".debug_line"), "{} has no debug info", debug_file.display());
+    let archive = readelf(&["-S", "-W"], &lib.join("libfdcred.a"));
+    assert!(!has_debug_info(&archive), "the installed static library carries debug info");
+
     let pc = std::fs::read_to_string(lib.join("pkgconfig/fdcred.pc")).unwrap();
+    assert!(!pc.contains("example.invalid"), "fdcred.pc carries a placeholder URL:\n{pc}");
     assert!(pc.lines().any(|l| l == format!("prefix={PREFIX}")), "fdcred.pc has the wrong prefix:\n{pc}");
     assert!(pc.lines().any(|l| l.starts_with("Libs.private:")), "fdcred.pc lacks Libs.private:\n{pc}");
     assert_eq!(

@@ -176,3 +176,68 @@ fn every_man_page_example_compiles_and_runs() {
         run_ok(cmd);
     }
 }
+
+/// The pages as `make install-man` installs them (a `.so` page becomes a
+/// symlink to the page it names) open both ways a reader opens a page: `man
+/// -l FILE` and `man NAME` from the installed man directory, each showing the
+/// page that documents that name, with nothing on standard error.
+#[test]
+fn installed_man_pages_open_with_man_l_and_by_name() {
+    if Command::new("man").arg("--version").output().is_err() {
+        println!("SKIP: man (man-db) is not installed (scripts/setup installs it)");
+        return;
+    }
+    let dest = scratch("man-install");
+    let _ = std::fs::remove_dir_all(&dest);
+    std::fs::create_dir_all(&dest).unwrap();
+    let out = Command::new("make")
+        .current_dir(manifest_dir())
+        .args(["-s", "--no-print-directory", "install-man", "PREFIX=/usr/local"])
+        .arg(format!("DESTDIR={}", dest.display()))
+        .env_remove("MAKEFLAGS")
+        .output()
+        .expect("make (scripts/setup installs it)");
+    assert!(out.status.success(), "step make install-man: {}", String::from_utf8_lossy(&out.stderr));
+    let mandir = dest.join("usr/local/share/man");
+    let man = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("man")
+            .args(args)
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .env("MAN_DISABLE_SECCOMP", "1")
+            .env_remove("MANPATH")
+            .current_dir(&dest) // not a man root: `.so` requests could not resolve here
+            .output()
+            .expect("running man");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let mut problems = Vec::new();
+    for page in pages() {
+        let file = page.file_name().unwrap().to_owned();
+        let name = page.file_stem().unwrap().to_string_lossy().into_owned();
+        let installed = mandir.join("man3").join(&file);
+        let (_, want) = page_text(&name).unwrap();
+        let want_name_line = want.split(".SH NAME\n").nth(1).and_then(|t| t.lines().next()).unwrap_or("").to_owned();
+        let first_name = want_name_line.split([',', ' ', '\\']).next().unwrap_or("").to_owned();
+        for (how, (ok, stdout, stderr)) in [
+            (format!("man -l {}", installed.display()), man(&["-l".as_ref(), installed.as_os_str()])),
+            (
+                format!("man -M {} 3 {name}", mandir.display()),
+                man(&["-M".as_ref(), mandir.as_os_str(), "3".as_ref(), name.as_ref()]),
+            ),
+        ] {
+            let shown = stdout.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_owned();
+            if !ok || !stderr.trim().is_empty() {
+                problems.push(format!("`{how}` failed or complained: {stderr}"));
+            } else if !stdout.contains(&name) || !shown.to_lowercase().contains(&first_name.to_lowercase()) {
+                problems.push(format!("`{how}` shows {shown:?}, not the page documenting {name} ({first_name})"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "installed man pages that do not open:\n{}", problems.join("\n"));
+}

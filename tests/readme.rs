@@ -1,18 +1,94 @@
 //! The README's C example is a program, not a sketch: it must compile with
-//! the strict flags and run.
+//! the strict flags and run; and the shell commands beside it, run exactly as
+//! written (the first part in the clone, the rest in the directory holding
+//! demo.c), build the library, compile it and run it. What it prints must be
+//! true: the pid the kernel vouched for is the forked sender's.
 mod support;
+use std::path::Path;
 use std::process::Command;
-use support::{compile_c_paths, run_ok, scratch, Link};
+use support::{compile_c_paths, manifest_dir, run_ok, scratch, Link};
+
+fn readme() -> String {
+    std::fs::read_to_string(manifest_dir().join("README.md")).unwrap()
+}
+
+/// The body of the first fenced block of `lang` after `from` in `text`.
+fn block<'a>(text: &'a str, lang: &str, from: usize) -> (&'a str, usize) {
+    let fence = format!("```{lang}\n");
+    let start =
+        from + text[from..].find(&fence).unwrap_or_else(|| panic!("no ```{lang} block in the README")) + fence.len();
+    let end = start + text[start..].find("```").expect("its closing fence");
+    (&text[start..end], end)
+}
+
+/// "child N; pid M uid U sent: ...": the example's claim, checked: M is N.
+fn check_output(text: &str) {
+    let line = text.lines().find(|l| l.contains(" sent: ")).unwrap_or_else(|| panic!("unexpected output: {text}"));
+    let number_after = |key: &str| -> i64 {
+        let rest = &line[line.find(key).unwrap_or_else(|| panic!("no {key:?} in {line:?}")) + key.len()..];
+        rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    let child = number_after("child ");
+    let sender = number_after("pid ");
+    assert_eq!(sender, child, "the example prints pid {sender} as the sender, but the sender was {child}: {line:?}");
+    assert_ne!(sender, std::process::id() as i64, "the printed pid is the test's own");
+}
 
 #[test]
 fn readme_c_example_compiles_and_runs() {
-    let readme = std::fs::read_to_string(support::manifest_dir().join("README.md")).unwrap();
-    let start = readme.find("```c\n").expect("a ```c block in the README") + 5;
-    let end = start + readme[start..].find("```").expect("its closing fence");
+    let readme = readme();
+    let (c, _) = block(&readme, "c", 0);
     let src = scratch("readme").join("readme_example.c");
-    std::fs::write(&src, &readme[start..end]).unwrap();
+    std::fs::write(&src, c).unwrap();
     let exe = compile_c_paths("readme-example", &[src], Link::Dynamic, &[]);
     let out = run_ok(Command::new(exe));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(" sent: "), "unexpected output: {text}");
+    check_output(&String::from_utf8_lossy(&out.stdout));
+}
+
+/// The shell block after the C example, run by bash as a user pastes it: the
+/// lines before the "# then, in the directory holding demo.c" comment in the
+/// clone, the rest in a directory outside it holding demo.c, with none of
+/// this test's build environment.
+#[test]
+fn readme_c_example_commands_work_as_written() {
+    if cfg!(target_env = "musl") {
+        println!("SKIP: the README's commands build with the host's glibc cc; checked by the glibc run");
+        return;
+    }
+    let readme = readme();
+    let (c, after_c) = block(&readme, "c", 0);
+    let (sh, _) = block(&readme, "sh", after_c);
+    let split = sh
+        .lines()
+        .position(|l| l.trim_start().starts_with("# then") || l.trim_start().starts_with("# Then"))
+        .unwrap_or_else(|| {
+            panic!("the README's commands lack the \"# then, in the directory holding demo.c\" line:\n{sh}")
+        });
+    let lines: Vec<&str> = sh.lines().collect();
+    let (in_clone, in_demo_dir) = (lines[..split].join("\n"), lines[split..].join("\n"));
+    assert!(in_demo_dir.contains("demo.c"), "the commands never compile demo.c:\n{sh}");
+
+    let work = scratch("readme-commands");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("demo.c"), c).unwrap();
+    let script = format!("set -eu\ncd {}\n{in_clone}\ncd {}\n{in_demo_dir}\n", quote(&manifest_dir()), quote(&work));
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c").arg(&script);
+    for var in ["CARGO_TARGET_DIR", "PKG_CONFIG_PATH", "LD_LIBRARY_PATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("running bash: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the README's commands failed ({}):\n{script}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_output(&stdout);
+}
+
+fn quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }

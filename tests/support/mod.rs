@@ -17,18 +17,21 @@ pub fn profile_dir() -> PathBuf {
     dir
 }
 
-/// `cargo test --test X` links the test against the rlib but leaves
-/// `libfdcred.so` and `libfdcred.a` as the last `cargo build` made them, so a
-/// C test could run against a stale library. Build the library target for
-/// the same profile and target first.
+/// `cargo test` builds only the rlib (the package's one default crate type),
+/// so the C library a C test links against is built here, by
+/// `scripts/build-c` for the same profile and target as this test binary:
+/// `libfdcred.so` (with its soname link), `libfdcred.a`, `include/fdcred.h`
+/// and an uninstalled `pkgconfig/fdcred.pc`, all in [`profile_dir`]. A test
+/// that needs the C library must call [`profile_dir`] (or a helper that
+/// does) before looking for it.
 fn build_library(profile_dir: &Path) {
     let Some(cargo) = std::env::var_os("CARGO") else {
         return; // not run by cargo: the caller built what it runs
     };
     let profile = profile_dir.file_name().and_then(|n| n.to_str()).expect("profile directory name");
     let parent = profile_dir.parent().expect("profile directory has a parent");
-    let mut cmd = Command::new(cargo);
-    cmd.arg("build").arg("--quiet").arg("--lib").arg("--manifest-path").arg(manifest_dir().join("Cargo.toml"));
+    let mut cmd = Command::new(manifest_dir().join("scripts/build-c"));
+    cmd.arg("--quiet").env("CARGO", cargo);
     // Below the target directory sits either the profile (a build without
     // --target) or the target triple holding the profile (`cargo test
     // --target <triple>`, as scripts/test-musl runs it). CACHEDIR.TAG cannot
@@ -41,13 +44,11 @@ fn build_library(profile_dir: &Path) {
         parent.to_path_buf()
     };
     cmd.env("CARGO_TARGET_DIR", target_dir);
-    if profile == "release" {
-        cmd.arg("--release");
-    } else if profile != "debug" {
+    if profile != "debug" {
         cmd.arg("--profile").arg(profile);
     }
     let status = cmd.status().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(status.success(), "building the library for the C tests failed: {cmd:?}");
+    assert!(status.success(), "building the C library for the C tests failed: {cmd:?}");
 }
 
 pub fn manifest_dir() -> PathBuf {
