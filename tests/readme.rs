@@ -92,3 +92,30 @@ fn readme_c_example_commands_work_as_written() {
 fn quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
+
+/// The README stays a front door: at most 250 lines, every relative link it
+/// makes names a file in the tree, and no orphan section markers.
+#[test]
+fn readme_is_short_and_its_links_resolve() {
+    let readme = readme();
+    let lines = readme.lines().count();
+    assert!(lines <= 250, "README.md has {lines} lines; move detail to docs/ (the front door holds at most 250)");
+    assert!(!readme.contains("<!--"), "README.md holds an HTML comment marker");
+    let mut missing = Vec::new();
+    for doc in ["README.md", "docs/portability.md", "docs/abi.md", "docs/benchmark.md", "docs/guarantees.md"] {
+        let text = std::fs::read_to_string(manifest_dir().join(doc)).unwrap_or_else(|e| panic!("{doc}: {e}"));
+        let base = manifest_dir().join(doc).parent().unwrap().to_path_buf();
+        for (i, _) in text.match_indices("](") {
+            let target = &text[i + 2..];
+            let target = &target[..target.find(')').unwrap_or(0)];
+            let path = target.split('#').next().unwrap();
+            if path.is_empty() || path.contains("://") {
+                continue;
+            }
+            if !base.join(path).exists() {
+                missing.push(format!("{doc} links to {target}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "links to files that do not exist: {missing:?}");
+}
