@@ -82,6 +82,46 @@ fn fd_number(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     }
 }
 
+/// The socket of a send: its descriptor, and whether a Python socket object
+/// vouches that it is a Unix-domain one.
+#[derive(Clone, Copy)]
+struct Sock {
+    fd: RawFd,
+    vouched: bool,
+}
+
+/// The core checks, with one `getsockopt` per message carrying descriptors
+/// or credentials, that the socket is a Unix one (TCP would drop them
+/// silently). A Python socket object already knows its family: the kernel's
+/// (Python asks it with `SO_DOMAIN` when it wraps a descriptor), unless the
+/// caller stated one explicitly (`socket.fromfd`, `socket(family, ...,
+/// fileno=...)`), which is then the caller vouching. Such a socket skips the
+/// check; a plain integer keeps it.
+fn sock_of(obj: &Bound<'_, PyAny>) -> PyResult<Sock> {
+    let py = obj.py();
+    let family = socket_family_getter(py)?;
+    let vouched = match family {
+        Some((cls, getter)) if obj.is_instance(cls.bind(py))? => {
+            getter.bind(py).call_method1(pyo3::intern!(py, "__get__"), (obj,))?.extract::<i32>()? == libc::AF_UNIX
+        }
+        _ => false,
+    };
+    Ok(Sock { fd: fd_of(obj)?, vouched })
+}
+
+/// `_socket.socket` and its C-level `family` getter (the Python-level
+/// property of `socket.socket` converts to an enum, which costs more).
+type FamilyGetter = Option<(Py<PyAny>, Py<PyAny>)>;
+
+fn socket_family_getter(py: Python<'_>) -> PyResult<&'static FamilyGetter> {
+    static GETTER: PyOnceLock<FamilyGetter> = PyOnceLock::new();
+    GETTER.get_or_try_init(py, || {
+        let cls = py.import("_socket")?.getattr("socket")?;
+        let getter = cls.getattr("__dict__")?.get_item("family").ok();
+        Ok(getter.map(|g| (cls.unbind(), g.unbind())))
+    })
+}
+
 trait InternFileno {
     fn intern_fileno(self) -> &'static Py<PyString>;
 }
@@ -148,20 +188,20 @@ fn with_bytes<T>(data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<T>) 
 /// One `sendmsg` through the core, with the GIL released.
 fn send(
     py: Python<'_>,
-    sock: RawFd,
+    sock: Sock,
     data: &[u8],
     fds: &[RawFd],
     cred: Option<CredSource>,
     dest: Option<&[u8]>,
     nonblocking: bool,
 ) -> PyResult<usize> {
-    let sock = borrow(sock);
     let mut borrowed = [borrow(0); MAX_FDS];
     for (slot, &fd) in borrowed.iter_mut().zip(fds) {
         *slot = borrow(fd);
     }
-    let opts = SendOptions { fds: &borrowed[..fds.len()], cred, dest, nonblocking, no_socket_check: false };
-    py.detach(|| fdcred::send_msg(sock, &[IoSlice::new(data)], &opts)).map_err(io_error)
+    let opts = SendOptions { fds: &borrowed[..fds.len()], cred, dest, nonblocking, no_socket_check: sock.vouched };
+    let fd = borrow(sock.fd);
+    py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)).map_err(io_error)
 }
 
 /// One `recvmsg` through the core, with the GIL released, into `buf`.
@@ -358,7 +398,7 @@ fn address_object<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyAny
 
 #[pyfunction]
 fn sendfd(py: Python<'_>, sock: &Bound<'_, PyAny>, fd: &Bound<'_, PyAny>) -> PyResult<()> {
-    let (sock, fd) = (fd_of(sock)?, fd_of(fd)?);
+    let (sock, fd) = (sock_of(sock)?, fd_of(fd)?);
     send(py, sock, b"\0", &[fd], None, None, false)?;
     Ok(())
 }
@@ -378,7 +418,7 @@ fn recvfd(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
 
 #[pyfunction]
 fn send_fds(py: Python<'_>, sock: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>, fds: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let sock = fd_of(sock)?;
+    let sock = sock_of(sock)?;
     let mut raw = [0; MAX_FDS];
     let n = collect_fds(fds, &mut raw)?;
     with_bytes(data, |data| send(py, sock, data, &raw[..n], None, None, false))
@@ -392,7 +432,7 @@ fn sendto_fds(
     fds: &Bound<'_, PyAny>,
     address: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
-    let sock = fd_of(sock)?;
+    let sock = sock_of(sock)?;
     let mut raw = [0; MAX_FDS];
     let n = collect_fds(fds, &mut raw)?;
     let addr = unix_address(address)?;
@@ -427,7 +467,7 @@ fn sendcred(
     data: Option<&Bound<'_, PyAny>>,
     cred: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<usize> {
-    let sock = fd_of(sock)?;
+    let sock = sock_of(sock)?;
     let source = match cred {
         Some(c) if !c.is_none() => claim_of(c)?,
         _ => CredSource::Own,
@@ -485,7 +525,7 @@ fn send_msg(
     address: Option<&Bound<'_, PyAny>>,
     nonblocking: bool,
 ) -> PyResult<usize> {
-    let sock = fd_of(sock)?;
+    let sock = sock_of(sock)?;
     let mut raw = [0; MAX_FDS];
     let n = match fds {
         Some(fds) if !fds.is_none() => collect_fds(fds, &mut raw)?,
