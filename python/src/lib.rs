@@ -331,9 +331,7 @@ fn cred_source(cred: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CredSource>> 
     match cred {
         None => Ok(None),
         Some(c) if c.is_none() => Ok(None),
-        Some(c) if c.is_exact_instance_of::<PyBool>() => {
-            Ok(c.is_truthy()?.then_some(CredSource::Own))
-        }
+        Some(c) if c.is_exact_instance_of::<PyBool>() => Ok(c.is_truthy()?.then_some(CredSource::Own)),
         Some(c) => claim_of(c).map(Some),
     }
 }
@@ -417,7 +415,12 @@ fn recvfd(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
 }
 
 #[pyfunction]
-fn send_fds(py: Python<'_>, sock: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>, fds: &Bound<'_, PyAny>) -> PyResult<usize> {
+fn send_fds(
+    py: Python<'_>,
+    sock: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    fds: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
     let sock = sock_of(sock)?;
     let mut raw = [0; MAX_FDS];
     let n = collect_fds(fds, &mut raw)?;
@@ -676,10 +679,7 @@ fn _fdcred(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let namedtuple = py.import("collections")?.getattr("namedtuple")?;
     let kwargs = [("module", "fdcred")].into_py_dict(py)?;
     let cred = namedtuple.call(("Cred", "pid uid gid"), Some(&kwargs))?;
-    cred.setattr(
-        "__doc__",
-        "A process identity as the kernel reported it; None marks a field it did not vouch for.",
-    )?;
+    cred.setattr("__doc__", "A process identity as the kernel reported it; None marks a field it did not vouch for.")?;
     let message = namedtuple.call(("Message", "data fds cred pidfd address truncated"), Some(&kwargs))?;
     message.setattr(
         "__doc__",
