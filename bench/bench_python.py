@@ -1,8 +1,9 @@
-"""Benchmark scenario 5: the Python module (python/fdcred.py) against
-CPython's own socket.send_fds / socket.recv_fds, doing scenario 1 (one fd per
-1-byte message, send then receive on a socketpair, close the received fd), in
-alternating rounds in one process. Run by scripts/bench, which sets
-PYTHONPATH and FDCRED_LIBRARY.
+"""Benchmark scenario 5: the installed Python package (pip install ./python,
+PyO3 over the Rust core) against CPython's own socket.send_fds /
+socket.recv_fds, doing scenario 1 (one fd per 1-byte message, send then
+receive on a socketpair, close the received fd), in alternating rounds in one
+process. Run by scripts/bench with a venv's interpreter that has the package
+installed.
 
     python3 bench/bench_python.py [--smoke] [--rounds N] [--ms MILLISECONDS] [--only SUBSTRING]
 
@@ -76,13 +77,13 @@ def main():
         args.rounds, args.ms = 2, 5
     fd = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     print(
-        f"scenario 5: Python module ({fdcred.__file__}) vs CPython {sys.version.split()[0]} "
+        f"scenario 5: Python package ({os.path.dirname(fdcred.__file__)}) vs CPython {sys.version.split()[0]} "
         f"socket.send_fds/recv_fds: {args.rounds} rounds of ~{args.ms:.0f} ms per side, alternating"
         + (" (smoke run: numbers mean nothing)" if args.smoke else "")
     )
     print("ratio = fdcred/CPython throughput, median of the per-round ratios (> 1: fdcred faster);")
     print("best = fdcred's best round over CPython's best round (the least disturbed pair)")
-    print("bar (issue 6): the module at least matches CPython (ratio >= 1.00)\n")
+    print("bar (issue 13): every ratio >= 1.30 (reported, never asserted)\n")
     print(
         f"{'scenario':<50} {'fdcred msg/s':>12} {'CPython msg/s':>13} "
         f"{'ratio':>7} {'min':>7} {'max':>7} {'best':>7} bar"
@@ -114,7 +115,7 @@ def main():
         print(
             f"{name:<50} {statistics.median(ours):12.0f} {statistics.median(theirs):13.0f} "
             f"{ratio:7.3f} {min(ratios):7.3f} {max(ratios):7.3f} {max(ours) / max(theirs):7.3f} "
-            f"{'ok (>=1.00)' if ratio >= 1 else 'MISSED (<1.00)'}",
+            f"{'ok (>=1.30)' if ratio >= 1.30 else 'MISSED (<1.30)'}",
             flush=True,
         )
     os.close(fd)
