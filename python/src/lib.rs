@@ -99,27 +99,38 @@ struct Sock {
 /// check; a plain integer keeps it.
 fn sock_of(obj: &Bound<'_, PyAny>) -> PyResult<Sock> {
     let py = obj.py();
-    let family = socket_family_getter(py)?;
-    let vouched = match family {
-        Some((cls, getter)) if obj.is_instance(cls.bind(py))? => {
-            getter.bind(py).call_method1(pyo3::intern!(py, "__get__"), (obj,))?.extract::<i32>()? == libc::AF_UNIX
+    if let Some(socket) = socket_type_methods(py)? {
+        if obj.is_instance(socket.cls.bind(py))? {
+            let fd = fd_number(&socket.fileno.bind(py).call1((obj,))?)?;
+            let family: i32 = socket.family.bind(py).call1((obj,))?.extract()?;
+            return Ok(Sock { fd, vouched: family == libc::AF_UNIX });
         }
-        _ => false,
-    };
-    Ok(Sock { fd: fd_of(obj)?, vouched })
+    }
+    Ok(Sock { fd: fd_of(obj)?, vouched: false })
 }
 
-/// `_socket.socket` and its C-level `family` getter (the Python-level
-/// property of `socket.socket` converts to an enum, which costs more).
-type FamilyGetter = Option<(Py<PyAny>, Py<PyAny>)>;
+/// `_socket.socket` and its C-level `fileno` method and `family` getter,
+/// called unbound: the Python-level `socket.socket.family` property
+/// converts to an enum, and a bound-method lookup per call costs more.
+struct SocketMethods {
+    cls: Py<PyAny>,
+    fileno: Py<PyAny>,
+    family: Py<PyAny>,
+}
 
-fn socket_family_getter(py: Python<'_>) -> PyResult<&'static FamilyGetter> {
-    static GETTER: PyOnceLock<FamilyGetter> = PyOnceLock::new();
-    GETTER.get_or_try_init(py, || {
-        let cls = py.import("_socket")?.getattr("socket")?;
-        let getter = cls.getattr("__dict__")?.get_item("family").ok();
-        Ok(getter.map(|g| (cls.unbind(), g.unbind())))
-    })
+fn socket_type_methods(py: Python<'_>) -> PyResult<Option<&'static SocketMethods>> {
+    static METHODS: PyOnceLock<Option<SocketMethods>> = PyOnceLock::new();
+    METHODS
+        .get_or_try_init(py, || {
+            let cls = py.import("_socket")?.getattr("socket")?;
+            let members = cls.getattr("__dict__")?;
+            let (Ok(fileno), Ok(family)) = (members.get_item("fileno"), members.get_item("family")) else {
+                return Ok(None);
+            };
+            let family = family.getattr("__get__")?;
+            Ok(Some(SocketMethods { cls: cls.unbind(), fileno: fileno.unbind(), family: family.unbind() }))
+        })
+        .map(Option::as_ref)
 }
 
 trait InternFileno {
@@ -195,11 +206,11 @@ fn send(
     dest: Option<&[u8]>,
     nonblocking: bool,
 ) -> PyResult<usize> {
-    let mut borrowed = [borrow(0); MAX_FDS];
-    for (slot, &fd) in borrowed.iter_mut().zip(fds) {
-        *slot = borrow(fd);
-    }
-    let opts = SendOptions { fds: &borrowed[..fds.len()], cred, dest, nonblocking, no_socket_check: sock.vouched };
+    debug_assert!(fds.iter().all(|&fd| fd >= 0));
+    // SAFETY: BorrowedFd is repr(transparent) over RawFd, and no number is
+    // -1 (fd_of refuses negative ones); see `borrow` for the rest.
+    let fds: &[BorrowedFd<'_>] = unsafe { core::slice::from_raw_parts(fds.as_ptr().cast(), fds.len()) };
+    let opts = SendOptions { fds, cred, dest, nonblocking, no_socket_check: sock.vouched };
     let fd = borrow(sock.fd);
     py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)).map_err(io_error)
 }
