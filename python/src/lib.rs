@@ -220,10 +220,20 @@ fn recv(
     py: Python<'_>,
     sock: RawFd,
     buf: &mut [u8],
-    addr: Option<&mut [u8]>,
+    mut addr: Option<&mut [u8]>,
     opts: &RecvOptions,
 ) -> PyResult<Received> {
     let sock = borrow(sock);
+    if !opts.nonblocking {
+        // A message already queued is taken without releasing the GIL (a
+        // receive that cannot block needs no other thread to run meanwhile);
+        // only when none is does the call wait, with the GIL released.
+        let first = RecvOptions { nonblocking: true, ..*opts };
+        match fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            result => return result.map_err(io_error),
+        }
+    }
     py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr, opts)).map_err(io_error)
 }
 
