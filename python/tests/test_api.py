@@ -2,11 +2,13 @@
 security label, the handshake pair, sendto_fds, the general send/receive,
 the policy on truncated messages, and the installation itself."""
 
+import contextlib
 import errno
 import os
 import resource
+import shutil
 import socket
-import sys
+import tempfile
 
 import pytest
 
@@ -152,28 +154,39 @@ def test_send_msg_fds_and_credentials_in_one_message_to_cpython():
         assert UCRED.unpack(got[(socket.SOL_SOCKET, socket.SCM_CREDENTIALS)]) == (os.getpid(), os.getuid(), os.getgid())
 
 
-def test_recv_msg_fds_credentials_and_pidfd_in_one_message():
+def test_recv_msg_fds_and_credentials_in_one_message():
+    a, b = pair(socket.SOCK_SEQPACKET)
+    with a, b:
+        fdcred.allow_recv_cred(b)
+        me = (os.getpid(), os.getuid(), os.getgid())
+        rights = (socket.SOL_SOCKET, socket.SCM_RIGHTS, memoryview(bytes(4)).cast("i"))
+        a.sendmsg([b"all"], [rights, (socket.SOL_SOCKET, socket.SCM_CREDENTIALS, UCRED.pack(*me))])
+        m = fdcred.recv_msg(b, 8, 1, pidfd=True)
+        assert (m.data, len(m.fds), m.cred, m.truncated) == (b"all", 1, fdcred.Cred(*me), False)
+        close_all(m.fds)
+        if m.pidfd is not None:
+            os.close(m.pidfd)
+
+
+def test_recv_msg_pidfd_with_fds_and_credentials():
     a, b = pair(socket.SOCK_SEQPACKET)
     with a, b:
         fdcred.allow_recv_cred(b)
         try:
             fdcred.allow_recv_pidfd(b)
-            want_pidfd = True
         except OSError as e:
             assert e.errno == errno.ENOPROTOOPT
-            print("SKIP part: SO_PASSPIDFD needs Linux 6.5 (ENOPROTOOPT); fds + credentials only")
-            want_pidfd = False
-        me = (os.getpid(), os.getuid(), os.getgid())
-        a.sendmsg([b"all"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, memoryview(bytes(4)).cast("i")), (socket.SOL_SOCKET, socket.SCM_CREDENTIALS, UCRED.pack(*me))])
+            pytest.skip("SO_PASSPIDFD needs Linux 6.5 (ENOPROTOOPT here)")
+        fdcred.send_msg(a, b"all", [0], cred=True)
         m = fdcred.recv_msg(b, 8, 1, pidfd=True)
-        assert (m.data, len(m.fds), m.cred, m.truncated) == (b"all", 1, fdcred.Cred(*me), False)
+        assert (m.data, len(m.fds), m.cred.pid) == (b"all", 1, os.getpid())
         close_all(m.fds)
-        if want_pidfd:
-            assert m.pidfd is not None and not os.get_inheritable(m.pidfd)
-            with open("/proc/self/fdinfo/%d" % m.pidfd) as info:
-                assert "Pid:\t%d" % os.getpid() in info.read()
-            os.close(m.pidfd)
-        # Without pidfd=True the kernel's pidfd is closed, not handed out.
+        assert m.pidfd is not None and not os.get_inheritable(m.pidfd)
+        with open("/proc/self/fdinfo/%d" % m.pidfd) as info:
+            assert "Pid:\t%d" % os.getpid() in info.read()
+        os.close(m.pidfd)
+        # Without pidfd=True the kernel's pidfd is closed, not handed out
+        # (the fixture checks that nothing is left open).
         fdcred.sendcred(a, b"again")
         m = fdcred.recv_msg(b, 8)
         assert (m.data, m.pidfd, m.cred.pid) == (b"again", None, os.getpid())
@@ -202,51 +215,69 @@ def test_send_msg_claim_and_nonblocking():
                 fdcred.send_msg(a, b"x", cred=fdcred.Cred(None, 0, None))
 
 
-def test_peer_queries_groups_pidfd_security():
-    path = "/tmp/fdcred-py-peer-%d.sock" % os.getpid()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as srv:
-        srv.bind(path)
-        os.chmod(path, 0o666)
-        srv.listen(1)
-        groups = [4242, NOBODY] if IS_ROOT else sorted(set(os.getgroups()))
+@contextlib.contextmanager
+def accepted_from_child(groups):
+    """A connection accepted from a forked child (uid 65534 with `groups`
+    when root); yields (conn, child pid)."""
+    d = tempfile.mkdtemp(prefix="fdcred-py-peer-")
+    os.chmod(d, 0o755)
+    path = os.path.join(d, "peer.sock")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as srv:
+            srv.bind(path)
+            os.chmod(path, 0o666)
+            srv.listen(1)
 
-        def client():
-            srv.close()
-            if IS_ROOT:
-                os.setgroups([NOBODY, 4242])
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
-                c.connect(path)
-                wait_readable(c, "server's bye")
+            def client():
+                srv.close()
+                if IS_ROOT:
+                    os.setgroups(groups)
+                    os.setgid(NOBODY)
+                    os.setuid(NOBODY)
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                    c.connect(path)
+                    wait_readable(c, "server's bye")
 
-        try:
             with forked(client) as pid:
                 wait_readable(srv, "the connection")
                 conn, _ = srv.accept()
                 with conn:
-                    assert sorted(fdcred.peer_groups(conn)) == groups
                     try:
-                        pidfd = fdcred.peer_pidfd(conn)
-                    except OSError as e:
-                        assert e.errno == errno.ENOPROTOOPT
-                        print("SKIP part: SO_PEERPIDFD needs Linux 6.5")
-                    else:
-                        with open("/proc/self/fdinfo/%d" % pidfd) as info:
-                            assert "Pid:\t%d" % pid in info.read()
-                        assert not os.get_inheritable(pidfd)
-                        os.close(pidfd)
-                    try:
-                        label = fdcred.peer_security(conn)
-                    except OSError as e:
-                        assert e.errno == errno.ENOPROTOOPT
-                        print("SKIP part: no LSM labels sockets here (ENOPROTOOPT)")
-                    else:
-                        raw = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERSEC, 256)
-                        assert label == raw.rstrip(b"\0")
-                    conn.send(b"!")
-        finally:
-            os.unlink(path)
+                        yield conn, pid
+                    finally:
+                        conn.send(b"!")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_peer_groups_of_another_process():
+    with accepted_from_child([NOBODY, 4242]) as (conn, _):
+        want = [4242, NOBODY] if IS_ROOT else sorted(set(os.getgroups()))
+        assert sorted(fdcred.peer_groups(conn)) == want
+
+
+def test_peer_pidfd_names_the_peer():
+    with accepted_from_child([]) as (conn, pid):
+        try:
+            pidfd = fdcred.peer_pidfd(conn)
+        except OSError as e:
+            assert e.errno == errno.ENOPROTOOPT
+            pytest.skip("SO_PEERPIDFD needs Linux 6.5 (ENOPROTOOPT here)")
+        with open("/proc/self/fdinfo/%d" % pidfd) as info:
+            assert "Pid:\t%d" % pid in info.read()
+        assert not os.get_inheritable(pidfd)
+        os.close(pidfd)
+
+
+def test_peer_security_matches_so_peersec():
+    with accepted_from_child([]) as (conn, _):
+        try:
+            label = fdcred.peer_security(conn)
+        except OSError as e:
+            assert e.errno == errno.ENOPROTOOPT
+            pytest.skip("no LSM labels sockets on this machine (SO_PEERSEC: ENOPROTOOPT)")
+        raw = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERSEC, 256)
+        assert label == raw.rstrip(b"\0")
 
 
 def test_handshake_pair_between_processes():

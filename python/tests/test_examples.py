@@ -203,3 +203,15 @@ def test_python_handler_receives_connections_from_c_portlisten(public_dir):
                     assert client.recv(64) == b"hello from python %d" % i
         finally:
             stop(p)
+
+
+def test_readme_python_snippet_runs():
+    """The README's Python section runs as written (against the installed package)."""
+    root = os.path.dirname(os.path.dirname(HERE))
+    with open(os.path.join(root, "README.md")) as f:
+        text = f.read()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    snippet = next((b for b in blocks if "fdcred.classic" in b), None)
+    assert snippet, "README.md has no Python example using fdcred and fdcred.classic"
+    out = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=TIMEOUT, cwd="/")
+    assert out.returncode == 0, out.stderr
