@@ -210,7 +210,9 @@ fn send(
     // SAFETY: BorrowedFd is repr(transparent) over RawFd, and no number is
     // -1 (fd_of refuses negative ones); see `borrow` for the rest.
     let fds: &[BorrowedFd<'_>] = unsafe { core::slice::from_raw_parts(fds.as_ptr().cast(), fds.len()) };
-    let opts = SendOptions { fds, cred, dest, nonblocking, no_socket_check: sock.vouched };
+    // The core may grow options; their defaults are this binding's too.
+    #[allow(clippy::needless_update)]
+    let opts = SendOptions { fds, cred, dest, nonblocking, no_socket_check: sock.vouched, ..Default::default() };
     let fd = borrow(sock.fd);
     py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)).map_err(io_error)
 }
@@ -579,7 +581,8 @@ fn recv_msg<'py>(
     let bufsize = check_size(bufsize, "negative bufsize")?;
     let maxfds = check_size(maxfds, "negative maxfds")?.min(MAX_FDS);
     refuse_empty_stream_read(sock, bufsize)?;
-    let opts = RecvOptions { nonblocking, cloexec, max_fds: maxfds, keep_pidfd: pidfd };
+    #[allow(clippy::needless_update)] // as in `send`: new core options keep their defaults
+    let opts = RecvOptions { nonblocking, cloexec, max_fds: maxfds, keep_pidfd: pidfd, ..Default::default() };
     with_recv_buf(bufsize, |buf| {
         // SAFETY: sockaddr_un is plain data; all-zero is valid.
         let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
