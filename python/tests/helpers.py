@@ -2,10 +2,12 @@
 and the check that no test leaks (or closes) a descriptor."""
 
 import contextlib
+import errno
 import os
 import select
 import signal
 import struct
+import sys
 import tempfile
 import time
 import unittest
@@ -91,3 +93,56 @@ class Base(unittest.TestCase):
         self.assertEqual(open_fds(), before, "descriptors leaked (or closed) by the test")
 
 
+
+
+def forked_output(body, timeout=TIMEOUT):
+    """Run body() in a forked child whose sys.stdout is a pipe (not fd 1,
+    which pytest captures); returns (exit status, what it printed). The exit
+    status is body()'s return value (None: 0), 1 if it raised."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            signal.alarm(timeout)
+            sys.stdout = os.fdopen(w, "w")
+            code = body() or 0
+            sys.stdout.flush()
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r) as pipe:
+        out = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if not os.WIFEXITED(status):
+        raise AssertionError("child %d killed: status %#x" % (pid, status))
+    return os.WEXITSTATUS(status), out
+
+
+@contextlib.contextmanager
+def reaped(process):
+    """Yield a subprocess.Popen; on leaving, kill it if it still runs."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def kernel_feature(call, *args, why):
+    """call(*args), or skip the test (saying `why`) when the kernel lacks the
+    feature (ENOPROTOOPT)."""
+    import pytest
+
+    try:
+        return call(*args)
+    except OSError as e:
+        if e.errno != errno.ENOPROTOOPT:
+            raise
+        pytest.skip(why + " (ENOPROTOOPT here)")

@@ -13,7 +13,7 @@ import tempfile
 import pytest
 
 import fdcred
-from helpers import IS_ROOT, NOBODY, UCRED, become_nobody, forked, open_fds, same_file, wait_readable
+from helpers import IS_ROOT, NOBODY, UCRED, become_nobody, forked, kernel_feature, open_fds, same_file, wait_readable
 
 
 @pytest.fixture(autouse=True)
@@ -172,11 +172,7 @@ def test_recv_msg_pidfd_with_fds_and_credentials():
     a, b = pair(socket.SOCK_SEQPACKET)
     with a, b:
         fdcred.allow_recv_cred(b)
-        try:
-            fdcred.allow_recv_pidfd(b)
-        except OSError as e:
-            assert e.errno == errno.ENOPROTOOPT
-            pytest.skip("SO_PASSPIDFD needs Linux 6.5 (ENOPROTOOPT here)")
+        kernel_feature(fdcred.allow_recv_pidfd, b, why="SO_PASSPIDFD needs Linux 6.5")
         fdcred.send_msg(a, b"all", [0], cred=True)
         m = fdcred.recv_msg(b, 8, 1, pidfd=True)
         assert (m.data, len(m.fds), m.cred.pid) == (b"all", 1, os.getpid())
@@ -258,11 +254,7 @@ def test_peer_groups_of_another_process():
 
 def test_peer_pidfd_names_the_peer():
     with accepted_from_child([]) as (conn, pid):
-        try:
-            pidfd = fdcred.peer_pidfd(conn)
-        except OSError as e:
-            assert e.errno == errno.ENOPROTOOPT
-            pytest.skip("SO_PEERPIDFD needs Linux 6.5 (ENOPROTOOPT here)")
+        pidfd = kernel_feature(fdcred.peer_pidfd, conn, why="SO_PEERPIDFD needs Linux 6.5")
         with open("/proc/self/fdinfo/%d" % pidfd) as info:
             assert "Pid:\t%d" % pid in info.read()
         assert not os.get_inheritable(pidfd)
@@ -271,11 +263,7 @@ def test_peer_pidfd_names_the_peer():
 
 def test_peer_security_matches_so_peersec():
     with accepted_from_child([]) as (conn, _):
-        try:
-            label = fdcred.peer_security(conn)
-        except OSError as e:
-            assert e.errno == errno.ENOPROTOOPT
-            pytest.skip("no LSM labels sockets on this machine (SO_PEERSEC: ENOPROTOOPT)")
+        label = kernel_feature(fdcred.peer_security, conn, why="no LSM labels sockets on this machine (SO_PEERSEC)")
         raw = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERSEC, 256)
         assert label == raw.rstrip(b"\0")
 

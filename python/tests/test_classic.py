@@ -16,7 +16,7 @@ import textwrap
 import pytest
 
 import fdcred.classic
-from helpers import IS_ROOT, NOBODY, TIMEOUT, become_nobody, forked, open_fds
+from helpers import IS_ROOT, NOBODY, TIMEOUT, become_nobody, forked, forked_output, open_fds, reaped
 
 RECEIVER = textwrap.dedent(
     """
@@ -84,31 +84,21 @@ def run_pair(tmp_path, as_nobody):
         (tmp_path / name).write_text(text)
         os.chmod(tmp_path / name, 0o644)
     receiver = subprocess.Popen([sys.executable, str(tmp_path / "receiver.py"), path], stdout=subprocess.PIPE, text=True)
-    try:
+    with reaped(receiver):
         assert receiver.stdout.readline() == "ready\n"
+
         # The sender runs as uid 65534, which cannot reach this venv's
         # interpreter (under root's home): a forked child drops to it and
-        # runs the program's text, with its output in a pipe.
-        r, w = os.pipe()
-
+        # runs the program's text.
         def sender_program():
-            os.close(r)
-            sys.stdout = os.fdopen(w, "w")  # not fd 1: pytest captures sys.stdout
             if as_nobody:
                 become_nobody()
             sys.argv = ["sender.py", path]
             exec(compile(SENDER, "sender.py", "exec"), {"__name__": "__main__"})
-            sys.stdout.flush()
 
-        with forked(sender_program):
-            os.close(w)
-            with os.fdopen(r) as pipe:
-                sender_out = pipe.read()
+        status, sender_out = forked_output(sender_program)
+        assert status == 0, sender_out
         out, _ = receiver.communicate(timeout=TIMEOUT)
-    finally:
-        if receiver.poll() is None:
-            receiver.kill()
-            receiver.communicate()
     assert receiver.returncode == 0, out
     return sender_out, out
 

@@ -13,7 +13,7 @@ import tempfile
 import pytest
 
 import fdcred
-from helpers import IS_ROOT, NOBODY, TIMEOUT, forked, wait_readable
+from helpers import IS_ROOT, NOBODY, TIMEOUT, forked_output, reaped, wait_readable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(os.path.dirname(HERE), "examples")
@@ -36,35 +36,15 @@ def public_dir():
 def run_client(path, uid):
     """update_server.py --client as `uid` (forked: uid 65534 cannot reach
     this venv's interpreter); returns (exit status, output)."""
-    r, w = os.pipe()
 
     def client():
-        os.close(r)
-        sys.stdout = os.fdopen(w, "w")
         if uid != os.getuid():
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-        code = update_server.client(path)
-        sys.stdout.flush()
-        if code:
-            os._exit(3)
+        return update_server.client(path)
 
-    pid = os.fork()
-    if pid == 0:
-        try:
-            client()
-            os._exit(0)
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            os._exit(1)
-    os.close(w)
-    with os.fdopen(r) as pipe:
-        out = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    return os.WEXITSTATUS(status), out
+    return forked_output(client)
 
 
 def test_update_server_answers_one_uid_and_refuses_another(public_dir):
@@ -80,7 +60,7 @@ def test_update_server_answers_one_uid_and_refuses_another(public_dir):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    try:
+    with reaped(server):
         assert "serving" in server.stdout.readline()
         if IS_ROOT:
             code, out = run_client(path, allowed)
@@ -92,10 +72,6 @@ def test_update_server_answers_one_uid_and_refuses_another(public_dir):
         code, out = run_client(path, refused)
         assert (code, out) == (3, "client uid %d: refused uid %d\n" % (refused, refused))
         log, _ = server.communicate(timeout=TIMEOUT)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.communicate()
     assert server.returncode == 0, log
     assert "refused pid" in log
 
