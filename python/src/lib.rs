@@ -214,6 +214,10 @@ fn send(
     #[allow(clippy::needless_update)]
     let opts = SendOptions { fds, cred, dest, nonblocking, no_socket_check: sock.vouched, ..Default::default() };
     let fd = borrow(sock.fd);
+    if nonblocking {
+        // Cannot wait: no reason to let other threads run meanwhile.
+        return fdcred::send_msg(fd, &[IoSlice::new(data)], &opts).map_err(io_error);
+    }
     py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)).map_err(io_error)
 }
 
@@ -226,15 +230,13 @@ fn recv(
     opts: &RecvOptions,
 ) -> PyResult<Received> {
     let sock = borrow(sock);
-    if !opts.nonblocking {
-        // A message already queued is taken without releasing the GIL (a
-        // receive that cannot block needs no other thread to run meanwhile);
-        // only when none is does the call wait, with the GIL released.
-        let first = RecvOptions { nonblocking: true, ..*opts };
-        match fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            result => return result.map_err(io_error),
-        }
+    // A message already queued is taken without releasing the GIL (a
+    // receive that cannot block needs no other thread to run meanwhile);
+    // only when none is, and the caller wants to wait, is the GIL released.
+    let first = RecvOptions { nonblocking: true, ..*opts };
+    match fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && !opts.nonblocking => {}
+        result => return result.map_err(io_error),
     }
     py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr, opts)).map_err(io_error)
 }
