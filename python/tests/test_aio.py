@@ -184,3 +184,47 @@ def test_errors_arrive_as_oserror():
             assert e.value.errno == errno.EMSGSIZE
 
     run(main())
+
+
+def test_cancelled_sender_sent_nothing():
+    async def main():
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        with a, b:
+            a.setblocking(False)
+            sent = 0
+            while True:  # fill the queue
+                try:
+                    fdcred.send_msg(a, b"fill", nonblocking=True)
+                    sent += 1
+                except BlockingIOError:
+                    break
+            sender = asyncio.ensure_future(aio.send_fds(a, b"never", [0, 1]))
+            await asyncio.sleep(0.01)
+            assert not sender.done()
+            sender.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await sender
+            b.setblocking(False)
+            got = []
+            while True:
+                try:
+                    got.append(fdcred.recv_fds(b, 8, 2))
+                except BlockingIOError:
+                    break
+            assert got == [(b"fill", [])] * sent
+
+    run(main())
+
+
+def test_a_socket_with_a_timeout_works_too():
+    async def main():
+        a, b = socket.socketpair()
+        with a, b:
+            a.settimeout(5)
+            b.settimeout(5)
+            task = asyncio.ensure_future(aio.recvfd(b))
+            await asyncio.sleep(0.01)
+            await aio.sendfd(a, 0)
+            os.close(await task)
+
+    run(main())
