@@ -362,10 +362,13 @@ fn cred_source(cred: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CredSource>> 
 }
 
 /// A `sockaddr_un` for `address`: a filesystem path (str or bytes), or an
-/// abstract name given as Python does (a leading NUL byte). Returns the
-/// address and its length.
+/// abstract name, written as the socket module does (a leading NUL byte) or
+/// as the C library does (`@name`, so a file named `@x` is written `./@x`).
+/// A path may fill `sun_path` exactly (passed without its NUL, which the
+/// kernel accepts). The library's own rules (`fdcred::UnixAddr` once the
+/// userns branch is merged) are the same. Returns the address and its length.
 fn unix_address(address: &Bound<'_, PyAny>) -> PyResult<(libc::sockaddr_un, usize)> {
-    let path: Vec<u8> = if let Ok(s) = address.cast::<PyString>() {
+    let name: Vec<u8> = if let Ok(s) = address.cast::<PyString>() {
         let os = address.py().import("os")?;
         os.call_method1("fsencode", (s,))?.extract()?
     } else {
@@ -373,24 +376,28 @@ fn unix_address(address: &Bound<'_, PyAny>) -> PyResult<(libc::sockaddr_un, usiz
     };
     // SAFETY: sockaddr_un is plain data; all-zero is a valid value.
     let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
-    let abstract_name = path.first() == Some(&0);
-    if path.is_empty() {
-        return Err(os_error_why(libc::EINVAL, "empty address"));
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let capacity = addr.sun_path.len();
+    // The bytes that go into sun_path from `start`: the path itself, or the
+    // abstract name after its NUL.
+    let (start, bytes) = match name.split_first() {
+        None => return Err(os_error_why(libc::EINVAL, "empty address")),
+        Some((0 | b'@', [])) => return Err(os_error_why(libc::EINVAL, "empty abstract name")),
+        Some((0 | b'@', rest)) => (1, rest),
+        Some(_) => (0, &name[..]),
+    };
+    if bytes.contains(&0) {
+        return Err(os_error_why(libc::EINVAL, "NUL byte in the address"));
     }
-    // A path needs room for its terminating NUL; an abstract name does not.
-    if path.len() > addr.sun_path.len() || (!abstract_name && path.len() == addr.sun_path.len()) {
+    if start + bytes.len() > capacity {
         return Err(os_error(libc::ENAMETOOLONG));
     }
-    if !abstract_name && path.contains(&0) {
-        return Err(os_error_why(libc::EINVAL, "NUL byte in path"));
-    }
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    for (dst, &src) in addr.sun_path.iter_mut().zip(&path) {
+    for (dst, &src) in addr.sun_path[start..].iter_mut().zip(bytes) {
         *dst = src as libc::c_char;
     }
-    let base = core::mem::offset_of!(libc::sockaddr_un, sun_path);
-    let len = if abstract_name { base + path.len() } else { base + path.len() + 1 };
-    Ok((addr, len))
+    let used = start + bytes.len();
+    let path_len = if start == 0 && used < capacity { used + 1 } else { used };
+    Ok((addr, core::mem::offset_of!(libc::sockaddr_un, sun_path) + path_len))
 }
 
 fn addr_bytes(addr: &(libc::sockaddr_un, usize)) -> &[u8] {

@@ -331,3 +331,27 @@ def test_blocking_calls_release_the_gil():
     close_all(fds)
     a.close()
     b.close()
+
+
+def test_sendto_fds_library_abstract_form_and_a_full_length_path():
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as rx, socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as tx:
+        rx.bind(b"\0fdcred-py-at-%d" % os.getpid())
+        assert fdcred.sendto_fds(tx, b"at", [0], "@fdcred-py-at-%d" % os.getpid()) == 2
+        data, fds = fdcred.recv_fds(rx, 8, 1)
+        assert (data, len(fds)) == (b"at", 1)
+        close_all(fds)
+        for bad in ("", "@", b"\0"):
+            with pytest.raises(OSError) as e:
+                fdcred.sendto_fds(tx, b"x", [0], bad)
+            assert e.value.errno == errno.EINVAL
+    # A path of exactly sizeof(sun_path) = 108 bytes (no room for a NUL)
+    # reaches the kernel, which finds no such socket; one byte more is refused
+    # before. (CPython's bind refuses 108 bytes, so nothing can listen there.)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as tx:
+        name = "/tmp/" + "p" * 103
+        with pytest.raises(OSError) as e:
+            fdcred.sendto_fds(tx, b"x", [0], name)
+        assert e.value.errno == errno.ENOENT
+        with pytest.raises(OSError) as e:
+            fdcred.sendto_fds(tx, b"x", [0], name + "p")
+        assert e.value.errno == errno.ENAMETOOLONG
