@@ -13,7 +13,9 @@ class _SupportsIndex(Protocol):
 FileDescriptorLike = Union[int, _HasFileno, _SupportsIndex]
 # bytes, or anything bytes() accepts (bytearray, memoryview, array, ...).
 BytesLike = Union[bytes, bytearray, memoryview]
-# A filesystem path (str or bytes), or an abstract name with a leading NUL.
+# A filesystem path (str or bytes), or an abstract name: a leading NUL (as the
+# socket module writes it) or "@name" (as the C library does; a file named
+# "@x" is then written "./@x").
 UnixAddress = Union[str, bytes]
 
 MAX_FDS: int
@@ -69,7 +71,8 @@ def sendto_fds(
     sock: FileDescriptorLike, data: BytesLike, fds: Iterable[FileDescriptorLike], address: UnixAddress
 ) -> int:
     """send_fds to `address` on an unconnected SOCK_DGRAM socket: a path, or
-    an abstract name written with a leading NUL as the socket module does."""
+    an abstract name ("\\0name" or "@name"). EINVAL for an empty name or a
+    NUL inside, ENAMETOOLONG beyond sun_path (108 bytes on Linux)."""
 
 def recv_fds(sock: FileDescriptorLike, bufsize: int, maxfds: int) -> Tuple[bytes, List[int]]:
     """Receive up to `bufsize` bytes and up to `maxfds` descriptors.
