@@ -31,9 +31,14 @@ simple receives (recvfd, recv_fds, recvcred) raise EMSGSIZE for a datagram
 longer than `bufsize`; each time after every descriptor of the message has
 been closed. recv_msg reports a data truncation in Message.truncated instead.
 
-The calls block as the system calls they wrap do, with the GIL released. A
-Python socket with a timeout is non-blocking underneath: the calls then raise
-BlockingIOError. For asyncio use fdcred.aio; for the 2004 module's calls and
+The calls block as the system calls they wrap do, with the GIL released
+while they wait. A Python socket with a timeout is non-blocking underneath:
+the calls then raise BlockingIOError.
+
+Sends refuse a socket that is not a Unix one (EOPNOTSUPP: TCP would drop the
+descriptors silently). For an int the library asks the kernel on every send;
+a socket object's own family is trusted instead (Python read it from the
+kernel, unless the caller stated it, e.g. to socket.fromfd). For asyncio use fdcred.aio; for the 2004 module's calls and
 return conventions, fdcred.classic.
 """
 

@@ -2,7 +2,8 @@
 //!
 //! Each function is a thin conversion around one call of the Rust core
 //! (`fdcred::send_msg`, `fdcred::recv_msg`, `fdcred::peer_cred`, ...): Python
-//! objects in, the system call with the GIL released, Python objects out.
+//! objects in, the system call (with the GIL released whenever it may
+//! wait), Python objects out.
 //! The policy a Python caller relies on lives here and nowhere else:
 //!
 //! * every error is `OSError(errno, strerror)`, which Python turns into the
