@@ -26,6 +26,13 @@ const CRED_PID: u32 = fdcred::FDCRED_CRED_PID;
 const CRED_UID: u32 = fdcred::FDCRED_CRED_UID;
 const CRED_GID: u32 = fdcred::FDCRED_CRED_GID;
 
+/// Up to this many bytes, a send that does not wait sends all or nothing,
+/// as a blocking one does (Linux puts them in one buffer even at the
+/// smallest `SO_SNDBUF`, 4608 bytes, half of which is the most one buffer
+/// takes), so trying without waiting first changes nothing the caller sees.
+/// Elsewhere a stream may take part of a write that does not wait: 0 there.
+const ALL_OR_NOTHING: usize = if cfg!(target_os = "linux") { 2048 } else { 0 };
+
 /// Receives of at most this many bytes use a buffer on the stack.
 const STACK_BUF: usize = 512;
 
@@ -215,9 +222,15 @@ fn send(
     #[allow(clippy::needless_update)]
     let opts = SendOptions { fds, cred, dest, nonblocking, no_socket_check: sock.vouched, ..Default::default() };
     let fd = borrow(sock.fd);
-    if nonblocking {
-        // Cannot wait: no reason to let other threads run meanwhile.
-        return fdcred::send_msg(fd, &[IoSlice::new(data)], &opts).map_err(io_error);
+    if nonblocking || data.len() <= ALL_OR_NOTHING {
+        // A send that cannot wait keeps the GIL (no other thread needs to
+        // run meanwhile); a blocking one first tries without waiting and
+        // releases the GIL only if it must wait.
+        let first = SendOptions { nonblocking: true, ..opts };
+        match fdcred::send_msg(fd, &[IoSlice::new(data)], &first) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && !nonblocking => {}
+            result => return result.map_err(io_error),
+        }
     }
     py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)).map_err(io_error)
 }
