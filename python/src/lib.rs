@@ -163,35 +163,52 @@ fn borrow(fd: RawFd) -> BorrowedFd<'static> {
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
-/// The descriptors of `fds` (a sequence of ints or objects with fileno())
-/// written into `out`; returns how many. More than MAX_FDS is `EINVAL`.
-fn collect_fds(fds: &Bound<'_, PyAny>, out: &mut [RawFd; MAX_FDS]) -> PyResult<usize> {
-    let too_many = || os_error_why(libc::EINVAL, "more than MAX_FDS descriptors");
+/// Descriptor numbers to send, on the stack; only the first `len` are
+/// written (zeroing the whole array cost more than a one-fd message's
+/// conversions).
+struct FdNumbers {
+    len: usize,
+    slots: [core::mem::MaybeUninit<RawFd>; MAX_FDS],
+}
+
+impl FdNumbers {
+    fn new() -> Self {
+        FdNumbers { len: 0, slots: [core::mem::MaybeUninit::uninit(); MAX_FDS] }
+    }
+
+    fn push(&mut self, fd: RawFd) -> PyResult<()> {
+        let slot =
+            self.slots.get_mut(self.len).ok_or_else(|| os_error_why(libc::EINVAL, "more than MAX_FDS descriptors"))?;
+        slot.write(fd);
+        self.len += 1;
+        Ok(())
+    }
+
+    fn as_slice(&self) -> &[RawFd] {
+        // SAFETY: the first `len` slots were written by `push`;
+        // MaybeUninit<RawFd> has RawFd's layout.
+        unsafe { core::slice::from_raw_parts(self.slots.as_ptr().cast(), self.len) }
+    }
+}
+
+/// The descriptors of `fds` (a sequence or iterable of ints or objects with
+/// fileno()). More than MAX_FDS is `EINVAL`.
+fn collect_fds(fds: &Bound<'_, PyAny>) -> PyResult<FdNumbers> {
+    let mut out = FdNumbers::new();
     if let Ok(list) = fds.cast_exact::<PyList>() {
-        if list.len() > MAX_FDS {
-            return Err(too_many());
+        for item in list.iter() {
+            out.push(fd_of(&item)?)?;
         }
-        for (slot, item) in out.iter_mut().zip(list.iter()) {
-            *slot = fd_of(&item)?;
+    } else if let Ok(tuple) = fds.cast_exact::<PyTuple>() {
+        for item in tuple.iter() {
+            out.push(fd_of(&item)?)?;
         }
-        return Ok(list.len());
+    } else {
+        for item in fds.try_iter()? {
+            out.push(fd_of(&item?)?)?;
+        }
     }
-    if let Ok(tuple) = fds.cast_exact::<PyTuple>() {
-        if tuple.len() > MAX_FDS {
-            return Err(too_many());
-        }
-        for (slot, item) in out.iter_mut().zip(tuple.iter()) {
-            *slot = fd_of(&item)?;
-        }
-        return Ok(tuple.len());
-    }
-    let mut n = 0;
-    for item in fds.try_iter()? {
-        let slot = out.get_mut(n).ok_or_else(too_many)?;
-        *slot = fd_of(&item?)?;
-        n += 1;
-    }
-    Ok(n)
+    Ok(out)
 }
 
 /// Run `f` over the bytes of `data`: bytes directly, anything else through
@@ -314,8 +331,12 @@ fn check_size(value: isize, what: &str) -> PyResult<usize> {
 /// `then` gets the filled part and what came with it.
 fn with_recv_buf<T>(bufsize: usize, then: impl FnOnce(&mut [u8]) -> PyResult<T>) -> PyResult<T> {
     if bufsize <= STACK_BUF {
-        let mut buf = [0u8; STACK_BUF];
-        then(&mut buf[..bufsize])
+        let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); STACK_BUF];
+        let used = &mut buf[..bufsize];
+        used.fill(core::mem::MaybeUninit::new(0));
+        // SAFETY: the first `bufsize` bytes were just initialised; only they
+        // are viewed (zeroing all 512 cost more than a small message's copy).
+        then(unsafe { core::slice::from_raw_parts_mut(used.as_mut_ptr().cast::<u8>(), bufsize) })
     } else {
         let mut buf = vec![0u8; bufsize];
         then(&mut buf)
@@ -468,9 +489,8 @@ fn send_fds(
     fds: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
-    let mut raw = [0; MAX_FDS];
-    let n = collect_fds(fds, &mut raw)?;
-    with_bytes(data, |data| send(py, sock, data, &raw[..n], None, None, false))
+    let fds = collect_fds(fds)?;
+    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), None, None, false))
 }
 
 #[pyfunction]
@@ -482,10 +502,9 @@ fn sendto_fds(
     address: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
-    let mut raw = [0; MAX_FDS];
-    let n = collect_fds(fds, &mut raw)?;
+    let fds = collect_fds(fds)?;
     let addr = unix_address(address)?;
-    with_bytes(data, |data| send(py, sock, data, &raw[..n], None, Some(addr_bytes(&addr)), false))
+    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), None, Some(addr_bytes(&addr)), false))
 }
 
 #[pyfunction]
@@ -575,10 +594,9 @@ fn send_msg(
     nonblocking: bool,
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
-    let mut raw = [0; MAX_FDS];
-    let n = match fds {
-        Some(fds) if !fds.is_none() => collect_fds(fds, &mut raw)?,
-        _ => 0,
+    let fds = match fds {
+        Some(fds) if !fds.is_none() => collect_fds(fds)?,
+        _ => FdNumbers::new(),
     };
     let source = cred_source(cred)?;
     let addr = match address {
@@ -586,7 +604,7 @@ fn send_msg(
         _ => None,
     };
     let dest = addr.as_ref().map(addr_bytes);
-    with_bytes(data, |data| send(py, sock, data, &raw[..n], source, dest, nonblocking))
+    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), source, dest, nonblocking))
 }
 
 #[pyfunction]
