@@ -1,4 +1,4 @@
-//! Shared by tests/examples.rs and tests/python.rs: build examples/ with its
+//! Used by tests/examples.rs: build examples/ with its
 //! own Makefile (pkg-config against this build), run programs as another
 //! user, and watch their output with a deadline on every wait.
 #![allow(dead_code)]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The classic two-terminal demo of fd passing, in Python over libfdcred.
+"""The classic two-terminal demo of fd passing, with the fdcred package.
 
 Terminal 1:  python3 passwd_demo.py receive /tmp/demo.sock
 Terminal 2:  python3 passwd_demo.py send /tmp/demo.sock
@@ -13,8 +13,7 @@ import os
 import socket
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fdcred  # noqa: E402
+import fdcred
 
 LINES = 3
 

@@ -1,112 +1,19 @@
-"""Tests of the ctypes module (stdlib unittest only).
-
-    FDCRED_LIBRARY=target/debug/libfdcred.so python3 -m unittest discover -s python -v
-
-cargo test runs them (tests/python.rs) with FDCRED_LIBRARY pointing at the
-fresh build and FDCRED_EXAMPLES_DIR at the built examples. Tests that need
-a second identity fork and switch to uid 65534, and SKIP (saying why) when
-not root. Every wait has a deadline.
-"""
+"""The modern API against CPython's own socket calls and across processes
+(ported from the ctypes module's tests: the names and behaviour stay)."""
 
 import array
-import contextlib
 import errno
 import os
-import select
-import signal
 import socket
-import stat
-import struct
 import subprocess
 import sys
-import tempfile
-import time
-import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import fdcred  # noqa: E402
+import fdcred
+from helpers import IS_ROOT, NOBODY, TIMEOUT, UCRED, Base, become_nobody, forked, open_fds, same_file, wait_readable
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+sys.path.insert(0, EXAMPLES)
 import passwd_demo  # noqa: E402
-
-NOBODY = 65534
-TIMEOUT = 20
-IS_ROOT = os.geteuid() == 0
-UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
-
-
-def open_fds():
-    return sorted(int(n) for n in os.listdir("/proc/self/fd"))
-
-
-def wait_readable(sock, what, timeout=TIMEOUT):
-    """The library's calls block like the syscalls they wrap; wait first so
-    a broken test fails instead of hanging. (A Python socket timeout would
-    make the fd non-blocking, and the calls would raise BlockingIOError.)"""
-    r, _, _ = select.select([sock], [], [], timeout)
-    if not r:
-        raise AssertionError("%s: nothing to read within %d s" % (what, timeout))
-
-
-def same_file(fd, path):
-    a, b = os.fstat(fd), os.stat(path)
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
-def become_nobody():
-    os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
-
-
-@contextlib.contextmanager
-def forked(body):
-    """Run body() in a forked child (exit 0 if it returns, 1 if it raises);
-    on leaving, require that it exited 0 within the deadline."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            signal.alarm(TIMEOUT)
-            body()
-            code = 0
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    try:
-        yield pid
-    finally:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise AssertionError("child %d still running after %d s" % (pid, TIMEOUT))
-            time.sleep(0.01)
-    if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
-        raise AssertionError("child %d failed: status %#x (its traceback is above)" % (pid, status))
-
-
-class Base(unittest.TestCase):
-    def setUp(self):
-        # Registered first, so it runs last: after the other cleanups.
-        self.addCleanup(self.check_no_fd_leaked, open_fds())
-        self.tmp = tempfile.mkdtemp(prefix="fdcred-py-")
-        os.chmod(self.tmp, 0o755)
-        self.addCleanup(self.remove_tmp)
-
-    def remove_tmp(self):
-        for name in os.listdir(self.tmp):
-            os.unlink(os.path.join(self.tmp, name))
-        os.rmdir(self.tmp)
-
-    def check_no_fd_leaked(self, before):
-        self.assertEqual(open_fds(), before, "descriptors leaked (or closed) by the test")
 
 
 class FdPassing(Base):
@@ -431,7 +338,7 @@ class Credentials(Base):
         path = os.path.join(self.tmp, "demo.sock")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         receiver = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "passwd_demo.py"), "receive", path],
+            [sys.executable, os.path.join(EXAMPLES, "passwd_demo.py"), "receive", path],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=env,
@@ -459,106 +366,3 @@ class Credentials(Base):
         self.assertIn("from pid %d uid %d gid %d" % (pid, uid, gid), out)
         with open("/etc/passwd") as f:
             self.assertIn("  " + f.readline().rstrip("\n"), out)
-
-
-def examples_dir():
-    d = os.environ.get("FDCRED_EXAMPLES_DIR")
-    return d if d and os.path.isdir(d) else None
-
-
-@unittest.skipUnless(examples_dir(), "FDCRED_EXAMPLES_DIR is not set (tests/python.rs builds the C examples and sets it)")
-class PythonAndCExamples(Base):
-    def start(self, name, *args, first_line=True):
-        env = dict(os.environ)
-        lib = os.environ.get("FDCRED_LIBRARY")
-        if lib:
-            env["LD_LIBRARY_PATH"] = os.path.dirname(lib)
-        p = subprocess.Popen(
-            [os.path.join(examples_dir(), name)] + list(args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-        )
-        self.addCleanup(self.stop, p)
-        if not first_line:
-            return p, None
-        r, _, _ = select.select([p.stdout], [], [], TIMEOUT)
-        self.assertTrue(r, "%s printed nothing within %d s" % (name, TIMEOUT))
-        return p, p.stdout.readline()
-
-    def stop(self, p):
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        p.stdout.close()
-
-    def test_python_handler_receives_connections_from_c_portlisten(self):
-        path = os.path.join(self.tmp, "handler.sock")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as handler:
-            handler.bind(path)
-            _, line = self.start("portlisten", "0", path)
-            port = int(line.split("127.0.0.1:")[1].split(",")[0])
-            for i in range(5):
-                with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as client:
-                    wait_readable(handler, "connection %d from portlisten" % i)
-                    data, fds = fdcred.recv_fds(handler, 16, 1)
-                    self.assertEqual((data, len(fds)), (b"C", 1))
-                    with socket.socket(fileno=fds[0]) as conn:
-                        self.assertEqual(conn.getpeername(), client.getsockname())
-                        conn.sendall(b"hello from python %d" % i)
-                    self.assertEqual(client.recv(64), b"hello from python %d" % i)
-
-    def test_c_hellofdpass_greets_connections_passed_from_python(self):
-        path = os.path.join(self.tmp, "hello.sock")
-        self.start("hellofdpass", path, "hello from C")
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as lst, socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as d:
-            lst.bind(("127.0.0.1", 0))
-            lst.listen(8)
-            d.connect(path)
-            for i in range(5):
-                with socket.create_connection(lst.getsockname(), timeout=TIMEOUT) as client:
-                    conn, _ = lst.accept()
-                    with conn:
-                        self.assertEqual(fdcred.send_fds(d, b"C", [conn]), 1)
-                    chunks = []
-                    while True:
-                        c = client.recv(64)
-                        if not c:
-                            break
-                        chunks.append(c)
-                    self.assertEqual(b"".join(chunks), b"hello from C", "connection %d" % i)
-
-    def test_python_client_is_answered_by_c_credserver(self):
-        path = os.path.join(self.tmp, "cred.sock")
-        self.start("credserver", path, str(os.getuid()))
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-            s.connect(path)
-            self.assertEqual(fdcred.peer_cred(s).uid, os.getuid())
-            fdcred.sendcred(s, b"who am I?")
-            wait_readable(s, "credserver's answer")
-            answer = s.recv(256).decode()
-        self.assertEqual(answer, "pid %d uid %d gid %d" % (os.getpid(), os.getuid(), os.getgid()))
-
-    def test_c_credclient_is_answered_by_a_python_server(self):
-        path = os.path.join(self.tmp, "pycred.sock")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as srv:
-            srv.bind(path)
-            fdcred.allow_recv_cred(srv)
-            srv.listen(1)
-            client, _ = self.start("credclient", path, "hello python", first_line=False)
-            wait_readable(srv, "credclient's connection")
-            conn, _ = srv.accept()
-            with conn:
-                wait_readable(conn, "credclient's request")
-                data, cred = fdcred.recvcred(conn, 256)
-                self.assertEqual((data, cred), (b"hello python", fdcred.Cred(client.pid, os.getuid(), os.getgid())))
-                self.assertEqual(fdcred.peer_cred(conn), cred)
-                conn.send(b"pid %d uid %d gid %d" % cred)
-            out, _ = client.communicate(timeout=TIMEOUT)
-            self.assertEqual(client.returncode, 0, out)
-            self.assertIn("the server says: pid %d" % client.pid, out)
-
-
-if __name__ == "__main__":
-    unittest.main()

@@ -1,0 +1,782 @@
+//! `fdcred._fdcred`: the libfdcred core exposed to Python through PyO3.
+//!
+//! Each function is a thin conversion around one call of the Rust core
+//! (`fdcred::send_msg`, `fdcred::recv_msg`, `fdcred::peer_cred`, ...): Python
+//! objects in, the system call (with the GIL released whenever it may
+//! wait), Python objects out.
+//! The policy a Python caller relies on lives here and nowhere else:
+//!
+//! * every error is `OSError(errno, strerror)`, which Python turns into the
+//!   subclass for that errno (`BlockingIOError`, `ConnectionResetError`, ...);
+//! * a descriptor is handed to Python only once the whole result exists, so
+//!   a failure part-way (a truncated message, too many descriptors, a data
+//!   truncation, an allocation failure) closes every descriptor it received;
+//! * received descriptors are close-on-exec unless the caller opts out.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
+
+use fdcred::{fdcred_cred, CredSource, Received, RecvOptions, SendOptions, MAX_FDS};
+use pyo3::exceptions::{PyOSError, PyOverflowError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{IntoPyDict, PyBool, PyBytes, PyInt, PyList, PyString, PyTuple};
+
+const CRED_PID: u32 = fdcred::FDCRED_CRED_PID;
+const CRED_UID: u32 = fdcred::FDCRED_CRED_UID;
+const CRED_GID: u32 = fdcred::FDCRED_CRED_GID;
+
+/// Up to this many bytes, a send that does not wait sends all or nothing,
+/// as a blocking one does (Linux puts them in one buffer even at the
+/// smallest `SO_SNDBUF`, 4608 bytes, half of which is the most one buffer
+/// takes), so trying without waiting first changes nothing the caller sees.
+/// Elsewhere a stream may take part of a write that does not wait: 0 there.
+const ALL_OR_NOTHING: usize = if cfg!(target_os = "linux") { 2048 } else { 0 };
+
+/// Receives of at most this many bytes use a buffer on the stack.
+const STACK_BUF: usize = 512;
+
+/// The `Cred` and `Message` named tuples, made once at import.
+static CRED_TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static MESSAGE_TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn strerror(code: i32) -> String {
+    let text = io::Error::from_raw_os_error(code).to_string();
+    match text.rfind(" (os error ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+/// `OSError(code, strerror)`: Python picks the subclass for the errno.
+fn os_error(code: i32) -> PyErr {
+    PyOSError::new_err((code, strerror(code)))
+}
+
+/// `OSError(code, strerror + ": " + why)`, for the errors this binding adds
+/// on top of the kernel's.
+fn os_error_why(code: i32, why: &str) -> PyErr {
+    PyOSError::new_err((code, format!("{}: {why}", strerror(code))))
+}
+
+fn io_error(e: io::Error) -> PyErr {
+    os_error(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// A descriptor number from an int (or anything with `__index__`) or from an
+/// object with `fileno()`. A number no descriptor can have (negative, or
+/// outside a C int) is `EBADF`, as the kernel would say.
+fn fd_of(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    if let Ok(int) = obj.cast_exact::<PyInt>() {
+        return fd_number(int.as_any());
+    }
+    let fileno = obj.py().intern_fileno().bind(obj.py());
+    match obj.getattr(fileno) {
+        Ok(method) => fd_number(&method.call0()?),
+        Err(_) if obj.hasattr("__index__")? => fd_number(obj),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "expected a descriptor: an int or an object with fileno(), not {}",
+            obj.get_type().name()?
+        ))),
+    }
+}
+
+fn fd_number(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    match obj.extract::<i64>() {
+        Ok(n) if (0..=i64::from(RawFd::MAX)).contains(&n) => Ok(n as RawFd),
+        Ok(_) => Err(os_error(libc::EBADF)),
+        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => Err(os_error(libc::EBADF)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The socket of a send: its descriptor, and whether a Python socket object
+/// vouches that it is a Unix-domain one.
+#[derive(Clone, Copy)]
+struct Sock {
+    fd: RawFd,
+    vouched: bool,
+}
+
+/// The core checks, with one `getsockopt` per message carrying descriptors
+/// or credentials, that the socket is a Unix one (TCP would drop them
+/// silently). A Python socket object already knows its family: the kernel's
+/// (Python asks it with `SO_DOMAIN` when it wraps a descriptor), unless the
+/// caller stated one explicitly (`socket.fromfd`, `socket(family, ...,
+/// fileno=...)`), which is then the caller vouching. Such a socket skips the
+/// check; a plain integer keeps it.
+fn sock_of(obj: &Bound<'_, PyAny>) -> PyResult<Sock> {
+    let py = obj.py();
+    if let Some(socket) = socket_type_methods(py)? {
+        if obj.is_instance(socket.cls.bind(py))? {
+            let fd = fd_number(&socket.fileno.bind(py).call1((obj,))?)?;
+            let family: i32 = socket.family.bind(py).call1((obj,))?.extract()?;
+            return Ok(Sock { fd, vouched: family == libc::AF_UNIX });
+        }
+    }
+    Ok(Sock { fd: fd_of(obj)?, vouched: false })
+}
+
+/// `_socket.socket` and its C-level `fileno` method and `family` getter,
+/// called unbound: the Python-level `socket.socket.family` property
+/// converts to an enum, and a bound-method lookup per call costs more.
+struct SocketMethods {
+    cls: Py<PyAny>,
+    fileno: Py<PyAny>,
+    family: Py<PyAny>,
+}
+
+fn socket_type_methods(py: Python<'_>) -> PyResult<Option<&'static SocketMethods>> {
+    static METHODS: PyOnceLock<Option<SocketMethods>> = PyOnceLock::new();
+    METHODS
+        .get_or_try_init(py, || {
+            let cls = py.import("_socket")?.getattr("socket")?;
+            let members = cls.getattr("__dict__")?;
+            let (Ok(fileno), Ok(family)) = (members.get_item("fileno"), members.get_item("family")) else {
+                return Ok(None);
+            };
+            let family = family.getattr("__get__")?;
+            Ok(Some(SocketMethods { cls: cls.unbind(), fileno: fileno.unbind(), family: family.unbind() }))
+        })
+        .map(Option::as_ref)
+}
+
+trait InternFileno {
+    fn intern_fileno(self) -> &'static Py<PyString>;
+}
+
+impl InternFileno for Python<'_> {
+    fn intern_fileno(self) -> &'static Py<PyString> {
+        static NAME: PyOnceLock<Py<PyString>> = PyOnceLock::new();
+        NAME.get_or_init(self, || PyString::intern(self, "fileno").unbind())
+    }
+}
+
+/// Borrow a descriptor number for one system call.
+fn borrow(fd: RawFd) -> BorrowedFd<'static> {
+    debug_assert!(fd >= 0);
+    // SAFETY: `fd` is not -1 (fd_of refuses negative numbers). The number
+    // comes from Python, which cannot promise it stays open; the core only
+    // passes it to system calls, where a closed or reused number gives an
+    // errno (EBADF, ENOTSOCK) or acts on whatever the caller named, exactly
+    // as os.write(fd) does. Nothing is closed through it.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// Descriptor numbers to send, on the stack; only the first `len` are
+/// written (zeroing the whole array cost more than a one-fd message's
+/// conversions).
+struct FdNumbers {
+    len: usize,
+    slots: [core::mem::MaybeUninit<RawFd>; MAX_FDS],
+}
+
+impl FdNumbers {
+    fn new() -> Self {
+        FdNumbers { len: 0, slots: [core::mem::MaybeUninit::uninit(); MAX_FDS] }
+    }
+
+    fn push(&mut self, fd: RawFd) -> PyResult<()> {
+        let slot =
+            self.slots.get_mut(self.len).ok_or_else(|| os_error_why(libc::EINVAL, "more than MAX_FDS descriptors"))?;
+        slot.write(fd);
+        self.len += 1;
+        Ok(())
+    }
+
+    fn as_slice(&self) -> &[RawFd] {
+        // SAFETY: the first `len` slots were written by `push`;
+        // MaybeUninit<RawFd> has RawFd's layout.
+        unsafe { core::slice::from_raw_parts(self.slots.as_ptr().cast(), self.len) }
+    }
+}
+
+/// The descriptors of `fds` (a sequence or iterable of ints or objects with
+/// fileno()). More than MAX_FDS is `EINVAL`.
+fn collect_fds(fds: &Bound<'_, PyAny>) -> PyResult<FdNumbers> {
+    let mut out = FdNumbers::new();
+    if let Ok(list) = fds.cast_exact::<PyList>() {
+        for item in list.iter() {
+            out.push(fd_of(&item)?)?;
+        }
+    } else if let Ok(tuple) = fds.cast_exact::<PyTuple>() {
+        for item in tuple.iter() {
+            out.push(fd_of(&item)?)?;
+        }
+    } else {
+        for item in fds.try_iter()? {
+            out.push(fd_of(&item?)?)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Run `f` over the bytes of `data`: bytes directly, anything else through
+/// `bytes(data)` (bytearray, memoryview, array, ...).
+fn with_bytes<T>(data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<T>) -> PyResult<T> {
+    if let Ok(bytes) = data.cast_exact::<PyBytes>() {
+        return f(bytes.as_bytes());
+    }
+    let copy = data.py().get_type::<PyBytes>().call1((data,))?;
+    f(copy.cast::<PyBytes>()?.as_bytes())
+}
+
+/// One `sendmsg` through the core, with the GIL released.
+fn send(
+    py: Python<'_>,
+    sock: Sock,
+    data: &[u8],
+    fds: &[RawFd],
+    cred: Option<CredSource>,
+    dest: Option<&[u8]>,
+    nonblocking: bool,
+) -> PyResult<usize> {
+    debug_assert!(fds.iter().all(|&fd| fd >= 0));
+    // SAFETY: BorrowedFd is repr(transparent) over RawFd, and no number is
+    // -1 (fd_of refuses negative ones); see `borrow` for the rest.
+    let fds: &[BorrowedFd<'_>] = unsafe { core::slice::from_raw_parts(fds.as_ptr().cast(), fds.len()) };
+    // The core may grow options; their defaults are this binding's too.
+    #[allow(clippy::needless_update)]
+    let opts = SendOptions { fds, cred, dest, nonblocking, no_socket_check: sock.vouched, ..Default::default() };
+    let fd = borrow(sock.fd);
+    if nonblocking || data.len() <= ALL_OR_NOTHING {
+        // A send that cannot wait keeps the GIL (no other thread needs to
+        // run meanwhile); a blocking one first tries without waiting and
+        // releases the GIL only if it must wait.
+        let first = SendOptions { nonblocking: true, ..opts };
+        match fdcred::send_msg(fd, &[IoSlice::new(data)], &first) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && !nonblocking => {}
+            result => return result.map_err(io_error),
+        }
+    }
+    py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)).map_err(io_error)
+}
+
+/// One `recvmsg` through the core, with the GIL released, into `buf`.
+fn recv(
+    py: Python<'_>,
+    sock: RawFd,
+    buf: &mut [u8],
+    mut addr: Option<&mut [u8]>,
+    opts: &RecvOptions,
+) -> PyResult<Received> {
+    let sock = borrow(sock);
+    // A message already queued is taken without releasing the GIL (a
+    // receive that cannot block needs no other thread to run meanwhile);
+    // only when none is, and the caller wants to wait, is the GIL released.
+    let first = RecvOptions { nonblocking: true, ..*opts };
+    match fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && !opts.nonblocking => {}
+        result => return result.map_err(io_error),
+    }
+    py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr, opts)).map_err(io_error)
+}
+
+fn socket_type(sock: RawFd) -> io::Result<i32> {
+    let mut value: libc::c_int = 0;
+    let mut len = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are live and sized for an int option.
+    let r = unsafe {
+        libc::getsockopt(sock, libc::SOL_SOCKET, libc::SO_TYPE, (&mut value as *mut libc::c_int).cast(), &mut len)
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value)
+}
+
+/// A read of zero bytes on a stream returns 0, which cannot be told from end
+/// of file, and would take the next message's descriptors with it.
+fn refuse_empty_stream_read(sock: RawFd, bufsize: usize) -> PyResult<()> {
+    if bufsize == 0 && socket_type(sock).map_err(io_error)? == libc::SOCK_STREAM {
+        return Err(os_error_why(libc::EINVAL, "a stream needs bufsize >= 1"));
+    }
+    Ok(())
+}
+
+/// The error for a message that lacked what the caller asked for: end of
+/// file on a connection (`ECONNRESET`), or a message without it (`ENOMSG`).
+fn missing(sock: RawFd, bytes: usize) -> PyErr {
+    if bytes != 0 {
+        return os_error(libc::ENOMSG);
+    }
+    match socket_type(sock) {
+        Ok(libc::SOCK_DGRAM) => os_error(libc::ENOMSG),
+        Ok(_) => os_error(libc::ECONNRESET),
+        Err(e) => io_error(e),
+    }
+}
+
+/// The simple receives' policy: only a complete message is delivered. Its
+/// descriptors are already closed (by the core, or by dropping `received`)
+/// when this fails.
+fn complete(received: &Received) -> PyResult<()> {
+    if received.control_truncated {
+        return Err(os_error_why(libc::EBADMSG, "the kernel truncated the descriptors; all were closed"));
+    }
+    if received.fds_overflowed {
+        return Err(os_error_why(libc::EMSGSIZE, "more descriptors than asked for; all were closed"));
+    }
+    if received.data_truncated {
+        return Err(os_error_why(libc::EMSGSIZE, "message longer than bufsize; its descriptors were closed"));
+    }
+    Ok(())
+}
+
+fn check_size(value: isize, what: &str) -> PyResult<usize> {
+    usize::try_from(value).map_err(|_| os_error_why(libc::EINVAL, what))
+}
+
+/// Receive into a stack buffer when `bufsize` is small, else into the heap;
+/// `then` gets the filled part and what came with it.
+fn with_recv_buf<T>(bufsize: usize, then: impl FnOnce(&mut [u8]) -> PyResult<T>) -> PyResult<T> {
+    if bufsize <= STACK_BUF {
+        let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); STACK_BUF];
+        let used = &mut buf[..bufsize];
+        used.fill(core::mem::MaybeUninit::new(0));
+        // SAFETY: the first `bufsize` bytes were just initialised; only they
+        // are viewed (zeroing all 512 cost more than a small message's copy).
+        then(unsafe { core::slice::from_raw_parts_mut(used.as_mut_ptr().cast::<u8>(), bufsize) })
+    } else {
+        let mut buf = vec![0u8; bufsize];
+        then(&mut buf)
+    }
+}
+
+/// The descriptors as a list of ints, handed over to Python only once the
+/// list exists: if building it fails they are still owned, and closed.
+fn fd_list<'py>(py: Python<'py>, received: &mut Received) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::new(py, received.fds.as_slice().iter().map(|fd| fd.as_raw_fd()))?;
+    for fd in received.fds.drain() {
+        let _ = fd.into_raw_fd(); // now the caller's, through `list`
+    }
+    Ok(list)
+}
+
+fn opt_field<T>(known: u32, bit: u32, value: T) -> Option<T> {
+    (known & bit != 0).then_some(value)
+}
+
+fn cred_tuple<'py>(py: Python<'py>, c: &fdcred_cred) -> PyResult<Bound<'py, PyAny>> {
+    let cls = CRED_TYPE.get(py).expect("Cred is made at import").bind(py);
+    cls.call1((
+        opt_field(c.known, CRED_PID, c.pid),
+        opt_field(c.known, CRED_UID, c.uid),
+        opt_field(c.known, CRED_GID, c.gid),
+    ))
+}
+
+/// A claim from a `Cred`-like 3-sequence whose `None` fields are the
+/// sender's own; all `None` is the sender's own identity.
+fn claim_of(cred: &Bound<'_, PyAny>) -> PyResult<CredSource> {
+    let (pid, uid, gid): (Option<libc::pid_t>, Option<libc::uid_t>, Option<libc::gid_t>) = cred.extract()?;
+    let mut c = fdcred_cred::unknown();
+    if let Some(pid) = pid {
+        c.pid = pid;
+        c.known |= CRED_PID;
+    }
+    if let Some(uid) = uid {
+        c.uid = uid;
+        c.known |= CRED_UID;
+    }
+    if let Some(gid) = gid {
+        c.gid = gid;
+        c.known |= CRED_GID;
+    }
+    Ok(if c.known == 0 { CredSource::Own } else { CredSource::Claim(c) })
+}
+
+/// `cred` of send_msg: None (no credentials), True (my own), or a Cred.
+fn cred_source(cred: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CredSource>> {
+    match cred {
+        None => Ok(None),
+        Some(c) if c.is_none() => Ok(None),
+        Some(c) if c.is_exact_instance_of::<PyBool>() => Ok(c.is_truthy()?.then_some(CredSource::Own)),
+        Some(c) => claim_of(c).map(Some),
+    }
+}
+
+/// A `sockaddr_un` for `address`: a filesystem path (str or bytes), or an
+/// abstract name, written as the socket module does (a leading NUL byte) or
+/// as the C library does (`@name`, so a file named `@x` is written `./@x`).
+/// A path may fill `sun_path` exactly (passed without its NUL, which the
+/// kernel accepts). The library's own rules (`fdcred::UnixAddr` once the
+/// userns branch is merged) are the same. Returns the address and its length.
+fn unix_address(address: &Bound<'_, PyAny>) -> PyResult<(libc::sockaddr_un, usize)> {
+    let name: Vec<u8> = if let Ok(s) = address.cast::<PyString>() {
+        let os = address.py().import("os")?;
+        os.call_method1("fsencode", (s,))?.extract()?
+    } else {
+        with_bytes(address, |b| Ok(b.to_vec()))?
+    };
+    // SAFETY: sockaddr_un is plain data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let capacity = addr.sun_path.len();
+    // The bytes that go into sun_path from `start`: the path itself, or the
+    // abstract name after its NUL.
+    let (start, bytes) = match name.split_first() {
+        None => return Err(os_error_why(libc::EINVAL, "empty address")),
+        Some((0 | b'@', [])) => return Err(os_error_why(libc::EINVAL, "empty abstract name")),
+        Some((0 | b'@', rest)) => (1, rest),
+        Some(_) => (0, &name[..]),
+    };
+    if bytes.contains(&0) {
+        return Err(os_error_why(libc::EINVAL, "NUL byte in the address"));
+    }
+    if start + bytes.len() > capacity {
+        return Err(os_error(libc::ENAMETOOLONG));
+    }
+    for (dst, &src) in addr.sun_path[start..].iter_mut().zip(bytes) {
+        *dst = src as libc::c_char;
+    }
+    let used = start + bytes.len();
+    let path_len = if start == 0 && used < capacity { used + 1 } else { used };
+    Ok((addr, core::mem::offset_of!(libc::sockaddr_un, sun_path) + path_len))
+}
+
+fn addr_bytes(addr: &(libc::sockaddr_un, usize)) -> &[u8] {
+    // SAFETY: a live sockaddr_un, zeroed then written, so its first `len`
+    // (<= size_of) bytes are initialised.
+    unsafe { core::slice::from_raw_parts((&addr.0 as *const libc::sockaddr_un).cast::<u8>(), addr.1) }
+}
+
+/// The source address of a received datagram: a str path, bytes for an
+/// abstract name (leading NUL) or a path that is not UTF-8, None if unnamed.
+fn address_object<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let base = core::mem::offset_of!(libc::sockaddr_un, sun_path);
+    let Some(name) = raw.get(base..).filter(|n| !n.is_empty()) else {
+        return Ok(py.None().into_bound(py));
+    };
+    if name[0] == 0 {
+        return Ok(PyBytes::new(py, name).into_any());
+    }
+    let name = name.split(|&b| b == 0).next().unwrap_or(name);
+    match std::str::from_utf8(name) {
+        Ok(s) => Ok(PyString::new(py, s).into_any()),
+        Err(_) => Ok(PyBytes::new(py, name).into_any()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The module's functions. Their documentation is in python/fdcred/_fdcred.pyi.
+
+#[pyfunction]
+fn sendfd(py: Python<'_>, sock: &Bound<'_, PyAny>, fd: &Bound<'_, PyAny>) -> PyResult<()> {
+    let (sock, fd) = (sock_of(sock)?, fd_of(fd)?);
+    send(py, sock, b"\0", &[fd], None, None, false)?;
+    Ok(())
+}
+
+#[pyfunction]
+fn recvfd(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    let sock = fd_of(sock)?;
+    let mut byte = [0u8; 1];
+    let mut received = recv(py, sock, &mut byte, None, &RecvOptions { max_fds: 1, ..Default::default() })?;
+    complete(&received)?;
+    let fd = received.fds.drain().next();
+    match fd {
+        Some(fd) => Ok(fd.into_raw_fd()),
+        None => Err(missing(sock, received.bytes)),
+    }
+}
+
+#[pyfunction]
+fn send_fds(
+    py: Python<'_>,
+    sock: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    fds: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
+    let sock = sock_of(sock)?;
+    let fds = collect_fds(fds)?;
+    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), None, None, false))
+}
+
+#[pyfunction]
+fn sendto_fds(
+    py: Python<'_>,
+    sock: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    fds: &Bound<'_, PyAny>,
+    address: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
+    let sock = sock_of(sock)?;
+    let fds = collect_fds(fds)?;
+    let addr = unix_address(address)?;
+    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), None, Some(addr_bytes(&addr)), false))
+}
+
+#[pyfunction]
+fn recv_fds<'py>(
+    py: Python<'py>,
+    sock: &Bound<'py, PyAny>,
+    bufsize: isize,
+    maxfds: isize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let sock = fd_of(sock)?;
+    let bufsize = check_size(bufsize, "negative bufsize")?;
+    let maxfds = check_size(maxfds, "negative maxfds")?.min(MAX_FDS);
+    refuse_empty_stream_read(sock, bufsize)?;
+    with_recv_buf(bufsize, |buf| {
+        let mut received = recv(py, sock, buf, None, &RecvOptions { max_fds: maxfds, ..Default::default() })?;
+        complete(&received)?;
+        let data = PyBytes::new(py, &buf[..received.bytes]);
+        let fds = fd_list(py, &mut received)?;
+        PyTuple::new(py, [data.into_any(), fds.into_any()])
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (sock, data = None, cred = None))]
+fn sendcred(
+    py: Python<'_>,
+    sock: &Bound<'_, PyAny>,
+    data: Option<&Bound<'_, PyAny>>,
+    cred: Option<&Bound<'_, PyAny>>,
+) -> PyResult<usize> {
+    let sock = sock_of(sock)?;
+    let source = match cred {
+        Some(c) if !c.is_none() => claim_of(c)?,
+        _ => CredSource::Own,
+    };
+    match data {
+        None => send(py, sock, b"\0", &[], Some(source), None, false),
+        Some(data) => with_bytes(data, |data| send(py, sock, data, &[], Some(source), None, false)),
+    }
+}
+
+#[pyfunction]
+fn recvcred<'py>(py: Python<'py>, sock: &Bound<'py, PyAny>, bufsize: isize) -> PyResult<Bound<'py, PyTuple>> {
+    let sock = fd_of(sock)?;
+    let bufsize = check_size(bufsize, "negative bufsize")?;
+    if cfg!(any(target_os = "openbsd", target_vendor = "apple")) {
+        // No message can carry credentials there: do not consume one.
+        peer_check_domain(sock)?;
+        return Err(os_error_why(libc::EOPNOTSUPP, "no per-message credentials on this OS"));
+    }
+    refuse_empty_stream_read(sock, bufsize)?;
+    with_recv_buf(bufsize, |buf| {
+        let received = recv(py, sock, buf, None, &RecvOptions { max_fds: 0, ..Default::default() })?;
+        complete(&received)?;
+        let Some(cred) = received.cred else {
+            return Err(missing(sock, received.bytes));
+        };
+        let data = PyBytes::new(py, &buf[..received.bytes]);
+        PyTuple::new(py, [data.into_any(), cred_tuple(py, &cred)?])
+    })
+}
+
+/// `EOPNOTSUPP` for a socket that is not a Unix one, like the core's checks.
+fn peer_check_domain(sock: RawFd) -> PyResult<()> {
+    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+    let mut addr: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+    let mut len = core::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `addr` and `len` are live and describe the buffer.
+    if unsafe { libc::getsockname(sock, (&mut addr as *mut libc::sockaddr_storage).cast(), &mut len) } != 0 {
+        return Err(io_error(io::Error::last_os_error()));
+    }
+    if i32::from(addr.ss_family) != libc::AF_UNIX {
+        return Err(os_error(libc::EOPNOTSUPP));
+    }
+    Ok(())
+}
+
+#[pyfunction]
+#[pyo3(signature = (sock, data, fds = None, *, cred = None, address = None, nonblocking = false))]
+fn send_msg(
+    py: Python<'_>,
+    sock: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    fds: Option<&Bound<'_, PyAny>>,
+    cred: Option<&Bound<'_, PyAny>>,
+    address: Option<&Bound<'_, PyAny>>,
+    nonblocking: bool,
+) -> PyResult<usize> {
+    let sock = sock_of(sock)?;
+    let fds = match fds {
+        Some(fds) if !fds.is_none() => collect_fds(fds)?,
+        _ => FdNumbers::new(),
+    };
+    let source = cred_source(cred)?;
+    let addr = match address {
+        Some(a) if !a.is_none() => Some(unix_address(a)?),
+        _ => None,
+    };
+    let dest = addr.as_ref().map(addr_bytes);
+    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), source, dest, nonblocking))
+}
+
+#[pyfunction]
+#[pyo3(signature = (sock, bufsize, maxfds = 0, *, pidfd = false, nonblocking = false, cloexec = true))]
+fn recv_msg<'py>(
+    py: Python<'py>,
+    sock: &Bound<'py, PyAny>,
+    bufsize: isize,
+    maxfds: isize,
+    pidfd: bool,
+    nonblocking: bool,
+    cloexec: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let sock = fd_of(sock)?;
+    let bufsize = check_size(bufsize, "negative bufsize")?;
+    let maxfds = check_size(maxfds, "negative maxfds")?.min(MAX_FDS);
+    refuse_empty_stream_read(sock, bufsize)?;
+    #[allow(clippy::needless_update)] // as in `send`: new core options keep their defaults
+    let opts = RecvOptions { nonblocking, cloexec, max_fds: maxfds, keep_pidfd: pidfd, ..Default::default() };
+    with_recv_buf(bufsize, |buf| {
+        // SAFETY: sockaddr_un is plain data; all-zero is valid.
+        let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
+        // SAFETY: a live, writable sockaddr_un viewed as its bytes.
+        let addr_buf = unsafe {
+            core::slice::from_raw_parts_mut(
+                (&mut addr as *mut libc::sockaddr_un).cast::<u8>(),
+                core::mem::size_of::<libc::sockaddr_un>(),
+            )
+        };
+        let mut received = recv(py, sock, buf, Some(&mut *addr_buf), &opts)?;
+        if received.control_truncated || received.fds_overflowed {
+            complete(&received)?;
+        }
+        let data = PyBytes::new(py, &buf[..received.bytes]);
+        let cred = match &received.cred {
+            Some(c) => cred_tuple(py, c)?,
+            None => py.None().into_bound(py),
+        };
+        let addr_len = received.addr_len.min(addr_buf.len());
+        let address = address_object(py, &addr_buf[..addr_len])?;
+        let truncated = received.data_truncated;
+        let pidfd_num = received.pidfd.as_ref().map(|p| p.as_raw_fd());
+        let fds = fd_list(py, &mut received)?;
+        let cls = MESSAGE_TYPE.get(py).expect("Message is made at import").bind(py);
+        let message = cls.call1((data, fds, cred, pidfd_num, address, truncated))?;
+        // Every Python object exists: the pidfd is the caller's now.
+        if let Some(p) = received.pidfd.take() {
+            let _ = p.into_raw_fd();
+        }
+        Ok(message)
+    })
+}
+
+#[pyfunction]
+fn allow_recv_cred(sock: &Bound<'_, PyAny>) -> PyResult<()> {
+    fdcred::allow_recv_cred(borrow(fd_of(sock)?)).map_err(io_error)
+}
+
+#[pyfunction]
+fn allow_recv_pidfd(sock: &Bound<'_, PyAny>) -> PyResult<()> {
+    fdcred::allow_recv_pidfd(borrow(fd_of(sock)?)).map_err(io_error)
+}
+
+#[pyfunction]
+fn refuse_fds(sock: &Bound<'_, PyAny>) -> PyResult<()> {
+    fdcred::refuse_fds(borrow(fd_of(sock)?)).map_err(io_error)
+}
+
+#[pyfunction]
+fn peer_cred<'py>(py: Python<'py>, sock: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let cred = fdcred::peer_cred(borrow(fd_of(sock)?)).map_err(io_error)?;
+    cred_tuple(py, &cred)
+}
+
+#[pyfunction]
+fn peer_groups(sock: &Bound<'_, PyAny>) -> PyResult<Vec<libc::gid_t>> {
+    let sock = borrow(fd_of(sock)?);
+    loop {
+        let count = fdcred::peer_groups(sock, &mut []).map_err(io_error)?;
+        let mut groups = vec![0; count];
+        match fdcred::peer_groups(sock, &mut groups) {
+            Ok(n) => {
+                groups.truncate(n);
+                return Ok(groups);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ERANGE) => continue, // grew meanwhile
+            Err(e) => return Err(io_error(e)),
+        }
+    }
+}
+
+#[pyfunction]
+fn peer_pidfd(sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    let pidfd = fdcred::peer_pidfd(borrow(fd_of(sock)?)).map_err(io_error)?;
+    Ok(pidfd.into_raw_fd())
+}
+
+#[pyfunction]
+fn peer_security<'py>(py: Python<'py>, sock: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let sock = borrow(fd_of(sock)?);
+    loop {
+        let len = fdcred::peer_security(sock, &mut []).map_err(io_error)?;
+        let mut label = vec![0u8; len.max(1)];
+        match fdcred::peer_security(sock, &mut label) {
+            Ok(n) => {
+                let n = n.min(label.len());
+                // The kernel may count a trailing NUL; a label never holds one.
+                let end = label[..n].iter().position(|&b| b == 0).unwrap_or(n);
+                return Ok(PyBytes::new(py, &label[..end]));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ERANGE) => continue,
+            Err(e) => return Err(io_error(e)),
+        }
+    }
+}
+
+#[pyfunction]
+fn cred_handshake_receiver(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<()> {
+    let sock = borrow(fd_of(sock)?);
+    py.detach(|| fdcred::cred_handshake_receiver(sock)).map_err(io_error)
+}
+
+#[pyfunction]
+fn cred_handshake_sender(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<()> {
+    let sock = borrow(fd_of(sock)?);
+    py.detach(|| fdcred::cred_handshake_sender(sock)).map_err(io_error)
+}
+
+#[pyfunction]
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+#[pymodule]
+fn _fdcred(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let namedtuple = py.import("collections")?.getattr("namedtuple")?;
+    let kwargs = [("module", "fdcred")].into_py_dict(py)?;
+    let cred = namedtuple.call(("Cred", "pid uid gid"), Some(&kwargs))?;
+    cred.setattr("__doc__", "A process identity as the kernel reported it; None marks a field it did not vouch for.")?;
+    let message = namedtuple.call(("Message", "data fds cred pidfd address truncated"), Some(&kwargs))?;
+    message.setattr(
+        "__doc__",
+        "What recv_msg received: data (bytes), fds (list of int, the caller's), cred (Cred or None), \
+         pidfd (int or None, the caller's), address (str, bytes or None), truncated (the datagram \
+         was longer than bufsize).",
+    )?;
+    let _ = CRED_TYPE.set(py, cred.clone().unbind());
+    let _ = MESSAGE_TYPE.set(py, message.clone().unbind());
+    m.add("Cred", cred)?;
+    m.add("Message", message)?;
+    m.add("MAX_FDS", MAX_FDS)?;
+    m.add("CLOEXEC_IS_ATOMIC", fdcred::CLOEXEC_IS_ATOMIC)?;
+    m.add("CRED_HANDSHAKE_BYTE", fdcred::FDCRED_CRED_HANDSHAKE_BYTE)?;
+    m.add_function(wrap_pyfunction!(sendfd, m)?)?;
+    m.add_function(wrap_pyfunction!(recvfd, m)?)?;
+    m.add_function(wrap_pyfunction!(send_fds, m)?)?;
+    m.add_function(wrap_pyfunction!(sendto_fds, m)?)?;
+    m.add_function(wrap_pyfunction!(recv_fds, m)?)?;
+    m.add_function(wrap_pyfunction!(sendcred, m)?)?;
+    m.add_function(wrap_pyfunction!(recvcred, m)?)?;
+    m.add_function(wrap_pyfunction!(send_msg, m)?)?;
+    m.add_function(wrap_pyfunction!(recv_msg, m)?)?;
+    m.add_function(wrap_pyfunction!(allow_recv_cred, m)?)?;
+    m.add_function(wrap_pyfunction!(allow_recv_pidfd, m)?)?;
+    m.add_function(wrap_pyfunction!(refuse_fds, m)?)?;
+    m.add_function(wrap_pyfunction!(peer_cred, m)?)?;
+    m.add_function(wrap_pyfunction!(peer_groups, m)?)?;
+    m.add_function(wrap_pyfunction!(peer_pidfd, m)?)?;
+    m.add_function(wrap_pyfunction!(peer_security, m)?)?;
+    m.add_function(wrap_pyfunction!(cred_handshake_receiver, m)?)?;
+    m.add_function(wrap_pyfunction!(cred_handshake_sender, m)?)?;
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    Ok(())
+}
