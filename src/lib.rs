@@ -22,6 +22,7 @@ pub mod cmsg;
 mod cred;
 pub mod ffi;
 mod msg;
+mod net;
 mod sys;
 
 pub use cred::{
@@ -33,6 +34,10 @@ pub use cred::{
     FDCRED_CRED_UID,
 };
 pub use msg::{recv_msg, send_msg, Drain, Received, ReceivedFds, RecvOptions, SendOptions};
+// Socket types and extension traits over the core (src/net/).
+#[cfg(feature = "tokio")]
+pub use net::tokio;
+pub use net::{RecvInfo, UnixSeqpacket, UnixSeqpacketListener, UnixSocketExt};
 
 /// The largest number of descriptors one message may carry on this OS
 /// (`SCM_MAX_FD` on Linux; 127 on OpenBSD, 253 elsewhere).
