@@ -7,7 +7,8 @@
 //! tokio_handoff handle SOCKPATH GREETING [--from-uid UID]
 //!     bind SOCKPATH (SOCK_DGRAM), wait for connections, write GREETING to
 //!     each and close it. Accepts descriptors only from a sender the kernel
-//!     says is UID (default 0, or our own uid when not root).
+//!     says is UID (default: our own uid; a handler running as 65534 for a
+//!     root listener says `--from-uid 0`).
 //! tokio_handoff listen PORT SOCKPATH
 //!     bind TCP 127.0.0.1:PORT (0: any; below 1024 needs root), then pass
 //!     every accepted connection to the handler at SOCKPATH and close ours.
@@ -52,12 +53,10 @@ fn main() {
     }
 }
 
+/// Without `--from-uid`: a listener running as the same user as we do.
 fn default_sender_uid() -> u32 {
     // SAFETY: getuid cannot fail.
-    match unsafe { libc::getuid() } {
-        0 => 0,
-        me => me,
-    }
+    unsafe { libc::getuid() }
 }
 
 /// The unprivileged half: every datagram brings one connection.

@@ -144,7 +144,8 @@ fn max_fds_round_trip_on_every_socket_type_both_ways_against_libc_peers_and_one_
         let (s1, s2) = UnixStream::pair().unwrap();
         let (d1, d2) = UnixDatagram::pair().unwrap();
         let (q1, q2) = UnixSeqpacket::pair().unwrap();
-        let pairs: [(&dyn Fn(&[u8], &[BorrowedFd]) -> std::io::Result<usize>, BorrowedFd, &str); 3] = [
+        type Send<'a> = &'a dyn Fn(&[u8], &[BorrowedFd]) -> std::io::Result<usize>;
+        let pairs: [(Send, BorrowedFd, &str); 3] = [
             (&|d, f| s1.send_with_fds(d, f), s2.as_fd(), "stream"),
             (&|d, f| d1.send_with_fds(d, f), d2.as_fd(), "datagram"),
             (&|d, f| q1.send_with_fds(d, f), q2.as_fd(), "seqpacket"),

@@ -9,9 +9,10 @@
 //! travel with the *first byte* a send writes, and the receive that reads that
 //! byte gets them. A short write has already delivered every descriptor, so
 //! [`UnixSocketExt::send_all_with_fds`] sends the rest of the data without
-//! any, never twice (libuv#2086 re-sent them). On Linux a receive stops at the first
-//! byte that carries descriptors other than its own, so one receive never
-//! merges the descriptors of two sends.
+//! any, never twice (libuv#2086 re-sent them). On Linux a receive that got
+//! descriptors stops at the end of the bytes they came with, so one receive
+//! never merges the descriptors of two sends (it may begin with earlier bytes
+//! that carried none).
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -133,21 +134,25 @@ pub(crate) use peer_methods;
 /// close-on-exec (atomically where [`CLOEXEC_IS_ATOMIC`](crate::CLOEXEC_IS_ATOMIC)).
 ///
 /// ```
-/// use std::io::Write;
+/// use std::io::IoSliceMut;
 /// use std::os::fd::AsFd;
 /// use std::os::unix::net::UnixStream;
-/// use fdcred::UnixSocketExt;
+/// use fdcred::{RecvOptions, UnixSocketExt};
 ///
 /// let (a, b) = UnixStream::pair()?;
-/// let (mut pipe_w, _pipe_r) = UnixStream::pair()?;
-/// a.send_with_fds(b"x", &[pipe_w.as_fd()])?;
+/// let file = std::fs::File::open("/dev/null")?;
+/// a.send_with_fds(b"x", &[file.as_fd()])?;
 ///
 /// let mut buf = [0u8; 16];
-/// let mut fds = Vec::new();
+/// let mut fds = Vec::new(); // OwnedFds: closed when dropped
 /// let info = b.recv_with_fds(&mut buf, &mut fds)?;
 /// assert_eq!((info.bytes, fds.len()), (1, 1));
 /// assert!(info.is_complete());
-/// # pipe_w.flush()?;
+///
+/// // The same without touching the heap: the fds come in a fixed array.
+/// a.send_with_fds(b"y", &[file.as_fd(), file.as_fd()])?;
+/// let got = b.recv_with(&mut [IoSliceMut::new(&mut buf)], &RecvOptions::default())?;
+/// assert_eq!(got.fds.len(), 2);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub trait UnixSocketExt: AsFd + sealed::Sealed {
