@@ -27,8 +27,6 @@
 //! Run by `cargo test` (no `--bench` argument) it does one tiny round of
 //! each row, as a test that it still works.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::future::Future;
 use std::io::{self, IoSliceMut};
 use std::mem;
@@ -42,55 +40,17 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::net::UnixStream;
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        }
-    });
-}
-
-// SAFETY: forwards every call to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "../tests/net_support/alloc.rs"]
+mod alloc;
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: alloc::Counting = alloc::Counting;
 
 /// Heap calls made while `f` runs on this thread.
 fn counting<R>(f: impl FnOnce() -> R) -> (R, u64) {
-    COUNT.with(|c| c.set(0));
-    COUNTING.with(|c| c.set(true));
+    alloc::start();
     let r = f();
-    COUNTING.with(|c| c.set(false));
-    (r, COUNT.with(Cell::get))
+    (r, alloc::stop())
 }
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
@@ -256,7 +216,7 @@ async fn lib_round(row: Row, s: &Sockets, iters: u64) -> u64 {
     let mut done = 0;
     while done < iters {
         let batch = BATCH.min(iters - done);
-        COUNTING.with(|c| c.set(true));
+        alloc::start();
         for _ in 0..batch {
             match row {
                 Row::Std => {
@@ -284,8 +244,7 @@ async fn lib_round(row: Row, s: &Sockets, iters: u64) -> u64 {
                 }
             }
         }
-        COUNTING.with(|c| c.set(false));
-        heap += COUNT.with(|c| c.replace(0));
+        heap += alloc::stop();
         done += batch;
     }
     heap
@@ -300,7 +259,7 @@ async fn base_round(row: Row, s: &Sockets, iters: u64) -> u64 {
     let mut heap = 0;
     while done < iters {
         let batch = BATCH.min(iters - done);
-        COUNTING.with(|c| c.set(true));
+        alloc::start();
         for _ in 0..batch {
             let n = match row {
                 Row::Std => base_send(s.std_base.0.as_raw_fd(), b"x", fd.as_raw_fd()),
@@ -316,8 +275,7 @@ async fn base_round(row: Row, s: &Sockets, iters: u64) -> u64 {
             let (n, fd) = got.unwrap_or_else(|e| fail("baseline recv", e));
             check(n, fd.is_some(), "baseline recv");
         }
-        COUNTING.with(|c| c.set(false));
-        heap += COUNT.with(|c| c.replace(0));
+        heap += alloc::stop();
         done += batch;
     }
     heap

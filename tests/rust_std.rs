@@ -4,8 +4,6 @@
 //! allocation, and the open-descriptor count unchanged after each test.
 mod net_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{IoSliceMut, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixDatagram, UnixStream};
@@ -13,42 +11,8 @@ use std::os::unix::net::{UnixDatagram, UnixStream};
 use fdcred::{CredSource, RecvOptions, SendOptions, UnixSeqpacket, UnixSeqpacketListener, UnixSocketExt, MAX_FDS};
 use net_support::{close_all, open_fds, raw_recv, raw_send, same_file, serial};
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        }
-    });
-}
-
-// SAFETY: forwards every call to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: net_support::alloc::Counting = net_support::alloc::Counting;
 
 /// `n` distinct open descriptors to send (the read ends of `n` pipes are
 /// dropped at once; the write ends stay open).
@@ -270,7 +234,7 @@ fn std_send_with_fds_and_allocation_free_receive_make_no_heap_calls() {
     let fds = [files[0].as_fd()];
     let mut buf = [0u8; 1];
     let mut failures = 0;
-    COUNTING.with(|c| c.set(true));
+    net_support::alloc::start();
     for _ in 0..5_000 {
         failures += usize::from(a.send_with_fds(b"x", &fds).map_or(true, |n| n != 1));
         match b.recv_with(&mut [IoSliceMut::new(&mut buf)], &RecvOptions::default()) {
@@ -278,7 +242,7 @@ fn std_send_with_fds_and_allocation_free_receive_make_no_heap_calls() {
             Err(_) => failures += 1,
         }
     }
-    COUNTING.with(|c| c.set(false));
+    let heap = net_support::alloc::stop();
     assert_eq!(failures, 0);
-    assert_eq!(COUNT.with(Cell::get), 0, "heap calls on the std send/receive path");
+    assert_eq!(heap, 0, "heap calls on the std send/receive path");
 }

@@ -18,8 +18,8 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 
-use crate::cred::fdcred_cred;
-use crate::msg::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
+use crate::fdcred_cred;
+use crate::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
 
 mod seqpacket;
 #[cfg(feature = "tokio")]

@@ -41,7 +41,7 @@ use ::tokio::io::unix::AsyncFd;
 use ::tokio::io::Interest;
 
 use super::{into_vec, peer_methods, typed_send_options, RecvInfo};
-use crate::msg::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
+use crate::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
 
 /// Descriptor and credential passing on tokio's Unix sockets. Each future
 /// is `Send`; errors are those of the [`UnixSocketExt`](crate::UnixSocketExt)
@@ -160,25 +160,21 @@ pub(crate) mod sealed {
         ) -> impl Future<Output = io::Result<R>> + Send;
     }
 
-    impl Readiness for ::tokio::net::UnixStream {
-        fn ready_io<R: Send>(
-            &self,
-            interest: Interest,
-            f: impl FnMut() -> io::Result<R> + Send,
-        ) -> impl Future<Output = io::Result<R>> + Send {
-            self.async_io(interest, f)
-        }
+    /// tokio's own socket types wait through their `async_io`.
+    macro_rules! tokio_readiness {
+        ($($ty:ty),*) => {$(
+            impl Readiness for $ty {
+                fn ready_io<R: Send>(
+                    &self,
+                    interest: Interest,
+                    f: impl FnMut() -> io::Result<R> + Send,
+                ) -> impl Future<Output = io::Result<R>> + Send {
+                    self.async_io(interest, f)
+                }
+            }
+        )*};
     }
-
-    impl Readiness for ::tokio::net::UnixDatagram {
-        fn ready_io<R: Send>(
-            &self,
-            interest: Interest,
-            f: impl FnMut() -> io::Result<R> + Send,
-        ) -> impl Future<Output = io::Result<R>> + Send {
-            self.async_io(interest, f)
-        }
-    }
+    tokio_readiness!(::tokio::net::UnixStream, ::tokio::net::UnixDatagram);
 
     impl Readiness for UnixSeqpacket {
         fn ready_io<R: Send>(

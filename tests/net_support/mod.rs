@@ -3,6 +3,8 @@
 //! that keeps fd-counting tests from seeing each other's descriptors.
 #![allow(dead_code)]
 
+pub mod alloc;
+
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 
@@ -40,8 +42,12 @@ pub fn raw_send(sock: RawFd, data: &[u8], fds: &[RawFd]) -> Result<usize, i32> {
             std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast::<RawFd>(), fds.len());
         }
     }
+    #[cfg(not(target_vendor = "apple"))]
+    let nosignal = libc::MSG_NOSIGNAL;
+    #[cfg(target_vendor = "apple")]
+    let nosignal = 0;
     // SAFETY: `msg` describes live buffers.
-    let n = unsafe { libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) };
+    let n = unsafe { libc::sendmsg(sock, &msg, nosignal) };
     if n < 0 {
         Err(std::io::Error::last_os_error().raw_os_error().unwrap())
     } else {
@@ -66,9 +72,15 @@ pub fn raw_recv(sock: RawFd, buf: &mut [u8], flags: i32) -> Result<RawReceived, 
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = control.len() * 8;
+    msg.msg_controllen = (control.len() * 8) as _;
+    // macOS has no MSG_CMSG_CLOEXEC (these tests run on Linux; the others
+    // only type-check them).
+    #[cfg(not(target_vendor = "apple"))]
+    let cloexec = libc::MSG_CMSG_CLOEXEC;
+    #[cfg(target_vendor = "apple")]
+    let cloexec = 0;
     // SAFETY: `msg` describes live buffers.
-    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC | flags) };
+    let n = unsafe { libc::recvmsg(sock, &mut msg, cloexec | flags) };
     if n < 0 {
         return Err(std::io::Error::last_os_error().raw_os_error().unwrap());
     }
