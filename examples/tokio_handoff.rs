@@ -67,11 +67,8 @@ async fn handle(sock: &Path, greeting: &str, from_uid: u32) -> io::Result<()> {
     // credentials, vouched for by the kernel.
     rx.allow_recv_cred()?;
     // SAFETY: getuid cannot fail.
-    println!(
-        "tokio_handoff: handler (uid {}) waiting for descriptors on {}",
-        unsafe { libc::getuid() },
-        sock.display()
-    );
+    let me = unsafe { libc::getuid() };
+    println!("tokio_handoff: handler (uid {me}) waiting for descriptors on {}", sock.display());
     loop {
         let mut byte = [0u8; 1];
         let mut fds: Vec<OwnedFd> = Vec::new();

@@ -18,8 +18,8 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 
-use crate::fdcred_cred;
-use crate::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
+use crate::msg::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
+use crate::types::fdcred_cred;
 
 mod seqpacket;
 #[cfg(feature = "tokio")]
@@ -97,31 +97,31 @@ macro_rules! peer_methods {
         /// The peer's identity, recorded at `connect`/`accept`/`pair`: see
         /// [`peer_cred`](crate::peer_cred) (`ENOTCONN` for an unconnected
         /// datagram socket).
-        fn peer_credentials(&self) -> std::io::Result<crate::fdcred_cred> {
-            crate::peer_cred(self.as_fd())
+        fn peer_credentials(&self) -> std::io::Result<crate::types::fdcred_cred> {
+            crate::peer::peer_cred(self.as_fd())
         }
 
         /// The peer's supplementary groups: see [`peer_groups`](crate::peer_groups).
         fn peer_groups(&self, groups: &mut [libc::gid_t]) -> std::io::Result<usize> {
-            crate::peer_groups(self.as_fd(), groups)
+            crate::peer::peer_groups(self.as_fd(), groups)
         }
 
         /// A pidfd of the peer process: see [`peer_pidfd`](crate::peer_pidfd).
         fn peer_pidfd(&self) -> std::io::Result<std::os::fd::OwnedFd> {
-            crate::peer_pidfd(self.as_fd())
+            crate::peer::peer_pidfd(self.as_fd())
         }
 
         /// Have the kernel attach the sender's credentials to every message
         /// received from now on ([`RecvInfo::cred`](crate::RecvInfo::cred), [`Received::cred`](crate::Received::cred)); see
         /// [`allow_recv_cred`](crate::allow_recv_cred) and its race.
         fn allow_recv_cred(&self) -> std::io::Result<()> {
-            crate::allow_recv_cred(self.as_fd())
+            crate::peer::allow_recv_cred(self.as_fd())
         }
 
         /// Have the kernel attach the sender's pidfd to every message (Linux
         /// 6.5+): see [`allow_recv_pidfd`](crate::allow_recv_pidfd).
         fn allow_recv_pidfd(&self) -> std::io::Result<()> {
-            crate::allow_recv_pidfd(self.as_fd())
+            crate::peer::allow_recv_pidfd(self.as_fd())
         }
     };
 }

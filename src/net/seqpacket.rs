@@ -121,7 +121,7 @@ impl UnixSeqpacket {
     /// record is cut (use [`UnixSocketExt::recv_with_fds`] to learn of it) and
     /// descriptors sent with it are closed.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let received = self.recv_with(&mut [io::IoSliceMut::new(buf)], &crate::RecvOptions::default())?;
+        let received = self.recv_with(&mut [io::IoSliceMut::new(buf)], &crate::msg::RecvOptions::default())?;
         Ok(received.bytes)
     }
 

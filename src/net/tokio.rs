@@ -41,7 +41,7 @@ use ::tokio::io::unix::AsyncFd;
 use ::tokio::io::Interest;
 
 use super::{into_vec, peer_methods, typed_send_options, RecvInfo};
-use crate::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
+use crate::msg::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
 
 /// Descriptor and credential passing on tokio's Unix sockets. Each future
 /// is `Send`; errors are those of the [`UnixSocketExt`](crate::UnixSocketExt)
