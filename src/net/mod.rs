@@ -18,7 +18,7 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 
-use crate::msg::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
+use crate::msg::{recv_msg, recv_msg_into, send_msg, Received, RecvOptions, SendOptions};
 use crate::types::fdcred_cred;
 
 mod seqpacket;
@@ -60,15 +60,25 @@ pub(crate) fn typed_send_options<'a>(fds: &'a [BorrowedFd<'a>], nonblocking: boo
     SendOptions { fds, nonblocking, no_socket_check: true, ..SendOptions::default() }
 }
 
-/// Move what [`recv_msg`] took into `fds` and the flags into a [`RecvInfo`].
-pub(crate) fn into_vec(mut received: Received, fds: &mut Vec<OwnedFd>) -> RecvInfo {
+/// Receive one message into `buf`, its descriptors appended to `fds`.
+/// `Received` holds a whole descriptor array (about 1 KiB): it is filled in
+/// place and drained here, so only the small [`RecvInfo`] is returned (and
+/// moved through the async state machines of the tokio methods).
+pub(crate) fn recv_into_vec(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    opts: &RecvOptions,
+) -> io::Result<RecvInfo> {
+    let mut received = Received::new();
+    recv_msg_into(sock, &mut [IoSliceMut::new(buf)], None, opts, &mut received)?;
     fds.extend(received.fds.drain());
-    RecvInfo {
+    Ok(RecvInfo {
         bytes: received.bytes,
         data_truncated: received.data_truncated,
         fds_truncated: received.control_truncated || received.fds_overflowed,
         cred: received.cred,
-    }
+    })
 }
 
 /// Send `data` (not empty on a stream once descriptors ride along) with
@@ -190,8 +200,7 @@ pub trait UnixSocketExt: AsFd + sealed::Sealed {
     /// `EAGAIN`/`WouldBlock` (non-blocking, nothing queued), `ENOTCONN`,
     /// and the rest of `recvmsg`'s; `EINTR` is retried.
     fn recv_with_fds(&self, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<RecvInfo> {
-        let received = recv_msg(self.as_fd(), &mut [IoSliceMut::new(buf)], None, &RecvOptions::default())?;
-        Ok(into_vec(received, fds))
+        recv_into_vec(self.as_fd(), buf, fds, &RecvOptions::default())
     }
 
     /// [`recv_msg`] on this socket: no heap allocation (the descriptors come

@@ -40,7 +40,7 @@ use std::path::Path;
 use ::tokio::io::unix::AsyncFd;
 use ::tokio::io::Interest;
 
-use super::{into_vec, peer_methods, typed_send_options, RecvInfo};
+use super::{peer_methods, recv_into_vec, typed_send_options, RecvInfo};
 use crate::msg::{recv_msg, send_msg, Received, RecvOptions, SendOptions};
 
 /// Descriptor and credential passing on tokio's Unix sockets. Each future
@@ -119,13 +119,8 @@ pub trait AsyncUnixSocketExt: AsFd + Sync + sealed::Readiness {
         buf: &'a mut [u8],
         fds: &'a mut Vec<OwnedFd>,
     ) -> impl Future<Output = io::Result<RecvInfo>> + Send + 'a {
-        async move {
-            let opts = RecvOptions { nonblocking: true, ..RecvOptions::default() };
-            let received = self.ready_io(Interest::READABLE, || {
-                recv_msg(self.as_fd(), &mut [IoSliceMut::new(&mut *buf)], None, &opts)
-            });
-            Ok(into_vec(received.await?, fds))
-        }
+        let opts = RecvOptions { nonblocking: true, ..RecvOptions::default() };
+        self.ready_io(Interest::READABLE, move || recv_into_vec(self.as_fd(), buf, fds, &opts))
     }
 
     /// [`recv_msg`] once the socket is readable: no heap allocation, a
