@@ -47,7 +47,13 @@ pub fn raw_send(sock: RawFd, data: &[u8], fds: &[RawFd]) -> Result<usize, i32> {
     #[cfg(target_vendor = "apple")]
     let nosignal = 0;
     // SAFETY: `msg` describes live buffers.
+    #[cfg(not(target_env = "musl"))]
     let n = unsafe { libc::sendmsg(sock, &msg, nosignal) };
+    // musl's sendmsg refuses control data over its stack copy (ENOMEM past
+    // about 250 fds), as src/sys/linux.rs explains: the plain syscall.
+    // SAFETY: as above; SYS_sendmsg takes (fd, msg, flags).
+    #[cfg(target_env = "musl")]
+    let n = unsafe { libc::syscall(libc::SYS_sendmsg, sock, &msg, nosignal) } as isize;
     if n < 0 {
         Err(std::io::Error::last_os_error().raw_os_error().unwrap())
     } else {
