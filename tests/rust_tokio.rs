@@ -368,3 +368,37 @@ fn seqpacket_listener_accepts_and_tokio_sockets_report_peer_and_per_message_cred
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }
+
+#[test]
+fn a_dropped_send_all_sent_a_prefix_with_the_fds_once_and_nothing_after() {
+    with_fd_count(false, || async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let data = vec![7u8; 1 << 22];
+        let files = some_files(3);
+        let fds = borrow(&files);
+        // Nobody reads yet: the buffer fills, send_all waits for room, and
+        // the timer wins. The future is dropped mid-way.
+        tokio::select! {
+            r = a.send_all_with_fds(&data, &fds) => panic!("4 MiB fitted in the socket buffer: {r:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        drop(a);
+        let b = b.into_std().unwrap();
+        b.set_nonblocking(false).unwrap();
+        let (mut total, mut batches) = (0, Vec::new());
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let r = raw_recv(b.as_raw_fd(), &mut buf, 0).expect("recvmsg");
+            if r.bytes == 0 {
+                break;
+            }
+            if !r.fds.is_empty() {
+                batches.push((total, r.fds.len()));
+                close_all(&r.fds);
+            }
+            total += r.bytes;
+        }
+        assert!(total > 0 && total < data.len(), "sent {total} of {} bytes", data.len());
+        assert_eq!(batches, vec![(0, 3)], "the fds must have gone once, with the first byte");
+    });
+}
