@@ -31,6 +31,8 @@
 //! 7. `simple`: the simple receives' policy (complete or failed), over `msg`.
 //! 8. [`ffi`]: the C ABI, over the core (and `sys` only to write `errno`
 //!    and to check `FDCRED_MAX_FDS` against the backend's limit).
+//! 9. `net`: the socket types and their extension traits (std; tokio with
+//!    the `tokio` feature), over `msg` and `peer`.
 //!
 //! The send and receive paths never allocate on the heap: control buffers
 //! live on the stack and received descriptors are held in a fixed array
@@ -57,8 +59,14 @@ mod simple;
 
 pub mod ffi;
 
+mod net;
+
 pub use handshake::{cred_handshake_receiver, cred_handshake_sender, FDCRED_CRED_HANDSHAKE_BYTE};
 pub use msg::{recv_msg, send_msg, Drain, Received, ReceivedFds, RecvOptions, SendOptions};
+// Socket types and extension traits over the core (src/net/).
+#[cfg(feature = "tokio")]
+pub use net::tokio;
+pub use net::{RecvInfo, UnixSeqpacket, UnixSeqpacketListener, UnixSocketExt};
 pub use peer::{
     allow_recv_cred, allow_recv_pidfd, peer_cred, peer_cred_no_socket_check, peer_groups, peer_pidfd, peer_security,
     refuse_fds,
