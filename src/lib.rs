@@ -18,6 +18,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod addr;
 pub mod cmsg;
 mod cred;
 pub mod ffi;
@@ -32,6 +33,7 @@ pub use cred::{
     fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_HANDSHAKE_BYTE, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID,
     FDCRED_CRED_UID,
 };
+pub use addr::{send_to, UnixAddr};
 pub use msg::{recv_msg, send_msg, Drain, Received, ReceivedFds, RecvOptions, SendOptions};
 
 /// The largest number of descriptors one message may carry on this OS

@@ -349,24 +349,8 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
         let fds = unsafe { ptr::fds(fds, nfds) }?;
         // SAFETY: the caller promises `buf` holds `len` bytes.
         let data = unsafe { ptr::slice(buf.cast::<u8>(), len) }?;
-        // SAFETY: sockaddr_un is plain data; all-zero is valid.
-        let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
-        if path.is_empty() {
-            return Err(err(libc::EINVAL));
-        }
-        if path.len() >= addr.sun_path.len() {
-            return Err(err(libc::ENAMETOOLONG));
-        }
-        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        for (dst, &src) in addr.sun_path.iter_mut().zip(path) {
-            *dst = src as libc::c_char;
-        }
-        let addr_len = core::mem::offset_of!(libc::sockaddr_un, sun_path) + path.len() + 1;
-        // SAFETY: `addr` is a live sockaddr_un; its first `addr_len` bytes are
-        // initialised (the struct was zeroed).
-        let dest = unsafe { core::slice::from_raw_parts((&addr as *const libc::sockaddr_un).cast::<u8>(), addr_len) };
-        let opts = SendOptions { fds, dest: Some(dest), ..Default::default() };
-        Ok(send_msg(sock, &[IoSlice::new(data)], &opts)? as libc::ssize_t)
+        let dest = crate::UnixAddr::new(path)?;
+        Ok(crate::send_to(sock, &dest, &[IoSlice::new(data)], fds)? as libc::ssize_t)
     })
 }
 
