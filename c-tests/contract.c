@@ -75,24 +75,32 @@ static void test_sendto_fds_accepts_a_path_that_fills_sun_path(void) {
     char dir[64];
     snprintf(dir, sizeof dir, "/tmp/fdcred-contract-%d", (int)getpid());
     MUST(mkdir(dir, 0700));
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    char path[sizeof addr.sun_path + 2];
+    /* A zero byte after the struct, for valgrind, which reads sun_path as
+     * a string: the kernel is given exactly the struct, no NUL. */
+    union {
+        struct sockaddr_un un;
+        char bytes[sizeof(struct sockaddr_un) + 1];
+    } a;
+    memset(&a, 0, sizeof a);
+    struct sockaddr_un *addr = &a.un;
+    addr->sun_family = AF_UNIX;
+    char path[sizeof addr->sun_path + 2];
     memset(path, 'p', sizeof path);
     int n = snprintf(path, sizeof path, "%s/", dir);
     path[n] = 'p';
-    path[sizeof addr.sun_path] = '\0';
-    CHECK(strlen(path) == sizeof addr.sun_path, "path length %zu", strlen(path));
-    memcpy(addr.sun_path, path, sizeof addr.sun_path); /* no NUL */
-    int receiver = bound_dgram(&addr, sizeof addr);
+    path[sizeof addr->sun_path] = '\0';
+    CHECK(strlen(path) == sizeof addr->sun_path, "path length %zu", strlen(path));
+    memcpy(addr->sun_path, path, sizeof addr->sun_path); /* no NUL */
+    int receiver = bound_dgram(addr, sizeof *addr);
     int sock = MUST(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     int fd = MUST(open("/dev/null", O_RDONLY | O_CLOEXEC));
     ssize_t sent = fdcred_sendto_fds(sock, path, "full", 4, &fd, 1);
     CHECK(sent == 4, "fdcred_sendto_fds to a %zu-byte path returned %zd", strlen(path), sent);
     expect_datagram(receiver, "full", fd, "108-byte path");
-    path[sizeof addr.sun_path] = 'p';
-    path[sizeof addr.sun_path + 1] = '\0';
+    path[sizeof addr->sun_path] = 'p';
+    path[sizeof addr->sun_path + 1] = '\0';
     MUST_FAIL(fdcred_sendto_fds(sock, path, "x", 1, &fd, 1), ENAMETOOLONG);
-    path[sizeof addr.sun_path] = '\0';
+    path[sizeof addr->sun_path] = '\0';
     MUST(unlink(path));
     MUST(rmdir(dir));
     close(fd);
