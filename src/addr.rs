@@ -6,7 +6,7 @@
 use std::io::{self, IoSlice};
 use std::os::fd::BorrowedFd;
 
-use crate::{send_msg, SendOptions};
+use crate::msg::{send_msg, SendOptions};
 
 /// A `sockaddr_un` and the length to pass with it.
 ///

@@ -38,6 +38,8 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+use super::super::common::retry_eintr;
+
 /// Which map an id belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum IdKind {
@@ -90,14 +92,11 @@ fn maps_every_id(kind: IdKind) -> bool {
     let mut buf = [0u8; 512];
     loop {
         // SAFETY: `buf` is writable for its whole length; `fd` is open.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-            continue;
+        let read = || unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        match retry_eintr(read) {
+            Ok(n @ 1..) => sum.feed(&buf[..n]),
+            _ => break,
         }
-        if n <= 0 {
-            break;
-        }
-        sum.feed(&buf[..n as usize]);
     }
     sum.finish() == Some(ALL_IDS)
 }
