@@ -85,7 +85,12 @@ impl core::fmt::Debug for UnixAddr {
 /// the Unix address with a puzzling `EAFNOSUPPORT`.
 ///
 /// Errors: those of [`send_msg`], and `EOPNOTSUPP`.
-pub fn send_to(sock: BorrowedFd<'_>, dest: &UnixAddr, data: &[IoSlice<'_>], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
+pub fn send_to(
+    sock: BorrowedFd<'_>,
+    dest: &UnixAddr,
+    data: &[IoSlice<'_>],
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<usize> {
     if fds.is_empty() && crate::sys::socket_domain(sock)? != libc::AF_UNIX {
         return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
     }

@@ -60,8 +60,8 @@ mod simple;
 
 pub mod ffi;
 
-pub use handshake::{cred_handshake_receiver, cred_handshake_sender, FDCRED_CRED_HANDSHAKE_BYTE};
 pub use addr::{send_to, UnixAddr};
+pub use handshake::{cred_handshake_receiver, cred_handshake_sender, FDCRED_CRED_HANDSHAKE_BYTE};
 pub use msg::{recv_msg, send_msg, Drain, Received, ReceivedFds, RecvOptions, SendOptions};
 pub use peer::{
     allow_recv_cred, allow_recv_pidfd, peer_cred, peer_cred_no_socket_check, peer_groups, peer_pidfd, peer_security,
