@@ -24,12 +24,15 @@
 //!   settings, the same in every namespace, so a later `unshare`/`setns`
 //!   cannot make the cached values wrong; only an administrator writing
 //!   the sysctl while the process runs could (restart receivers after that).
-//! * the map: on every report of the overflow id, never cached, and only
-//!   then (a few syscalls on a rare path; every other report costs nothing).
-//!   A process that moves to another user namespace (`unshare(CLONE_NEWUSER)`
-//!   or `setns`) after an earlier check is therefore judged by the map of
-//!   the namespace it is in when it receives, which is the one the kernel
-//!   translated the ids into.
+//! * the namespace and its map: on every report of the overflow id, never
+//!   cached, and only then (every other report costs nothing). First one
+//!   `stat` of `/proc/self/ns/user`: the initial namespace, whose maps cover
+//!   every id, has a fixed inode number, so a server whose clients really
+//!   are uid 65534 pays one syscall; in any other namespace the map itself
+//!   is read (open, read, close). A process that moves to another user
+//!   namespace (`unshare(CLONE_NEWUSER)` or `setns`) after an earlier check
+//!   is therefore judged by the namespace it is in when it receives, which
+//!   is the one the kernel translated the ids into.
 //!
 //! When `/proc` cannot be read (not mounted, a sandbox), the map counts as
 //! partial: a reported overflow id is then unknown, never believed; the
@@ -81,6 +84,9 @@ const ALL_IDS: u64 = u32::MAX as u64;
 /// disjoint, and a child's ranges inside what its parent maps, so ranges
 /// adding up to every id mean that no id, at any level, was left unmapped.
 fn maps_every_id(kind: IdKind) -> bool {
+    if in_initial_user_namespace() {
+        return true;
+    }
     let path = match kind {
         IdKind::Uid => c"/proc/self/uid_map",
         IdKind::Gid => c"/proc/self/gid_map",
@@ -99,6 +105,25 @@ fn maps_every_id(kind: IdKind) -> bool {
         }
     }
     sum.finish() == Some(ALL_IDS)
+}
+
+/// The inode number of the initial user namespace's nsfs file
+/// (`PROC_USER_INIT_INO` in include/linux/proc_ns.h, fixed since Linux 3.8;
+/// reserved, so no other namespace has it).
+const INITIAL_USER_NS_INODE: u32 = 0xEFFF_FFFD;
+
+/// Whether this process is in the initial user namespace, whose maps are
+/// `0 0 4294967295`. One `stat`; false when it fails (then the map is read).
+fn in_initial_user_namespace() -> bool {
+    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: the path is NUL-terminated; `st` is writable for one stat.
+    let rc = unsafe { libc::stat(c"/proc/self/ns/user".as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return false;
+    }
+    // SAFETY: stat succeeded, so it wrote the whole struct.
+    let st = unsafe { st.assume_init() };
+    st.st_ino == libc::ino_t::from(INITIAL_USER_NS_INODE)
 }
 
 /// Adds up the third column (the range length) of an id map, fed in pieces
@@ -218,6 +243,7 @@ mod tests {
         assert_eq!(overflow_ids(), (uid, gid), "cached");
         let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
         let initial = map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
+        assert_eq!(in_initial_user_namespace(), initial);
         assert_eq!(maps_every_id(IdKind::Uid), initial);
         assert_eq!(is_stand_in(uid, IdKind::Uid), !initial);
         assert!(!is_stand_in(uid.wrapping_add(1), IdKind::Uid), "only the overflow id can stand in");
