@@ -248,8 +248,8 @@ pub unsafe extern "C" fn fdcred_recv_fds(
 ///   without abstract addresses (any but Linux).
 /// - `ENAMETOOLONG`: `path` does not fit in `sun_path`.
 /// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket, also with no
-///   descriptors (a UDP socket would answer the Unix address with
-///   `EAFNOSUPPORT`).
+///   descriptors (the library checks it, where a UDP socket would answer
+///   the Unix address with an address-family error).
 /// - `ENOENT`, `ECONNREFUSED`: nothing is bound at `path` (no receiver yet;
 ///   `ECONNREFUSED` for an abstract name).
 /// - `EACCES`: no write permission on the socket file.
