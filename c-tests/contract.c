@@ -160,8 +160,8 @@ static void test_claims_of_uid_minus_one_are_einval_and_of_a_missing_pid_esrch(v
     if (gone == 0)
         _exit(0);
     wait_peer(gone, "short-lived child");
-    struct fdcred_cred bad_uid = {.known = FDCRED_CRED_PID | FDCRED_CRED_UID | FDCRED_CRED_GID,
-                                  .pid = getpid(), .uid = (uid_t)-1, .gid = 0};
+    struct fdcred_cred bad_uid = {
+        .known = FDCRED_CRED_PID | FDCRED_CRED_UID | FDCRED_CRED_GID, .pid = getpid(), .uid = (uid_t)-1, .gid = 0};
     struct fdcred_cred bad_gid = bad_uid;
     bad_gid.uid = 0;
     bad_gid.gid = (gid_t)-1;
@@ -277,8 +277,7 @@ static void *send_loop(void *arg) {
         int msg[2] = {s->t, seq};
         ssize_t n = fdcred_send_fds(s->sock, msg, sizeof msg, &s->pipe[0], 1);
         if (n != (ssize_t)sizeof msg) {
-            fprintf(stderr, "thread %d message %d: fdcred_send_fds returned %zd: %s\n", s->t, seq, n,
-                    strerror(errno));
+            fprintf(stderr, "thread %d message %d: fdcred_send_fds returned %zd: %s\n", s->t, seq, n, strerror(errno));
             exit(1);
         }
     }

@@ -54,8 +54,7 @@ struct seen {
 
 static void need_root(void) {
     if (geteuid() != 0)
-        SKIP("needs root to switch clients to other uids and write id maps (running as uid %d)",
-             (int)geteuid());
+        SKIP("needs root to switch clients to other uids and write id maps (running as uid %d)", (int)geteuid());
 }
 
 /* An abstract address: no file, no permission check, visible from every
@@ -64,8 +63,7 @@ static socklen_t abstract_addr(struct sockaddr_un *addr) {
     static int counter;
     memset(addr, 0, sizeof *addr);
     addr->sun_family = AF_UNIX;
-    int n = snprintf(addr->sun_path + 1, sizeof addr->sun_path - 1, "fdcred-userns-%d-%d", (int)getpid(),
-                     counter++);
+    int n = snprintf(addr->sun_path + 1, sizeof addr->sun_path - 1, "fdcred-userns-%d-%d", (int)getpid(), counter++);
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
@@ -226,12 +224,11 @@ static void run_scenario(int ns_flags, const char *map, const struct client *bef
 static void expect(const struct seen *s, const char *who, int pid_known, unsigned uid, unsigned gid,
                    const gid_t *groups, long ngroups) {
     const struct fdcred_cred *peers[] = {&s->peer, &s->peer_flags};
-    CHECK(s->peer_rc == 0, "%s: fdcred_peer_cred failed: errno %d (%s)", who, s->peer_errno,
-          strerror(s->peer_errno));
+    CHECK(s->peer_rc == 0, "%s: fdcred_peer_cred failed: errno %d (%s)", who, s->peer_errno, strerror(s->peer_errno));
     CHECK(s->flags_rc == 0, "%s: fdcred_peer_cred_flags failed: errno %d", who, s->flags_errno);
     int any_known = pid_known || uid != ID_UNKNOWN || gid != ID_UNKNOWN;
-    CHECK(s->recv_cred_rc == (any_known ? 1 : -1), "%s: fdcred_recv_cred returned %ld errno %d", who,
-          s->recv_cred_rc, s->recv_cred_errno);
+    CHECK(s->recv_cred_rc == (any_known ? 1 : -1), "%s: fdcred_recv_cred returned %ld errno %d", who, s->recv_cred_rc,
+          s->recv_cred_errno);
     if (!any_known)
         CHECK(s->recv_cred_errno == ENOMSG, "%s: a message naming no one is ENOMSG, got errno %d", who,
               s->recv_cred_errno);
@@ -255,14 +252,14 @@ static void expect(const struct seen *s, const char *who, int pid_known, unsigne
                   "%s: %s reports uid %u known 0x%x: the overflow id is nobody's identity", who, names[i],
                   (unsigned)c->uid, c->known);
         else
-            CHECK((c->known & FDCRED_CRED_UID) && c->uid == uid, "%s: %s uid %u known 0x%x, want %u", who,
-                  names[i], (unsigned)c->uid, c->known, uid);
+            CHECK((c->known & FDCRED_CRED_UID) && c->uid == uid, "%s: %s uid %u known 0x%x, want %u", who, names[i],
+                  (unsigned)c->uid, c->known, uid);
         if (gid == ID_UNKNOWN)
             CHECK(!(c->known & FDCRED_CRED_GID) && c->gid == (gid_t)-1, "%s: %s reports gid %u known 0x%x", who,
                   names[i], (unsigned)c->gid, c->known);
         else
-            CHECK((c->known & FDCRED_CRED_GID) && c->gid == gid, "%s: %s gid %u known 0x%x, want %u", who,
-                  names[i], (unsigned)c->gid, c->known, gid);
+            CHECK((c->known & FDCRED_CRED_GID) && c->gid == gid, "%s: %s gid %u known 0x%x, want %u", who, names[i],
+                  (unsigned)c->gid, c->known, gid);
     }
     if (s->groups_rc < 0 && s->groups_errno == ENOPROTOOPT) {
         printf("note: %s: SO_PEERGROUPS missing (Linux < 4.13): groups not checked\n", who);
