@@ -320,7 +320,10 @@ extern "C" {
  * where it maps 65534 to a real user, whom the kernel's report cannot tell
  * from an unmapped one; in a namespace that maps every id (the initial one)
  * it stays known. A peer that can be named in no field this way (pid and
- * ids all unknown) is still a peer: the call succeeds with `known` 0.
+ * ids all unknown) is still a peer: the call succeeds with `known` 0. The
+ * namespace is looked at when an overflow id arrives, never cached, so a
+ * process that later moves to another user namespace is judged by the one
+ * it is in; no heap is used.
  *
  * Returns 0, or -1 with `errno` (and `*out` untouched):
  * - `ENOTCONN`: no peer the kernel recorded: an unconnected or `connect()`ed
