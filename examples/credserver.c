@@ -15,7 +15,10 @@
  *   pid 1234 uid 65534 gid 65534
  *
  * Anyone else gets "refused: ..." and the connection is closed; each refusal
- * is logged on stderr. Clients are served one at a time, each for at most
+ * is logged on stderr. So does a client whose uid the kernel cannot vouch
+ * for ("uid ?"): run in a user namespace (a rootless container), the server
+ * sees host users that namespace does not map as unknown, never as the
+ * overflow uid 65534, so serving 65534 does not serve host root. Clients are served one at a time, each for at most
  * 10 seconds of silence. SIGINT/SIGTERM stop it (exit 0).
  */
 #define _GNU_SOURCE

@@ -16,6 +16,8 @@
  *  - No call raises SIGPIPE; EINTR is retried; no call allocates on the heap
  *    on the send/receive paths, so they are usable between fork and exec.
  *  - All functions are thread-safe; the library keeps no per-socket state.
+ *    Senders sharing one SOCK_STREAM socket can interleave their bytes and
+ *    descriptors (stream semantics): see fdcred_send_fds.
  */
 
 #ifndef FDCRED_H
@@ -184,6 +186,11 @@
  * * `pid`: unknown when the peer is in a pid namespace the receiver cannot
  *   see, and on OSes that do not report it. A pid can be reused once the
  *   process exits: use `fdcred_peer_pidfd` to name a process without that race.
+ * * user namespaces (Linux): an id the receiver's user namespace does not
+ *   map arrives as the overflow id (65534; host root seen from a rootless
+ *   container). It is unknown wherever the namespace leaves any id
+ *   unmapped, even if it maps 65534 to a real user (the kernel's report
+ *   cannot tell the two apart); known only where every id is mapped.
  *
  * ABI: the struct is 64 bytes and stays so for the whole major version. New
  * fields take the place of `reserved` words and come with a new `known`
@@ -305,9 +312,23 @@ extern "C" {
  * The pid is unknown (`known` lacks `FDCRED_CRED_PID`) when the peer is in
  * a pid namespace this process cannot see. Thread-safe.
  *
+ * User namespaces (Linux): the kernel reports an id this process's user
+ * namespace does not map as the overflow id (`/proc/sys/kernel/overflowuid`
+ * and `overflowgid`, 65534): host root talking to a server in a rootless
+ * container arrives as 65534. The library reports that value as unknown
+ * (bit clear, field -1) wherever the namespace leaves any id unmapped, even
+ * where it maps 65534 to a real user, whom the kernel's report cannot tell
+ * from an unmapped one; in a namespace that maps every id (the initial one)
+ * it stays known. A peer that can be named in no field this way (pid and
+ * ids all unknown) is still a peer: the call succeeds with `known` 0. The
+ * namespace is looked at when an overflow id arrives, never cached, so a
+ * process that later moves to another user namespace is judged by the one
+ * it is in; no heap is used.
+ *
  * Returns 0, or -1 with `errno` (and `*out` untouched):
  * - `ENOTCONN`: no peer the kernel recorded: an unconnected or `connect()`ed
  *   `SOCK_DGRAM` socket, a listening socket, a socket not yet connected.
+ *   Never for a connected socket whose peer this process cannot name.
  * - `EOPNOTSUPP`: not a Unix-domain socket.
  * - `EPROTO`: the kernel answered in a layout this library does not know
  *   (an `xucred` of another version or size).
@@ -415,6 +436,10 @@ int fdcred_refuse_fds(int sock);
  *
  * Returns the number of bytes sent, or -1 with `errno`:
  * - `EPERM`: an identity the caller may not claim (Linux).
+ * - `EINVAL`: (Linux) a claimed uid or gid of -1, or one the caller's user
+ *   namespace does not map; the kernel checks this before any permission.
+ * - `ESRCH`: (Linux) a claimed pid of no process, from a sender allowed to
+ *   claim other pids (`CAP_SYS_ADMIN`).
  * - `EINVAL`: NULL `buf` with `len` > 0; `len` > `SSIZE_MAX`; `len` 0 on a
  *   stream socket.
  * - `EOPNOTSUPP`: not a Unix-domain socket; a non-NULL `cred` on any OS
@@ -435,17 +460,22 @@ ssize_t fdcred_send_cred(int sock,
  * Receive up to `len` bytes into `buf` and the sender's credentials into
  * `*out`, as the kernel attached them (after `fdcred_allow_recv_cred`).
  *
- * Fields the kernel could not vouch for are marked unknown in `out->known`
- * (a pid from another pid namespace). A message that carries no
- * credentials, including one queued before `fdcred_allow_recv_cred` for
- * which Linux synthesizes pid 0 and the overflow ids, fails with `ENOMSG`:
- * it is never reported as an identity. Descriptors attached to the message
+ * Fields the kernel could not vouch for are marked unknown in `out->known`:
+ * a pid from another pid namespace, and an id this process's user
+ * namespace does not map, which Linux reports as the overflow id 65534
+ * (see `fdcred_peer_cred`). A message that carries no credentials,
+ * including one queued before `fdcred_allow_recv_cred` for which Linux
+ * synthesizes pid 0 and the overflow ids, fails with `ENOMSG`: it is never
+ * reported as an identity. So does a message whose sender can be named in
+ * no field (another pid namespace, ids unmapped here), which the kernel
+ * reports with the same values. Descriptors attached to the message
  * are closed (and the call fails), as is a pidfd. `EINTR` is retried.
  * Thread-safe.
  *
  * Returns the number of bytes received, or -1 with `errno` (and `*out`
  * untouched):
- * - `ENOMSG`: no credentials with the message (the data is consumed).
+ * - `ENOMSG`: no credentials with the message, or none this process can
+ *   name (the data is consumed).
  * - `ECONNRESET`: end of file on a stream or seqpacket connection.
  * - `EMSGSIZE`: the message carried descriptors; all were closed.
  * - `EBADMSG`: the kernel truncated the control data; all descriptors closed.
@@ -474,6 +504,11 @@ ssize_t fdcred_recv_cred(int sock, struct fdcred_cred *out, void *buf, size_t le
  * writes nothing, as `getgroups(0, NULL)` does; otherwise stores up to
  * `size` ids in `groups` and returns the count. Thread-safe.
  *
+ * A group this process's user namespace does not map (Linux reports it as
+ * the overflow gid 65534; see `fdcred_peer_cred`) is no membership it can
+ * name: it is left out of the list, so the count stored can be smaller than
+ * the one a `size` 0 query returned (the kernel's count).
+ *
  * Returns the count, or -1 with `errno`:
  * - `ERANGE`: `size` is too small (ask with 0 first).
  * - `ENOTCONN`: no peer the kernel recorded (see `fdcred_peer_cred`).
@@ -493,6 +528,12 @@ ssize_t fdcred_peer_groups(int sock, gid_t *groups, size_t size);
  * 6.5+ `SO_PEERPIDFD`): unlike a pid it cannot come to name another process
  * after the peer exits. Use it with `pidfd_send_signal`, `poll` (readable
  * when the process exits) or `pidfd_getfd`.
+ *
+ * On a `socketpair` end it names the process that created the pair, as
+ * `fdcred_peer_cred` does: often the caller itself (after a `fork`, the
+ * parent), so signalling "the peer" through it can signal yourself. The
+ * per-message credentials (`fdcred_recv_cred`, `fdcred_allow_recv_pidfd`)
+ * name whoever sent each message.
  *
  * Returns the new descriptor, owned by the caller, close-on-exec; or -1
  * with `errno`: `ENOPROTOOPT` (the kernel lacks it; every OS but Linux), `ENOTCONN` (no
@@ -581,7 +622,7 @@ int fdcred_cred_handshake_sender(int sock);
  * `fd` stays open in the caller; the receiver gets a new descriptor for the
  * same open file. Works on connected `SOCK_STREAM`, `SOCK_SEQPACKET` and
  * `SOCK_DGRAM` Unix sockets. Never raises `SIGPIPE`; `EINTR` is retried.
- * Thread-safe.
+ * Thread-safe (on a shared `SOCK_STREAM` socket, see `fdcred_send_fds`).
  *
  * Returns 0, or -1 with `errno`:
  * - `EBADF`: `sock` or `fd` is negative or not open.
@@ -631,7 +672,14 @@ int fdcred_recvfd(int sock);
  * descriptors travel with the first byte, at least one byte is required,
  * and a short count is possible as with `send`. `buf` may be NULL when `len`
  * is 0; `fds` may be NULL when `nfds` is 0. Never raises `SIGPIPE`; `EINTR`
- * is retried. Thread-safe.
+ * is retried. Thread-safe, see below for a shared `SOCK_STREAM` socket.
+ *
+ * Several threads sending on one `SOCK_STREAM` socket: a stream has no
+ * message boundaries, so their bytes can interleave and a descriptor can
+ * arrive beside bytes another thread wrote. That is the kernel's stream
+ * semantics, not a library fault: serialize the senders, or use
+ * `SOCK_SEQPACKET` or `SOCK_DGRAM`, whose messages keep each descriptor
+ * with its own bytes.
  *
  * Returns the number of bytes sent, or -1 with `errno`:
  * - `EINVAL`: `nfds` > `FDCRED_MAX_FDS`; NULL `buf` or `fds` with a
@@ -685,15 +733,30 @@ ssize_t fdcred_recv_fds(int sock, void *buf, size_t len, int *fds, size_t *nfds)
 
 /**
  * Send `len` bytes and `nfds` descriptors on an unconnected `SOCK_DGRAM`
- * Unix socket to the socket bound at the filesystem `path`.
+ * Unix socket to the socket named `path`.
+ *
+ * `path` is a filesystem path of up to `sizeof(sun_path)` bytes (108 on
+ * Linux, 104 on the BSDs and macOS; one that fills `sun_path` exactly is
+ * passed without a NUL, which the kernels accept), or on Linux `@name`, the
+ * abstract address `name` (up to 107 bytes), the form systemd's
+ * `$NOTIFY_SOCKET` takes: `fdcred_sendto_fds(sock, getenv("NOTIFY_SOCKET"),
+ * "FDSTORE=1", 9, fds, n)` hands descriptors to the service manager in one
+ * call. A path that really begins with `@` is written with a directory in
+ * front, `./@x`. On other OSes a leading `@` is `EINVAL`, so the same string
+ * never names different sockets on different systems.
  *
  * Same descriptors, ownership and thread-safety rules as `fdcred_send_fds`.
  *
  * Returns the number of bytes sent, or -1 with `errno`: those of
  * `fdcred_send_fds`, and
- * - `EINVAL`: `path` is NULL or empty.
+ * - `EINVAL`: `path` is NULL, empty, or `@` alone; a leading `@` on an OS
+ *   without abstract addresses (any but Linux).
  * - `ENAMETOOLONG`: `path` does not fit in `sun_path`.
- * - `ENOENT`, `ECONNREFUSED`: nothing is bound at `path` (no receiver yet).
+ * - `EOPNOTSUPP`: `sock` is not a Unix-domain socket, also with no
+ *   descriptors (the library checks it, where a UDP socket would answer
+ *   the Unix address with an address-family error).
+ * - `ENOENT`, `ECONNREFUSED`: nothing is bound at `path` (no receiver yet;
+ *   `ECONNREFUSED` for an abstract name).
  * - `EACCES`: no write permission on the socket file.
  * - `EISCONN`: `sock` is a connected stream or seqpacket socket (a
  *   connected datagram socket sends to `path` all the same).
@@ -719,7 +782,7 @@ ssize_t fdcred_sendto_fds(int sock,
  * (skip the check that `sock` is a Unix-domain socket, for a caller that
  * knows it is; see the flag). The descriptors stay open in the caller;
  * `*msg` is not modified. Never raises `SIGPIPE`; `EINTR` is retried.
- * Thread-safe.
+ * Thread-safe (on a shared `SOCK_STREAM` socket, see `fdcred_send_fds`).
  *
  * Credentials (Linux `SCM_CREDENTIALS`): the kernel checks them; a sender
  * without `CAP_SETUID`/`CAP_SETGID`/`CAP_SYS_ADMIN` may claim only its own
@@ -730,8 +793,14 @@ ssize_t fdcred_sendto_fds(int sock,
  * without `FDCRED_NO_SOCKET_CHECK`), and
  * - `EINVAL`: `msg` is NULL; an unknown flag; a non-zero `reserved` word;
  *   a NULL `iov`, `fds` or `addr` with a non-zero count or length; an `iov` entry with a NULL base and a
- *   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
+ *   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`;
+ *   (Linux) claimed credentials with a uid or gid of -1 or one the
+ *   caller's user namespace does not map.
  * - `EPERM`: credentials the sender may not claim.
+ * - `ESRCH`: (Linux) a claimed pid of no process, from a sender allowed to
+ *   claim other pids.
+ * - `EMSGSIZE`: more than `IOV_MAX` entries in `iov` (nothing is sent); a
+ *   datagram too large.
  *
  * # Safety
  * `msg` must be NULL or point to a valid `struct fdcred_msg` whose pointers
@@ -756,7 +825,10 @@ ssize_t fdcred_sendmsg(int sock,
  * still returned. Received descriptors (and the pidfd) are owned by the
  * caller and close-on-exec unless `FDCRED_NO_CLOEXEC`. Credentials the
  * kernel synthesized (sent before `fdcred_allow_recv_cred`) are reported as
- * unknown. `EINTR` is retried. Thread-safe.
+ * unknown, as are ids this process's user namespace does not map (Linux
+ * reports them as the overflow id 65534; see `fdcred_peer_cred`); with
+ * nothing left known, `FDCRED_MSG_CRED` stays clear. `EINTR` is retried.
+ * Thread-safe.
  *
  * Returns the number of bytes received (0 at end of file on a stream; with
  * buffers of 0 bytes in all, a stream read returns 0 while the peer is
@@ -766,6 +838,7 @@ ssize_t fdcred_sendmsg(int sock,
  * - `EINVAL`: `msg` is NULL; an unknown flag; a non-zero `reserved` word;
  *   a NULL `iov`, `fds` or `addr` with a non-zero count or capacity; an `iov` entry with a NULL base and
  *   a non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
+ * - `EMSGSIZE`: more than `IOV_MAX` entries in `iov` (nothing is consumed).
  * - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
  * - `ENOTCONN`: no peer (an unconnected or listening socket).
  * - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ECONNRESET`.

@@ -26,13 +26,15 @@
 //!    (level, type, payload); never frame control messages themselves.
 //! 3. [`cmsg`]: control-message framing: the builder and the parser.
 //! 4. `msg`: [`send_msg`] and [`recv_msg`], over `cmsg` and `sys`.
-//! 5. `peer`: the peer queries ([`peer_cred`], ...) and per-socket opt-ins.
-//! 6. `handshake`: the credentials handshake, over `msg` and `peer`.
-//! 7. `simple`: the simple receives' policy (complete or failed), over `msg`.
-//! 8. [`ffi`]: the C ABI, over the core (and `sys` only to write `errno`
+//! 5. `addr`: Unix-domain addresses from a name ([`UnixAddr`]: paths,
+//!    Linux abstract `@name`) and [`send_to`], over `msg`.
+//! 6. `peer`: the peer queries ([`peer_cred`], ...) and per-socket opt-ins.
+//! 7. `handshake`: the credentials handshake, over `msg` and `peer`.
+//! 8. `simple`: the simple receives' policy (complete or failed), over `msg`.
+//! 9. [`ffi`]: the C ABI, over the core (and `sys` only to write `errno`
 //!    and to check `FDCRED_MAX_FDS` against the backend's limit).
-//! 9. `net`: the socket types and their extension traits (std; tokio with
-//!    the `tokio` feature), over `msg` and `peer`.
+//! 10. `net`: the socket types and their extension traits (std; tokio with
+//!     the `tokio` feature), over `msg` and `peer`.
 //!
 //! The send and receive paths never allocate on the heap: control buffers
 //! live on the stack and received descriptors are held in a fixed array
@@ -51,6 +53,8 @@ pub mod cmsg;
 
 mod msg;
 
+mod addr;
+
 mod peer;
 
 mod handshake;
@@ -61,6 +65,7 @@ pub mod ffi;
 
 mod net;
 
+pub use addr::{send_to, UnixAddr};
 pub use handshake::{cred_handshake_receiver, cred_handshake_sender, FDCRED_CRED_HANDSHAKE_BYTE};
 pub use msg::{recv_msg, send_msg, Drain, Received, ReceivedFds, RecvOptions, SendOptions};
 // Socket types and extension traits over the core (src/net/).

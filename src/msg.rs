@@ -187,7 +187,9 @@ pub struct Received {
     pub fds_overflowed: bool,
     /// The descriptors, complete, or empty when either flag above is set.
     pub fds: ReceivedFds,
-    /// Credentials the kernel attached, when at least one field is known.
+    /// Credentials the kernel attached, when at least one field is known
+    /// (ids the receiver's user namespace does not map are unknown; see
+    /// [`fdcred_cred`]).
     pub cred: Option<fdcred_cred>,
     /// The sender's pidfd, when the kernel attached one and
     /// [`RecvOptions::keep_pidfd`] asked for it.

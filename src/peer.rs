@@ -8,11 +8,18 @@ use crate::sys;
 use crate::types::fdcred_cred;
 
 /// The identity of the process at the other end of a connected Unix socket,
-/// recorded by the kernel at `connect`/`accept`/`socketpair` time.
+/// recorded by the kernel at `connect`/`accept`/`socketpair` time (on a
+/// `socketpair` end: the process that created the pair).
+///
+/// Fields it cannot vouch for are unknown: a pid in a pid namespace this
+/// process cannot see, and on Linux an id its user namespace does not map,
+/// which the kernel reports as the overflow id 65534 (see [`fdcred_cred`]).
+/// A connected peer that can be named in no field is still a peer: the
+/// credential comes back with `known` 0.
 ///
 /// Errors: `ENOTCONN` (no connected peer: an unconnected or `connect()`ed
-/// datagram socket, a listening socket), `EOPNOTSUPP` (not a Unix socket),
-/// `EBADF`, `ENOTSOCK`.
+/// datagram socket, a listening socket; never a connected socket whose peer
+/// cannot be named), `EOPNOTSUPP` (not a Unix socket), `EBADF`, `ENOTSOCK`.
 #[inline(always)]
 pub fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
     sys::peer_cred(sock, sys::ListenerCheck::Refuse)
@@ -30,13 +37,19 @@ pub fn peer_cred_no_socket_check(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred
 
 /// The supplementary groups of the peer. With an empty `groups`, returns how
 /// many there are; otherwise fills `groups` and returns the count, or
-/// `ERANGE` when it is too small.
+/// `ERANGE` when it is too small. On Linux a group this process's user
+/// namespace does not map (reported as the overflow gid) is left out, so the
+/// count filled can be below the size query's.
 pub fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> io::Result<usize> {
     sys::peer_groups(sock, groups)
 }
 
 /// A pidfd naming the peer process (close-on-exec), immune to pid reuse.
 /// `ENOPROTOOPT` where the kernel lacks `SO_PEERPIDFD` (Linux before 6.5).
+///
+/// On a `socketpair` end it names the process that created the pair, as
+/// [`peer_cred`] does: often the caller itself, so signalling "the peer"
+/// through it can signal yourself. Per-message credentials name each sender.
 pub fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     sys::peer_pidfd(sock)
 }

@@ -32,6 +32,11 @@ pub const FDCRED_CRED_RGID: u32 = 1 << 4;
 /// * `pid`: unknown when the peer is in a pid namespace the receiver cannot
 ///   see, and on OSes that do not report it. A pid can be reused once the
 ///   process exits: use `fdcred_peer_pidfd` to name a process without that race.
+/// * user namespaces (Linux): an id the receiver's user namespace does not
+///   map arrives as the overflow id (65534; host root seen from a rootless
+///   container). It is unknown wherever the namespace leaves any id
+///   unmapped, even if it maps 65534 to a real user (the kernel's report
+///   cannot tell the two apart); known only where every id is mapped.
 ///
 /// ABI: the struct is 64 bytes and stays so for the whole major version. New
 /// fields take the place of `reserved` words and come with a new `known`

@@ -2,13 +2,17 @@
 //! counting `#[global_allocator]` (counting only in the test's own thread)
 //! must see zero allocations across 10,000 `send_msg`/`recv_msg` calls with
 //! descriptors, credentials and a pidfd. The C ABI path is proved the same
-//! way by c-tests/signals_threads.c with an interposed malloc.
+//! way by c-tests/signals_threads.c with an interposed malloc. So does the
+//! slow branch of a receive that meets the overflow id (65534): it reads
+//! /proc/self/uid_map and gid_map (src/sys/linux/idmap.rs).
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 
-use fdcred::{allow_recv_cred, allow_recv_pidfd, recv_msg, send_msg, CredSource, RecvOptions, SendOptions};
+use fdcred::{
+    allow_recv_cred, allow_recv_pidfd, fdcred_cred, recv_msg, send_msg, CredSource, RecvOptions, SendOptions,
+};
 
 struct Counting;
 
@@ -59,13 +63,17 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-#[test]
-fn send_and_receive_paths_never_allocate() {
-    // The counter works: a Box in the window is seen.
+/// The counter works: a Box in the window is seen (and the count reset).
+fn assert_the_counter_sees_a_box() {
     COUNTING.with(|c| c.set(true));
     drop(std::hint::black_box(Box::new(1u64)));
     COUNTING.with(|c| c.set(false));
     assert_eq!(COUNT.with(|c| c.replace(0)), 2, "the counting allocator does not see allocations");
+}
+
+#[test]
+fn send_and_receive_paths_never_allocate() {
+    assert_the_counter_sees_a_box();
 
     let (tx, rx) = UnixDatagram::pair().unwrap();
     allow_recv_cred(rx.as_fd()).unwrap();
@@ -98,4 +106,37 @@ fn send_and_receive_paths_never_allocate() {
     assert_eq!(failures, 0, "{failures} of {calls} calls failed");
     assert_eq!(allocations, 0, "{allocations} heap calls during {calls} send/receive calls");
     println!("{calls} send_msg/recv_msg calls, {fds_received} fds received, 0 heap calls");
+}
+
+#[test]
+fn receiving_the_overflow_id_reads_the_id_maps_without_allocating() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIP: claiming uid 65534 in a message needs root");
+        return;
+    }
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    let every_id_mapped = map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
+    assert_the_counter_sees_a_box();
+
+    let (tx, rx) = UnixDatagram::pair().unwrap();
+    allow_recv_cred(rx.as_fd()).unwrap();
+    // SAFETY: getpid has no preconditions.
+    let claim = fdcred_cred::claim(unsafe { libc::getpid() }, 65534, 65534);
+    let mut failures = 0u64;
+    COUNTING.with(|c| c.set(true));
+    for _ in 0..200 {
+        let opts = SendOptions { cred: Some(CredSource::Claim(claim)), ..Default::default() };
+        failures += u64::from(send_msg(tx.as_fd(), &[IoSlice::new(b"x")], &opts).map_or(true, |n| n != 1));
+        let mut buf = [0u8; 1];
+        match recv_msg(rx.as_fd(), &mut [IoSliceMut::new(&mut buf)], None, &RecvOptions::default()) {
+            // In the initial namespace every id is mapped: 65534 is real.
+            Ok(got) => failures += u64::from(got.cred.and_then(|c| c.uid()) != every_id_mapped.then_some(65534)),
+            Err(_) => failures += 1,
+        }
+    }
+    COUNTING.with(|c| c.set(false));
+    let allocations = COUNT.with(|c| c.get());
+    assert_eq!(failures, 0, "{failures} of 200 round trips failed or misreported uid 65534");
+    assert_eq!(allocations, 0, "{allocations} heap calls while reading the id maps");
 }

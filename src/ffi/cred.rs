@@ -29,9 +29,23 @@ use crate::{handshake, peer, simple};
 /// The pid is unknown (`known` lacks `FDCRED_CRED_PID`) when the peer is in
 /// a pid namespace this process cannot see. Thread-safe.
 ///
+/// User namespaces (Linux): the kernel reports an id this process's user
+/// namespace does not map as the overflow id (`/proc/sys/kernel/overflowuid`
+/// and `overflowgid`, 65534): host root talking to a server in a rootless
+/// container arrives as 65534. The library reports that value as unknown
+/// (bit clear, field -1) wherever the namespace leaves any id unmapped, even
+/// where it maps 65534 to a real user, whom the kernel's report cannot tell
+/// from an unmapped one; in a namespace that maps every id (the initial one)
+/// it stays known. A peer that can be named in no field this way (pid and
+/// ids all unknown) is still a peer: the call succeeds with `known` 0. The
+/// namespace is looked at when an overflow id arrives, never cached, so a
+/// process that later moves to another user namespace is judged by the one
+/// it is in; no heap is used.
+///
 /// Returns 0, or -1 with `errno` (and `*out` untouched):
 /// - `ENOTCONN`: no peer the kernel recorded: an unconnected or `connect()`ed
 ///   `SOCK_DGRAM` socket, a listening socket, a socket not yet connected.
+///   Never for a connected socket whose peer this process cannot name.
 /// - `EOPNOTSUPP`: not a Unix-domain socket.
 /// - `EPROTO`: the kernel answered in a layout this library does not know
 ///   (an `xucred` of another version or size).
@@ -170,6 +184,10 @@ pub unsafe extern "C" fn fdcred_refuse_fds(sock: c_int) -> c_int {
 ///
 /// Returns the number of bytes sent, or -1 with `errno`:
 /// - `EPERM`: an identity the caller may not claim (Linux).
+/// - `EINVAL`: (Linux) a claimed uid or gid of -1, or one the caller's user
+///   namespace does not map; the kernel checks this before any permission.
+/// - `ESRCH`: (Linux) a claimed pid of no process, from a sender allowed to
+///   claim other pids (`CAP_SYS_ADMIN`).
 /// - `EINVAL`: NULL `buf` with `len` > 0; `len` > `SSIZE_MAX`; `len` 0 on a
 ///   stream socket.
 /// - `EOPNOTSUPP`: not a Unix-domain socket; a non-NULL `cred` on any OS
@@ -204,17 +222,22 @@ pub unsafe extern "C" fn fdcred_send_cred(
 /// Receive up to `len` bytes into `buf` and the sender's credentials into
 /// `*out`, as the kernel attached them (after `fdcred_allow_recv_cred`).
 ///
-/// Fields the kernel could not vouch for are marked unknown in `out->known`
-/// (a pid from another pid namespace). A message that carries no
-/// credentials, including one queued before `fdcred_allow_recv_cred` for
-/// which Linux synthesizes pid 0 and the overflow ids, fails with `ENOMSG`:
-/// it is never reported as an identity. Descriptors attached to the message
+/// Fields the kernel could not vouch for are marked unknown in `out->known`:
+/// a pid from another pid namespace, and an id this process's user
+/// namespace does not map, which Linux reports as the overflow id 65534
+/// (see `fdcred_peer_cred`). A message that carries no credentials,
+/// including one queued before `fdcred_allow_recv_cred` for which Linux
+/// synthesizes pid 0 and the overflow ids, fails with `ENOMSG`: it is never
+/// reported as an identity. So does a message whose sender can be named in
+/// no field (another pid namespace, ids unmapped here), which the kernel
+/// reports with the same values. Descriptors attached to the message
 /// are closed (and the call fails), as is a pidfd. `EINTR` is retried.
 /// Thread-safe.
 ///
 /// Returns the number of bytes received, or -1 with `errno` (and `*out`
 /// untouched):
-/// - `ENOMSG`: no credentials with the message (the data is consumed).
+/// - `ENOMSG`: no credentials with the message, or none this process can
+///   name (the data is consumed).
 /// - `ECONNRESET`: end of file on a stream or seqpacket connection.
 /// - `EMSGSIZE`: the message carried descriptors; all were closed.
 /// - `EBADMSG`: the kernel truncated the control data; all descriptors closed.
@@ -258,6 +281,11 @@ pub unsafe extern "C" fn fdcred_recv_cred(
 /// writes nothing, as `getgroups(0, NULL)` does; otherwise stores up to
 /// `size` ids in `groups` and returns the count. Thread-safe.
 ///
+/// A group this process's user namespace does not map (Linux reports it as
+/// the overflow gid 65534; see `fdcred_peer_cred`) is no membership it can
+/// name: it is left out of the list, so the count stored can be smaller than
+/// the one a `size` 0 query returned (the kernel's count).
+///
 /// Returns the count, or -1 with `errno`:
 /// - `ERANGE`: `size` is too small (ask with 0 first).
 /// - `ENOTCONN`: no peer the kernel recorded (see `fdcred_peer_cred`).
@@ -283,6 +311,12 @@ pub unsafe extern "C" fn fdcred_peer_groups(sock: c_int, groups: *mut libc::gid_
 /// 6.5+ `SO_PEERPIDFD`): unlike a pid it cannot come to name another process
 /// after the peer exits. Use it with `pidfd_send_signal`, `poll` (readable
 /// when the process exits) or `pidfd_getfd`.
+///
+/// On a `socketpair` end it names the process that created the pair, as
+/// `fdcred_peer_cred` does: often the caller itself (after a `fork`, the
+/// parent), so signalling "the peer" through it can signal yourself. The
+/// per-message credentials (`fdcred_recv_cred`, `fdcred_allow_recv_pidfd`)
+/// name whoever sent each message.
 ///
 /// Returns the new descriptor, owned by the caller, close-on-exec; or -1
 /// with `errno`: `ENOPROTOOPT` (the kernel lacks it; every OS but Linux), `ENOTCONN` (no

@@ -76,7 +76,7 @@ pub struct fdcred_msg {
 /// `fd` stays open in the caller; the receiver gets a new descriptor for the
 /// same open file. Works on connected `SOCK_STREAM`, `SOCK_SEQPACKET` and
 /// `SOCK_DGRAM` Unix sockets. Never raises `SIGPIPE`; `EINTR` is retried.
-/// Thread-safe.
+/// Thread-safe (on a shared `SOCK_STREAM` socket, see `fdcred_send_fds`).
 ///
 /// Returns 0, or -1 with `errno`:
 /// - `EBADF`: `sock` or `fd` is negative or not open.
@@ -133,7 +133,14 @@ pub unsafe extern "C" fn fdcred_recvfd(sock: c_int) -> c_int {
 /// descriptors travel with the first byte, at least one byte is required,
 /// and a short count is possible as with `send`. `buf` may be NULL when `len`
 /// is 0; `fds` may be NULL when `nfds` is 0. Never raises `SIGPIPE`; `EINTR`
-/// is retried. Thread-safe.
+/// is retried. Thread-safe, see below for a shared `SOCK_STREAM` socket.
+///
+/// Several threads sending on one `SOCK_STREAM` socket: a stream has no
+/// message boundaries, so their bytes can interleave and a descriptor can
+/// arrive beside bytes another thread wrote. That is the kernel's stream
+/// semantics, not a library fault: serialize the senders, or use
+/// `SOCK_SEQPACKET` or `SOCK_DGRAM`, whose messages keep each descriptor
+/// with its own bytes.
 ///
 /// Returns the number of bytes sent, or -1 with `errno`:
 /// - `EINVAL`: `nfds` > `FDCRED_MAX_FDS`; NULL `buf` or `fds` with a
@@ -221,15 +228,30 @@ pub unsafe extern "C" fn fdcred_recv_fds(
 }
 
 /// Send `len` bytes and `nfds` descriptors on an unconnected `SOCK_DGRAM`
-/// Unix socket to the socket bound at the filesystem `path`.
+/// Unix socket to the socket named `path`.
+///
+/// `path` is a filesystem path of up to `sizeof(sun_path)` bytes (108 on
+/// Linux, 104 on the BSDs and macOS; one that fills `sun_path` exactly is
+/// passed without a NUL, which the kernels accept), or on Linux `@name`, the
+/// abstract address `name` (up to 107 bytes), the form systemd's
+/// `$NOTIFY_SOCKET` takes: `fdcred_sendto_fds(sock, getenv("NOTIFY_SOCKET"),
+/// "FDSTORE=1", 9, fds, n)` hands descriptors to the service manager in one
+/// call. A path that really begins with `@` is written with a directory in
+/// front, `./@x`. On other OSes a leading `@` is `EINVAL`, so the same string
+/// never names different sockets on different systems.
 ///
 /// Same descriptors, ownership and thread-safety rules as `fdcred_send_fds`.
 ///
 /// Returns the number of bytes sent, or -1 with `errno`: those of
 /// `fdcred_send_fds`, and
-/// - `EINVAL`: `path` is NULL or empty.
+/// - `EINVAL`: `path` is NULL, empty, or `@` alone; a leading `@` on an OS
+///   without abstract addresses (any but Linux).
 /// - `ENAMETOOLONG`: `path` does not fit in `sun_path`.
-/// - `ENOENT`, `ECONNREFUSED`: nothing is bound at `path` (no receiver yet).
+/// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket, also with no
+///   descriptors (the library checks it, where a UDP socket would answer
+///   the Unix address with an address-family error).
+/// - `ENOENT`, `ECONNREFUSED`: nothing is bound at `path` (no receiver yet;
+///   `ECONNREFUSED` for an abstract name).
 /// - `EACCES`: no write permission on the socket file.
 /// - `EISCONN`: `sock` is a connected stream or seqpacket socket (a
 ///   connected datagram socket sends to `path` all the same).
@@ -255,24 +277,8 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
         let fds = unsafe { ptr::fds(fds, nfds) }?;
         // SAFETY: the caller promises `buf` holds `len` bytes.
         let data = unsafe { ptr::bytes(buf, len) }?;
-        // SAFETY: sockaddr_un is plain data; all-zero is valid.
-        let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
-        if path.is_empty() {
-            return Err(err(libc::EINVAL));
-        }
-        if path.len() >= addr.sun_path.len() {
-            return Err(err(libc::ENAMETOOLONG));
-        }
-        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        for (dst, &src) in addr.sun_path.iter_mut().zip(path) {
-            *dst = src as libc::c_char;
-        }
-        let addr_len = core::mem::offset_of!(libc::sockaddr_un, sun_path) + path.len() + 1;
-        // SAFETY: `addr` is a live sockaddr_un; its first `addr_len` bytes are
-        // initialised (the struct was zeroed).
-        let dest = unsafe { core::slice::from_raw_parts((&addr as *const libc::sockaddr_un).cast::<u8>(), addr_len) };
-        let opts = SendOptions { fds, dest: Some(dest), ..Default::default() };
-        Ok(send_msg(sock, &[IoSlice::new(data)], &opts)? as libc::ssize_t)
+        let dest = crate::addr::UnixAddr::new(path)?;
+        Ok(crate::addr::send_to(sock, &dest, &[IoSlice::new(data)], fds)? as libc::ssize_t)
     })
 }
 
@@ -284,7 +290,7 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
 /// (skip the check that `sock` is a Unix-domain socket, for a caller that
 /// knows it is; see the flag). The descriptors stay open in the caller;
 /// `*msg` is not modified. Never raises `SIGPIPE`; `EINTR` is retried.
-/// Thread-safe.
+/// Thread-safe (on a shared `SOCK_STREAM` socket, see `fdcred_send_fds`).
 ///
 /// Credentials (Linux `SCM_CREDENTIALS`): the kernel checks them; a sender
 /// without `CAP_SETUID`/`CAP_SETGID`/`CAP_SYS_ADMIN` may claim only its own
@@ -295,8 +301,14 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
 /// without `FDCRED_NO_SOCKET_CHECK`), and
 /// - `EINVAL`: `msg` is NULL; an unknown flag; a non-zero `reserved` word;
 ///   a NULL `iov`, `fds` or `addr` with a non-zero count or length; an `iov` entry with a NULL base and a
-///   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
+///   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`;
+///   (Linux) claimed credentials with a uid or gid of -1 or one the
+///   caller's user namespace does not map.
 /// - `EPERM`: credentials the sender may not claim.
+/// - `ESRCH`: (Linux) a claimed pid of no process, from a sender allowed to
+///   claim other pids.
+/// - `EMSGSIZE`: more than `IOV_MAX` entries in `iov` (nothing is sent); a
+///   datagram too large.
 ///
 /// # Safety
 /// `msg` must be NULL or point to a valid `struct fdcred_msg` whose pointers
@@ -352,7 +364,10 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
 /// still returned. Received descriptors (and the pidfd) are owned by the
 /// caller and close-on-exec unless `FDCRED_NO_CLOEXEC`. Credentials the
 /// kernel synthesized (sent before `fdcred_allow_recv_cred`) are reported as
-/// unknown. `EINTR` is retried. Thread-safe.
+/// unknown, as are ids this process's user namespace does not map (Linux
+/// reports them as the overflow id 65534; see `fdcred_peer_cred`); with
+/// nothing left known, `FDCRED_MSG_CRED` stays clear. `EINTR` is retried.
+/// Thread-safe.
 ///
 /// Returns the number of bytes received (0 at end of file on a stream; with
 /// buffers of 0 bytes in all, a stream read returns 0 while the peer is
@@ -362,6 +377,7 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
 /// - `EINVAL`: `msg` is NULL; an unknown flag; a non-zero `reserved` word;
 ///   a NULL `iov`, `fds` or `addr` with a non-zero count or capacity; an `iov` entry with a NULL base and
 ///   a non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
+/// - `EMSGSIZE`: more than `IOV_MAX` entries in `iov` (nothing is consumed).
 /// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
 /// - `ENOTCONN`: no peer (an unconnected or listening socket).
 /// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ECONNRESET`.

@@ -3,13 +3,14 @@
 //! queries `SO_PEERCRED`, `SO_PEERGROUPS`, `SO_PEERPIDFD` (6.5+), `SO_PEERSEC`.
 
 use core::mem::size_of;
-use core::sync::atomic::{AtomicU64, Ordering};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::common::{getsockopt, last_error, refuse_listening, require_unix_socket, retry_eintr, setsockopt_int};
 use super::{Attachment, CmsgKind, ListenerCheck};
 use crate::types::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+
+use self::idmap::{is_stand_in, IdKind};
 
 /// `SCM_MAX_FD` in `include/net/scm.h`.
 pub(crate) const MAX_FDS: usize = 253;
@@ -24,6 +25,8 @@ pub(crate) const CMSG_ALIGN: usize = size_of::<usize>();
 pub(crate) use super::common::msg_flags::{recvmsg, set_cloexec_after_recv};
 // socket facts from `SOL_SOCKET` options.
 pub(crate) use super::common::{is_listening, socket_type};
+
+mod idmap;
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -114,56 +117,26 @@ pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_c
 /// * uid/gid -1: no credentials recorded at all (`SO_PEERCRED` on a socket
 ///   without a peer);
 /// * the overflow uid/gid together with pid 0: `SCM_CREDENTIALS` for a
-///   message queued before `SO_PASSCRED` was enabled, or ids not mapped in
-///   this user namespace.
+///   message queued before `SO_PASSCRED` was enabled;
+/// * the overflow uid/gid where this user namespace leaves ids unmapped: the
+///   kernel's stand-in for an id it cannot name here (see `idmap`).
 fn from_kernel_ucred(uc: libc::ucred) -> fdcred_cred {
-    let (overflow_uid, overflow_gid) = overflow_ids();
     let mut cred = fdcred_cred::unknown();
     if uc.pid > 0 {
         cred.pid = uc.pid;
         cred.known |= FDCRED_CRED_PID;
     }
     let synthesized = uc.pid == 0;
-    if uc.uid != libc::uid_t::MAX && !(synthesized && uc.uid == overflow_uid) {
+    let (overflow_uid, overflow_gid) = idmap::overflow_ids();
+    if uc.uid != libc::uid_t::MAX && !(synthesized && uc.uid == overflow_uid) && !is_stand_in(uc.uid, IdKind::Uid) {
         cred.uid = uc.uid;
         cred.known |= FDCRED_CRED_UID;
     }
-    if uc.gid != libc::gid_t::MAX && !(synthesized && uc.gid == overflow_gid) {
+    if uc.gid != libc::gid_t::MAX && !(synthesized && uc.gid == overflow_gid) && !is_stand_in(uc.gid, IdKind::Gid) {
         cred.gid = uc.gid;
         cred.known |= FDCRED_CRED_GID;
     }
     cred
-}
-
-/// `/proc/sys/kernel/overflow{uid,gid}`, read once (without the heap) and
-/// cached; 65534 when /proc cannot be read.
-fn overflow_ids() -> (libc::uid_t, libc::gid_t) {
-    static CACHE: AtomicU64 = AtomicU64::new(u64::MAX);
-    let cached = CACHE.load(Ordering::Relaxed);
-    if cached != u64::MAX {
-        return ((cached >> 32) as u32, cached as u32);
-    }
-    let uid = read_proc_u32(c"/proc/sys/kernel/overflowuid").unwrap_or(65534);
-    let gid = read_proc_u32(c"/proc/sys/kernel/overflowgid").unwrap_or(65534);
-    CACHE.store(((uid as u64) << 32) | gid as u64, Ordering::Relaxed);
-    (uid, gid)
-}
-
-fn read_proc_u32(path: &core::ffi::CStr) -> Option<u32> {
-    // SAFETY: `path` is NUL-terminated; the flags ask for a plain read-only open.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: `fd` was just opened and is owned here alone.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut buf = [0u8; 32];
-    // SAFETY: `buf` is writable for its whole length.
-    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n <= 0 {
-        return None;
-    }
-    core::str::from_utf8(&buf[..n as usize]).ok()?.trim().parse().ok()
 }
 
 /// `SCM_CREDENTIALS` with a `struct ucred`. Fields the caller did not mark
@@ -211,10 +184,13 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Re
     if len < size_of::<libc::ucred>() {
         return Err(io::Error::from_raw_os_error(libc::EPROTO));
     }
-    let cred = from_kernel_ucred(uc);
-    if cred.known & (FDCRED_CRED_UID | FDCRED_CRED_GID) == 0 {
+    // No peer recorded: the kernel reports uid and gid -1. A peer this
+    // process can name in no field (another pid namespace, ids unmapped in
+    // this user namespace) is still a peer: `known` says what is known.
+    if uc.uid == libc::uid_t::MAX && uc.gid == libc::gid_t::MAX {
         return Err(no_peer(sock));
     }
+    let cred = from_kernel_ucred(uc);
     if listener == ListenerCheck::Refuse {
         refuse_listening(sock)?;
     }
@@ -240,7 +216,22 @@ pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> i
         };
     }
     refuse_listening(sock)?;
-    Ok(count)
+    let filled = count.min(groups.len());
+    Ok(drop_stand_in_groups(&mut groups[..filled]))
+}
+
+/// An unmapped group is no membership this process can name: remove every
+/// stand-in (see `idmap`) from the first `groups.len()` entries, keeping
+/// the order of the rest; returns how many remain.
+fn drop_stand_in_groups(groups: &mut [libc::gid_t]) -> usize {
+    let mut kept = 0;
+    for i in 0..groups.len() {
+        if !is_stand_in(groups[i], IdKind::Gid) {
+            groups[kept] = groups[i];
+            kept += 1;
+        }
+    }
+    kept
 }
 
 pub(crate) fn peer_pidfd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
