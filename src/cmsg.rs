@@ -13,8 +13,8 @@
 use core::mem::size_of;
 use std::os::fd::RawFd;
 
-use crate::cred::fdcred_cred;
 use crate::sys;
+use crate::types::fdcred_cred;
 
 /// One item found in control data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,9 +343,9 @@ mod tests {
         b.push_fds(&[5, 6]).unwrap();
         let len = b.len();
         let base = buf.as_mut_ptr();
+        let mut offsets = Vec::new();
         // SAFETY: msghdr is plain data; the CMSG_* walk stays within the
         // `len` bytes the builder wrote, as libc's macros bound it.
-        let mut offsets = Vec::new();
         unsafe {
             let mut msg: libc::msghdr = core::mem::zeroed();
             msg.msg_control = base.cast();

@@ -6,14 +6,13 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use crate::cmsg::{self, Buf, Builder, Item};
-use crate::cred::{fdcred_cred, CredSource};
-use crate::sys;
-use crate::MAX_FDS;
+use crate::sys::{self, MAX_FDS};
+use crate::types::{fdcred_cred, CredSource};
 
 /// What to attach to a message, and how to send it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SendOptions<'a> {
-    /// Descriptors to pass (at most [`MAX_FDS`]); they stay open here.
+    /// Descriptors to pass (at most [`MAX_FDS`](crate::MAX_FDS)); they stay open here.
     pub fds: &'a [BorrowedFd<'a>],
     /// Credentials to attach, if any.
     pub cred: Option<CredSource>,
@@ -264,7 +263,7 @@ fn check_ancillary_target(sock: BorrowedFd<'_>, data_len: usize, check_domain: b
 /// short count is possible (as with `send`), and the ancillary data went with
 /// the first byte.
 ///
-/// Errors: `EINVAL` (more than [`MAX_FDS`] descriptors; descriptors or
+/// Errors: `EINVAL` (more than [`MAX_FDS`](crate::MAX_FDS) descriptors; descriptors or
 /// credentials with no data byte on a stream), `EOPNOTSUPP` (descriptors or
 /// credentials on a socket that is not a Unix one, unless
 /// [`SendOptions::no_socket_check`]), and whatever `sendmsg`
@@ -286,7 +285,11 @@ pub fn send_msg(sock: BorrowedFd<'_>, data: &[IoSlice<'_>], opts: &SendOptions<'
         builder.push_fds(raw).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
     }
     if let Some(source) = opts.cred {
-        sys::push_cred(&mut builder, source)?;
+        if let Some(cred) = sys::cred_attachment(source)? {
+            builder
+                .push(cred.level, cred.kind, cred.payload())
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOBUFS))?;
+        }
     }
     // SAFETY: msghdr is plain data (pointers and integers; padding on musl);
     // all-zero is a valid empty header.

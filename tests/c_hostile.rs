@@ -5,7 +5,6 @@
 //! Runs the short form (FDCRED_STRESS_SCALE=10, percent of the full sizes)
 //! unless FDCRED_STRESS_SCALE is set; `scripts/stress` runs the full sizes.
 mod support;
-use std::process::Command;
 use support::{compile_c, run_ok, Link};
 
 const SOURCES: &[&str] = &["hostile.c"];
@@ -17,7 +16,7 @@ fn scale() -> String {
 #[test]
 fn hostile_peers_never_leak_crash_hang_or_fake_an_identity() {
     let exe = compile_c("hostile-dyn", SOURCES, Link::Dynamic, &[]);
-    let mut cmd = Command::new(exe);
+    let mut cmd = support::c_test_command(exe);
     cmd.env("FDCRED_STRESS_SCALE", scale());
     run_ok(cmd);
 }

@@ -8,7 +8,6 @@
 //! Runs the short form (FDCRED_STRESS_SCALE=10, percent of the full sizes)
 //! unless FDCRED_STRESS_SCALE is set; `scripts/stress` runs the full sizes.
 mod support;
-use std::process::Command;
 use support::{compile_c, run_ok, Link};
 
 const SOURCES: &[&str] = &["signals_threads.c"];
@@ -20,7 +19,7 @@ fn scale() -> String {
 #[test]
 fn signals_threads_exec_and_no_heap_allocation() {
     let exe = compile_c("signals-threads-dyn", SOURCES, Link::Dynamic, &[]);
-    let mut cmd = Command::new(exe);
+    let mut cmd = support::c_test_command(exe);
     cmd.env("FDCRED_STRESS_SCALE", scale());
     run_ok(cmd);
 }

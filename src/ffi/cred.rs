@@ -5,10 +5,11 @@ use core::ffi::{c_char, c_int, c_uint, c_void};
 use std::io::IoSlice;
 use std::os::fd::IntoRawFd;
 
-use super::fds::{missing, recv_complete, refuse_empty_stream_read, FDCRED_NO_SOCKET_CHECK};
+use super::flags::{self, FDCRED_NO_SOCKET_CHECK, PEER_CRED_FLAGS};
 use super::{boundary, err, ptr};
-use crate::cred::{self, fdcred_cred, CredSource};
-use crate::msg::{send_msg, Received, SendOptions};
+use crate::msg::{send_msg, SendOptions};
+use crate::types::{fdcred_cred, CredSource};
+use crate::{handshake, peer, simple};
 
 /// Store the identity of the process at the other end of a connected Unix
 /// socket into `*out`, as the kernel recorded it: the pid and the effective
@@ -45,7 +46,7 @@ pub unsafe extern "C" fn fdcred_peer_cred(sock: c_int, out: *mut fdcred_cred) ->
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `out` is NULL or writable.
         let out = unsafe { ptr::inout(out) }?;
-        *out = cred::peer_cred(sock)?;
+        *out = peer::peer_cred(sock)?;
         Ok(0)
     })
 }
@@ -72,10 +73,11 @@ pub unsafe extern "C" fn fdcred_peer_cred_flags(sock: c_int, out: *mut fdcred_cr
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `out` is NULL or writable.
         let out = unsafe { ptr::inout(out) }?;
-        *out = match flags {
-            0 => cred::peer_cred(sock)?,
-            FDCRED_NO_SOCKET_CHECK => cred::peer_cred_no_socket_check(sock)?,
-            _ => return Err(err(libc::EINVAL)),
+        flags::check(flags, PEER_CRED_FLAGS)?;
+        *out = if flags & FDCRED_NO_SOCKET_CHECK != 0 {
+            peer::peer_cred_no_socket_check(sock)?
+        } else {
+            peer::peer_cred(sock)?
         };
         Ok(0)
     })
@@ -113,7 +115,7 @@ pub unsafe extern "C" fn fdcred_peer_cred_flags(sock: c_int, out: *mut fdcred_cr
 #[no_mangle]
 pub unsafe extern "C" fn fdcred_allow_recv_cred(sock: c_int) -> c_int {
     boundary(|| {
-        cred::allow_recv_cred(ptr::fd(sock)?)?;
+        peer::allow_recv_cred(ptr::fd(sock)?)?;
         Ok(0)
     })
 }
@@ -130,7 +132,7 @@ pub unsafe extern "C" fn fdcred_allow_recv_cred(sock: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn fdcred_allow_recv_pidfd(sock: c_int) -> c_int {
     boundary(|| {
-        cred::allow_recv_pidfd(ptr::fd(sock)?)?;
+        peer::allow_recv_pidfd(ptr::fd(sock)?)?;
         Ok(0)
     })
 }
@@ -147,7 +149,7 @@ pub unsafe extern "C" fn fdcred_allow_recv_pidfd(sock: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn fdcred_refuse_fds(sock: c_int) -> c_int {
     boundary(|| {
-        cred::refuse_fds(ptr::fd(sock)?)?;
+        peer::refuse_fds(ptr::fd(sock)?)?;
         Ok(0)
     })
 }
@@ -188,12 +190,12 @@ pub unsafe extern "C" fn fdcred_send_cred(
     boundary(|| {
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `cred` is NULL or valid.
-        let source = match unsafe { cred.as_ref() } {
-            Some(c) => CredSource::Claim(*c),
+        let source = match unsafe { ptr::optional(cred) } {
+            Some(&c) => CredSource::Claim(c),
             None => CredSource::Own,
         };
         // SAFETY: the caller promises `buf` holds `len` bytes.
-        let data = unsafe { ptr::slice(buf.cast::<u8>(), len) }?;
+        let data = unsafe { ptr::bytes(buf, len) }?;
         let opts = SendOptions { cred: Some(source), ..Default::default() };
         Ok(send_msg(sock, &[IoSlice::new(data)], &opts)? as libc::ssize_t)
     })
@@ -239,23 +241,10 @@ pub unsafe extern "C" fn fdcred_recv_cred(
         // SAFETY: the caller promises `out` is NULL or writable.
         let out = unsafe { ptr::inout(out) }?;
         // SAFETY: the caller promises `buf` is writable for `len` bytes.
-        let data = unsafe { ptr::slice_mut(buf.cast::<u8>(), len) }?;
-        if !crate::sys::MSG_CRED {
-            // OpenBSD, macOS: no message can carry credentials; do not
-            // consume one. The socket checks still come first.
-            crate::sys::socket_domain(sock)?;
-            return Err(err(libc::EOPNOTSUPP));
-        }
-        refuse_empty_stream_read(sock, len)?;
-        let mut received = Received::new();
-        recv_complete(sock, data, 0, &mut received)?;
-        match received.cred {
-            Some(cred) => {
-                *out = cred;
-                Ok(received.bytes as libc::ssize_t)
-            }
-            None => Err(missing(sock, received.bytes)),
-        }
+        let data = unsafe { ptr::bytes_mut(buf, len) }?;
+        let (bytes, cred) = simple::recv_cred(sock, data)?;
+        *out = cred;
+        Ok(bytes as libc::ssize_t)
     })
 }
 
@@ -286,7 +275,7 @@ pub unsafe extern "C" fn fdcred_peer_groups(sock: c_int, groups: *mut libc::gid_
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises room for `size` ids.
         let groups = unsafe { ptr::slice_mut(groups, size) }?;
-        Ok(cred::peer_groups(sock, groups)? as libc::ssize_t)
+        Ok(peer::peer_groups(sock, groups)? as libc::ssize_t)
     })
 }
 
@@ -303,7 +292,7 @@ pub unsafe extern "C" fn fdcred_peer_groups(sock: c_int, groups: *mut libc::gid_
 /// None beyond passing an integer; any value is handled.
 #[no_mangle]
 pub unsafe extern "C" fn fdcred_peer_pidfd(sock: c_int) -> c_int {
-    boundary(|| Ok(cred::peer_pidfd(ptr::fd(sock)?)?.into_raw_fd()))
+    boundary(|| Ok(peer::peer_pidfd(ptr::fd(sock)?)?.into_raw_fd()))
 }
 
 /// The security label (LSM context, e.g. an SELinux or AppArmor context) of
@@ -327,11 +316,11 @@ pub unsafe extern "C" fn fdcred_peer_security(sock: c_int, buf: *mut c_char, siz
     boundary(|| {
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `buf` is writable for `size` bytes.
-        let buf = unsafe { ptr::slice_mut(buf.cast::<u8>(), size) }?;
+        let buf = unsafe { ptr::chars_mut(buf, size) }?;
         if buf.is_empty() {
-            return Ok(cred::peer_security(sock, buf)? as libc::ssize_t);
+            return Ok(peer::peer_security(sock, buf)? as libc::ssize_t);
         }
-        let mut len = cred::peer_security(sock, buf)?;
+        let mut len = peer::peer_security(sock, buf)?;
         while len > 0 && buf[len - 1] == 0 {
             len -= 1;
         }
@@ -369,7 +358,7 @@ pub unsafe extern "C" fn fdcred_peer_security(sock: c_int, buf: *mut c_char, siz
 #[no_mangle]
 pub unsafe extern "C" fn fdcred_cred_handshake_receiver(sock: c_int) -> c_int {
     boundary(|| {
-        cred::cred_handshake_receiver(ptr::fd(sock)?)?;
+        handshake::cred_handshake_receiver(ptr::fd(sock)?)?;
         Ok(0)
     })
 }
@@ -397,7 +386,7 @@ pub unsafe extern "C" fn fdcred_cred_handshake_receiver(sock: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn fdcred_cred_handshake_sender(sock: c_int) -> c_int {
     boundary(|| {
-        cred::cred_handshake_sender(ptr::fd(sock)?)?;
+        handshake::cred_handshake_sender(ptr::fd(sock)?)?;
         Ok(0)
     })
 }

@@ -1,13 +1,18 @@
 //! Passing descriptors: the simple calls and the general message call.
 
 use core::ffi::{c_int, c_uint, c_void};
-use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{BorrowedFd, IntoRawFd};
+use std::io::IoSlice;
+use std::os::fd::IntoRawFd;
 
+use super::flags::{
+    self, FDCRED_KEEP_PIDFD, FDCRED_MSG_CRED, FDCRED_MSG_CTRUNC, FDCRED_MSG_DATA_TRUNC, FDCRED_MSG_FDS_OVERFLOW,
+    FDCRED_MSG_PIDFD, FDCRED_NONBLOCK, FDCRED_NO_CLOEXEC, FDCRED_NO_SOCKET_CHECK, FDCRED_SEND_CRED, RECV_FLAGS,
+    SEND_FLAGS,
+};
 use super::{boundary, err, ptr};
-use crate::cred::{fdcred_cred, CredSource};
 use crate::msg::{recv_msg_into, send_msg, Received, RecvOptions, SendOptions};
-use crate::sys;
+use crate::simple;
+use crate::types::{fdcred_cred, CredSource};
 
 /// The most descriptors one message can carry on this OS: 253 (Linux's
 /// `SCM_MAX_FD`; the BSDs, macOS and illumos accept as many), 127 on OpenBSD
@@ -20,44 +25,7 @@ pub const FDCRED_MAX_FDS: usize = 253;
 /// most 127. Sending more fails with `EINVAL`.
 #[cfg(target_os = "openbsd")]
 pub const FDCRED_MAX_FDS: usize = 127;
-const _: () = assert!(FDCRED_MAX_FDS == crate::MAX_FDS);
-
-/// Flag: fail with `EAGAIN` instead of blocking, for this call only.
-pub const FDCRED_NONBLOCK: c_uint = 0x1;
-/// Flag (receive): leave received descriptors without close-on-exec.
-pub const FDCRED_NO_CLOEXEC: c_uint = 0x2;
-/// Flag (send): attach credentials (`msg->cred`, or the caller's own when NULL).
-pub const FDCRED_SEND_CRED: c_uint = 0x4;
-/// Flag (receive): keep the sender's pidfd in `msg->pidfd` when the kernel
-/// attached one (after `fdcred_allow_recv_pidfd`); otherwise it is closed.
-pub const FDCRED_KEEP_PIDFD: c_uint = 0x8;
-/// Flag (`fdcred_sendmsg`, `fdcred_peer_cred_flags`): the caller vouches
-/// for `sock`, so the library skips the `getsockopt` that checks it. On a
-/// send: that it is a Unix-domain socket (connected, or a datagram socket
-/// given `msg->addr`); a TCP or UDP socket would then drop the descriptors
-/// and credentials silently, as plain `sendmsg` does. On a peer query: that
-/// it is not listening (a connected socket from `accept`, `connect` or
-/// `socketpair`); a listening socket would then report whoever called
-/// `listen`. One syscall less per call: on Linux 10-15% of a one-descriptor
-/// message and half a peer query (the BSDs, macOS and illumos keep their
-/// family check on the peer query: it decides which option is read).
-pub const FDCRED_NO_SOCKET_CHECK: c_uint = 0x10;
-
-/// Result bit: the datagram was longer than the buffers; the rest is lost.
-pub const FDCRED_MSG_DATA_TRUNC: c_uint = 0x1;
-/// Result bit: the kernel truncated the control data (the receiver hit
-/// `RLIMIT_NOFILE`, an LSM refused a descriptor, or other ancillary data did
-/// not fit). Every descriptor the message carried has been closed and
-/// `nfds` is 0: the message's descriptors are lost.
-pub const FDCRED_MSG_CTRUNC: c_uint = 0x2;
-/// Result bit: the message carried more descriptors than the capacity in
-/// `nfds`. Every one has been closed and `nfds` is 0.
-pub const FDCRED_MSG_FDS_OVERFLOW: c_uint = 0x4;
-/// Result bit: the kernel attached credentials; `*msg->cred` holds them
-/// (check its `known` bits).
-pub const FDCRED_MSG_CRED: c_uint = 0x8;
-/// Result bit: `msg->pidfd` holds the sender's pidfd.
-pub const FDCRED_MSG_PIDFD: c_uint = 0x10;
+const _: () = assert!(FDCRED_MAX_FDS == crate::sys::MAX_FDS);
 
 /// A message for `fdcred_sendmsg` and `fdcred_recvmsg`.
 ///
@@ -100,54 +68,6 @@ pub struct fdcred_msg {
     /// that forgot to zero the struct learns it today, not when a later
     /// version gives those words a meaning.
     pub reserved: [u32; 7],
-}
-
-const SEND_FLAGS: c_uint = FDCRED_NONBLOCK | FDCRED_SEND_CRED | FDCRED_NO_SOCKET_CHECK;
-const RECV_FLAGS: c_uint = FDCRED_NONBLOCK | FDCRED_NO_CLOEXEC | FDCRED_KEEP_PIDFD;
-
-/// The simple calls' policy: a message whose descriptors are incomplete is a
-/// failure (the core has already closed them). Receives into `received`
-/// (fresh from `Received::new`) in place, so that nothing copies its
-/// descriptor array.
-#[inline(always)]
-pub(crate) fn recv_complete(
-    sock: BorrowedFd<'_>,
-    buf: &mut [u8],
-    max_fds: usize,
-    received: &mut Received,
-) -> io::Result<()> {
-    let opts = RecvOptions { max_fds, ..Default::default() };
-    recv_msg_into(sock, &mut [IoSliceMut::new(buf)], None, &opts, received)?;
-    if received.control_truncated {
-        return Err(err(libc::EBADMSG));
-    }
-    if received.fds_overflowed {
-        return Err(err(libc::EMSGSIZE));
-    }
-    Ok(())
-}
-
-/// The simple receives refuse a read of no bytes on a stream: it returns 0,
-/// which they document as end of file, while the peer may still be there
-/// (and the kernel hands over the next message's descriptors with it).
-pub(crate) fn refuse_empty_stream_read(sock: BorrowedFd<'_>, len: usize) -> io::Result<()> {
-    if len == 0 && sys::socket_type(sock)? == libc::SOCK_STREAM {
-        return Err(err(libc::EINVAL));
-    }
-    Ok(())
-}
-
-/// The errno for a message that lacked what the caller asked for: end of
-/// file on a connection (`ECONNRESET`), or a message without it (`ENOMSG`).
-pub(crate) fn missing(sock: BorrowedFd<'_>, bytes: usize) -> io::Error {
-    if bytes != 0 {
-        return err(libc::ENOMSG);
-    }
-    match sys::socket_type(sock) {
-        Ok(libc::SOCK_DGRAM) => err(libc::ENOMSG),
-        Ok(_) => err(libc::ECONNRESET),
-        Err(e) => e,
-    }
 }
 
 /// Send one descriptor with exactly one data byte (0), the classic way: a
@@ -203,17 +123,7 @@ pub unsafe extern "C" fn fdcred_sendfd(sock: c_int, fd: c_int) -> c_int {
 /// None beyond passing an integer; any value is handled.
 #[no_mangle]
 pub unsafe extern "C" fn fdcred_recvfd(sock: c_int) -> c_int {
-    boundary(|| {
-        let sock = ptr::fd(sock)?;
-        let mut byte = [0u8; 1];
-        let mut received = Received::new();
-        recv_complete(sock, &mut byte, 1, &mut received)?;
-        let fd = received.fds.drain().next();
-        match fd {
-            Some(fd) => Ok(fd.into_raw_fd()),
-            None => Err(missing(sock, received.bytes)),
-        }
-    })
+    boundary(|| Ok(simple::recv_fd(ptr::fd(sock)?)?.into_raw_fd()))
 }
 
 /// Send `len` bytes from `buf` with `nfds` descriptors from `fds` attached,
@@ -257,7 +167,7 @@ pub unsafe extern "C" fn fdcred_send_fds(
         // SAFETY: the caller promises `fds` holds `nfds` ints.
         let fds = unsafe { ptr::fds(fds, nfds) }?;
         // SAFETY: the caller promises `buf` holds `len` bytes.
-        let data = unsafe { ptr::slice(buf.cast::<u8>(), len) }?;
+        let data = unsafe { ptr::bytes(buf, len) }?;
         let sent = send_msg(sock, &[IoSlice::new(data)], &SendOptions { fds, ..Default::default() })?;
         Ok(sent as libc::ssize_t)
     })
@@ -299,16 +209,12 @@ pub unsafe extern "C" fn fdcred_recv_fds(
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `nfds` points to a size_t.
         let nfds = unsafe { ptr::inout(nfds) }?;
-        let capacity = (*nfds).min(crate::MAX_FDS);
+        let capacity = (*nfds).min(FDCRED_MAX_FDS);
         // SAFETY: the caller promises room for `*nfds` >= `capacity` ints.
         let out = unsafe { ptr::slice_mut(fds, capacity) }?;
         // SAFETY: the caller promises `buf` is writable for `len` bytes.
-        let data = unsafe { ptr::slice_mut(buf.cast::<u8>(), len) }?;
-        refuse_empty_stream_read(sock, len)?;
-        let mut received = Received::new();
-        recv_complete(sock, data, capacity, &mut received)?;
-        let bytes = received.bytes;
-        let count = received.fds.take_raw_fds(out).ok_or_else(|| err(libc::EMSGSIZE))?;
+        let data = unsafe { ptr::bytes_mut(buf, len) }?;
+        let (bytes, count) = simple::recv_fds(sock, data, out)?;
         *nfds = count;
         Ok(bytes as libc::ssize_t)
     })
@@ -348,7 +254,7 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
         // SAFETY: the caller promises `fds` holds `nfds` ints.
         let fds = unsafe { ptr::fds(fds, nfds) }?;
         // SAFETY: the caller promises `buf` holds `len` bytes.
-        let data = unsafe { ptr::slice(buf.cast::<u8>(), len) }?;
+        let data = unsafe { ptr::bytes(buf, len) }?;
         // SAFETY: sockaddr_un is plain data; all-zero is valid.
         let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
         if path.is_empty() {
@@ -401,7 +307,8 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `msg` is NULL or valid.
         let msg = unsafe { ptr::input(msg) }?;
-        if flags & !SEND_FLAGS != 0 || msg.reserved != [0; 7] {
+        flags::check(flags, SEND_FLAGS)?;
+        if msg.reserved != [0; 7] {
             return Err(err(libc::EINVAL));
         }
         // SAFETY: the caller promises `iov` holds `iovlen` iovecs, each
@@ -409,19 +316,16 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
         let data = unsafe { ptr::io_slices(msg.iov, msg.iovlen) }?;
         // SAFETY: the caller promises `fds` holds `nfds` ints.
         let fds = unsafe { ptr::fds(msg.fds, msg.nfds) }?;
-        let dest = if msg.addr.is_null() && msg.addrlen == 0 {
-            None
-        } else {
-            // SAFETY: the caller promises `addr` holds `addrlen` bytes.
-            Some(unsafe { ptr::slice(msg.addr.cast::<u8>().cast_const(), msg.addrlen as usize) }?)
-        };
+        // SAFETY: the caller promises `addr` holds `addrlen` bytes (or is NULL with 0).
+        let dest = unsafe { ptr::addr(msg.addr, msg.addrlen) }?;
         let cred = if flags & FDCRED_SEND_CRED == 0 {
             None
-        } else if msg.cred.is_null() {
-            Some(CredSource::Own)
         } else {
-            // SAFETY: non-NULL, and the caller promises it is valid.
-            Some(CredSource::Claim(unsafe { *msg.cred }))
+            // SAFETY: the caller promises `cred` is NULL or valid.
+            match unsafe { ptr::optional(msg.cred) } {
+                Some(&c) => Some(CredSource::Claim(c)),
+                None => Some(CredSource::Own),
+            }
         };
         let opts = SendOptions {
             fds,
@@ -471,21 +375,20 @@ pub unsafe extern "C" fn fdcred_recvmsg(sock: c_int, msg: *mut fdcred_msg, flags
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `msg` is NULL or valid.
         let msg = unsafe { ptr::inout(msg) }?;
-        if flags & !RECV_FLAGS != 0 || msg.reserved != [0; 7] {
+        flags::check(flags, RECV_FLAGS)?;
+        if msg.reserved != [0; 7] {
             return Err(err(libc::EINVAL));
         }
         // SAFETY: the caller promises `iov` holds `iovlen` iovecs, each
         // writable for its length.
         let bufs = unsafe { ptr::io_slices_mut(msg.iov, msg.iovlen) }?;
-        let capacity = msg.nfds.min(crate::MAX_FDS);
+        let capacity = msg.nfds.min(FDCRED_MAX_FDS);
         // SAFETY: the caller promises room for `nfds` >= `capacity` ints.
         let out = unsafe { ptr::slice_mut(msg.fds, capacity) }?;
-        let addr = if msg.addr.is_null() && msg.addrlen == 0 {
-            None
-        } else {
-            // SAFETY: the caller promises `addr` is writable for `addrlen` bytes.
-            Some(unsafe { ptr::slice_mut(msg.addr.cast::<u8>(), msg.addrlen as usize) }?)
-        };
+        // SAFETY: the caller promises `addr` is writable for `addrlen` bytes (or NULL with 0).
+        let addr = unsafe { ptr::addr_mut(msg.addr, msg.addrlen) }?;
+        // SAFETY: the caller promises `cred` is NULL or writable.
+        let cred_out = unsafe { ptr::optional_mut(msg.cred) };
         let opts = RecvOptions {
             nonblocking: flags & FDCRED_NONBLOCK != 0,
             cloexec: flags & FDCRED_NO_CLOEXEC == 0,
@@ -518,9 +421,8 @@ pub unsafe extern "C" fn fdcred_recvmsg(sock: c_int, msg: *mut fdcred_msg, flags
         if has_addr {
             msg.addrlen = addr_len as libc::socklen_t;
         }
-        if !msg.cred.is_null() {
-            // SAFETY: non-NULL, and the caller promises it is writable.
-            unsafe { *msg.cred = cred.unwrap_or_else(fdcred_cred::unknown) };
+        if let Some(cred_out) = cred_out {
+            *cred_out = cred.unwrap_or_else(fdcred_cred::unknown);
         }
         msg.pidfd = match pidfd {
             Some(fd) => {

@@ -9,6 +9,7 @@ use crate::sys;
 
 pub mod cred;
 pub mod fds;
+pub mod flags;
 mod ptr;
 pub mod version;
 

@@ -2,11 +2,12 @@
 //! conversion returns `EINVAL` on NULL (where a count says something should
 //! be there) and on lengths no object can have.
 
+use core::ffi::c_void;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{BorrowedFd, RawFd};
 
 use super::err;
-use crate::MAX_FDS;
+use super::fds::FDCRED_MAX_FDS as MAX_FDS;
 
 /// A socket or descriptor argument: negative values are `EBADF`.
 pub(crate) fn fd<'a>(raw: libc::c_int) -> io::Result<BorrowedFd<'a>> {
@@ -56,6 +57,77 @@ pub(crate) unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> io::Result<&'a
     check_len::<T>(len)?;
     // SAFETY: non-NULL, length within isize, validity promised by the caller.
     Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// `len` bytes at `ptr` (a C `const void *` buffer), as for [`slice`].
+///
+/// # Safety
+/// As for [`slice`].
+pub(crate) unsafe fn bytes<'a>(ptr: *const c_void, len: usize) -> io::Result<&'a [u8]> {
+    // SAFETY: forwarded from the caller.
+    unsafe { slice(ptr.cast::<u8>(), len) }
+}
+
+/// `len` writable bytes at `ptr` (a C `void *` buffer), as for [`slice_mut`].
+///
+/// # Safety
+/// As for [`slice_mut`].
+pub(crate) unsafe fn bytes_mut<'a>(ptr: *mut c_void, len: usize) -> io::Result<&'a mut [u8]> {
+    // SAFETY: forwarded from the caller.
+    unsafe { slice_mut(ptr.cast::<u8>(), len) }
+}
+
+/// `len` writable bytes at `ptr` (a C `char *` buffer), as for [`slice_mut`].
+///
+/// # Safety
+/// As for [`slice_mut`].
+pub(crate) unsafe fn chars_mut<'a>(ptr: *mut libc::c_char, len: usize) -> io::Result<&'a mut [u8]> {
+    // SAFETY: forwarded from the caller.
+    unsafe { slice_mut(ptr.cast::<u8>(), len) }
+}
+
+/// An address argument (`struct sockaddr *` and its length): `None` for
+/// NULL with length 0, otherwise as for [`slice`].
+///
+/// # Safety
+/// As for [`slice`].
+pub(crate) unsafe fn addr<'a>(ptr: *const libc::sockaddr, len: libc::socklen_t) -> io::Result<Option<&'a [u8]>> {
+    if ptr.is_null() && len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { slice(ptr.cast::<u8>(), len as usize) }.map(Some)
+}
+
+/// A writable address buffer and its capacity: `None` for NULL with
+/// capacity 0, otherwise as for [`slice_mut`].
+///
+/// # Safety
+/// As for [`slice_mut`].
+pub(crate) unsafe fn addr_mut<'a>(ptr: *mut libc::sockaddr, len: libc::socklen_t) -> io::Result<Option<&'a mut [u8]>> {
+    if ptr.is_null() && len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { slice_mut(ptr.cast::<u8>(), len as usize) }.map(Some)
+}
+
+/// An optional input object: NULL is `None`.
+///
+/// # Safety
+/// When non-NULL, `ptr` must point to a valid `T` for `'a`.
+pub(crate) unsafe fn optional<'a, T>(ptr: *const T) -> Option<&'a T> {
+    // SAFETY: validity promised by the caller; NULL becomes None.
+    unsafe { ptr.as_ref() }
+}
+
+/// An optional output object: NULL is `None`.
+///
+/// # Safety
+/// When non-NULL, `ptr` must point to a writable `T` for `'a`, not aliased.
+pub(crate) unsafe fn optional_mut<'a, T>(ptr: *mut T) -> Option<&'a mut T> {
+    // SAFETY: validity promised by the caller; NULL becomes None.
+    unsafe { ptr.as_mut() }
 }
 
 /// A required input object.

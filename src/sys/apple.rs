@@ -28,22 +28,22 @@ use core::mem::size_of;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-use super::unix::{self, err};
+use super::common::{self, err};
 use super::ListenerCheck;
-use crate::cred::fdcred_cred;
+use crate::types::fdcred_cred;
 
-// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// Interface items whose code is the same on other backends (src/sys/common.rs):
 // `recvmsg` without `MSG_CMSG_CLOEXEC`, which this OS lacks (close-on-exec
 // follows in `set_cloexec_after_recv`);
-pub(crate) use super::unix::msg_flags::recvmsg;
+pub(crate) use super::common::msg_flags::recvmsg;
 // socket facts from `SOL_SOCKET` options;
-pub(crate) use super::unix::{is_listening, socket_type};
+pub(crate) use super::common::{is_listening, socket_type};
 // the peer's groups from `LOCAL_PEERCRED`'s `struct xucred`, as on FreeBSD;
-pub(crate) use super::unix::xucred::peer_groups;
+pub(crate) use super::common::xucred::peer_groups;
 // no per-message credentials (`EOPNOTSUPP`);
-pub(crate) use super::unix::no_msg_cred::{allow_recv_cred, classify_cmsg, decode_cred, push_cred};
+pub(crate) use super::common::no_msg_cred::{allow_recv_cred, classify_cmsg, cred_attachment, decode_cred};
 // what this OS lacks (`ENOPROTOOPT`): pidfds, security labels, refusing descriptors.
-pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
+pub(crate) use super::common::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -74,12 +74,12 @@ pub(crate) fn set_errno(code: i32) {
 
 /// Make sure the socket will not raise SIGPIPE (see the module docs).
 fn no_sigpipe(sock: BorrowedFd<'_>) -> io::Result<()> {
-    match unix::setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1) {
+    match common::setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1) {
         Ok(()) => Ok(()),
         // Shut down both ways: the option cannot be set any more, and a send
         // would raise SIGPIPE unless it already was.
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-            match unix::getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_NOSIGPIPE) {
+            match common::getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_NOSIGPIPE) {
                 Ok((on, _)) if on != 0 => Ok(()),
                 _ => Err(err(libc::EPIPE)),
             }
@@ -96,26 +96,26 @@ pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocki
     no_sigpipe(sock)?;
     let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
     // SAFETY: forwarded from the caller.
-    unsafe { unix::sendmsg_retry(sock, msg, flags) }
+    unsafe { common::sendmsg_retry(sock, msg, flags) }
 }
 
 /// `FD_CLOEXEC` with `fcntl`: not atomic (see the module docs).
 pub(crate) fn set_cloexec_after_recv(fd: &OwnedFd) {
-    unix::set_cloexec(fd);
+    common::set_cloexec(fd);
 }
 
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::domain_by_name(sock)
+    common::domain_by_name(sock)
 }
 
 /// `LOCAL_PEERCRED` (effective uid, effective gid in `cr_groups[0]`) and
 /// `LOCAL_PEERPID` (the pid; unknown if the kernel refuses it).
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
-    let xu = unix::xucred::peer(sock, listener)?;
-    let mut cred = unix::xucred::effective_ids(&xu);
-    if let Ok((pid, len)) = unix::getsockopt::<libc::pid_t>(sock, unix::SOL_LOCAL, libc::LOCAL_PEERPID) {
+    let xu = common::xucred::peer(sock, listener)?;
+    let mut cred = common::xucred::effective_ids(&xu);
+    if let Ok((pid, len)) = common::getsockopt::<libc::pid_t>(sock, common::SOL_LOCAL, libc::LOCAL_PEERPID) {
         if len == size_of::<libc::pid_t>() {
-            unix::set_pid(&mut cred, pid);
+            common::set_pid(&mut cred, pid);
         }
     }
     Ok(cred)

@@ -15,20 +15,19 @@ use core::mem::size_of;
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use super::unix::{self, err};
-use super::{CmsgKind, ListenerCheck};
-use crate::cmsg::Builder;
-use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
+use super::common::{self, err};
+use super::{Attachment, CmsgKind, ListenerCheck};
+use crate::types::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
 
-// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
-pub(crate) use super::unix::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
+pub(crate) use super::common::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
 // socket facts from `SOL_SOCKET` options;
-pub(crate) use super::unix::{is_listening, socket_type};
+pub(crate) use super::common::{is_listening, socket_type};
 // the peer's groups from `LOCAL_PEERCRED`'s `struct xucred`, as on macOS;
-pub(crate) use super::unix::xucred::peer_groups;
+pub(crate) use super::common::xucred::peer_groups;
 // what this OS lacks (`ENOPROTOOPT`): pidfds, security labels, refusing descriptors.
-pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
+pub(crate) use super::common::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -99,10 +98,10 @@ pub(crate) fn decode_cred(kind: libc::c_int, payload: &[u8]) -> Option<fdcred_cr
         return decode_sockcred2(payload);
     }
     // SAFETY: cmsgcred is plain integers.
-    let cc: libc::cmsgcred = unsafe { unix::read_head(payload, size_of::<libc::cmsgcred>()) }?;
+    let cc: libc::cmsgcred = unsafe { common::read_head(payload, size_of::<libc::cmsgcred>()) }?;
     let ngroups = usize::try_from(cc.cmcred_ngroups).ok().filter(|&n| n <= libc::CMGROUP_MAX)?;
     let mut cred = fdcred_cred::unknown();
-    unix::set_pid(&mut cred, cc.cmcred_pid);
+    common::set_pid(&mut cred, cc.cmcred_pid);
     cred.uid = cc.cmcred_euid;
     cred.ruid = cc.cmcred_uid;
     cred.rgid = cc.cmcred_gid;
@@ -120,11 +119,11 @@ fn decode_sockcred2(payload: &[u8]) -> Option<fdcred_cred> {
     // The fixed part, up to the variable group list.
     let fixed = core::mem::offset_of!(libc::sockcred2, sc_groups);
     // SAFETY: sockcred2 is plain integers.
-    let sc: libc::sockcred2 = unsafe { unix::read_head(payload, fixed) }?;
+    let sc: libc::sockcred2 = unsafe { common::read_head(payload, fixed) }?;
     if sc.sc_version != 0 || sc.sc_ngroups < 0 {
         return None; // a layout this code does not know
     }
-    Some(unix::with_real_ids(unix::cred_from(sc.sc_pid, sc.sc_euid, sc.sc_egid), sc.sc_uid, sc.sc_gid))
+    Some(common::with_real_ids(common::cred_from(sc.sc_pid, sc.sc_euid, sc.sc_egid), sc.sc_uid, sc.sc_gid))
 }
 
 #[cfg(target_os = "dragonfly")]
@@ -132,39 +131,39 @@ fn decode_sockcred2(_payload: &[u8]) -> Option<fdcred_cred> {
     None
 }
 
-/// Append an empty `SCM_CREDS` `struct cmsgcred`: the kernel overwrites it
-/// with the sender's pid, real and effective uid, real gid and groups. There
-/// is no way to state another identity, so a claim fails with `EOPNOTSUPP`.
-pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
+/// An empty `SCM_CREDS` `struct cmsgcred`: the kernel overwrites it with the
+/// sender's pid, real and effective uid, real gid and groups. There is no
+/// way to state another identity, so a claim fails with `EOPNOTSUPP`.
+pub(crate) fn cred_attachment(source: CredSource) -> io::Result<Option<Attachment>> {
     if source != CredSource::Own {
         return Err(err(libc::EOPNOTSUPP));
     }
     let empty = [0u8; size_of::<libc::cmsgcred>()];
-    builder.push(libc::SOL_SOCKET, libc::SCM_CREDS, &empty).ok_or_else(|| err(libc::ENOBUFS))
+    Ok(Some(Attachment::new(libc::SOL_SOCKET, libc::SCM_CREDS, empty)))
 }
 
 #[cfg(target_os = "freebsd")]
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::domain_by_option_or_name(sock)
+    common::domain_by_option_or_name(sock)
 }
 
 #[cfg(target_os = "dragonfly")]
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::domain_by_name(sock)
+    common::domain_by_name(sock)
 }
 
 /// The peer's effective uid, effective gid (`cr_groups[0]`) and, on FreeBSD
 /// 13+, pid (`cr_pid`; 0 before, reported unknown).
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
-    let xu = unix::xucred::peer(sock, listener)?;
+    let xu = common::xucred::peer(sock, listener)?;
     #[cfg_attr(target_os = "dragonfly", allow(unused_mut))] // no pid to add there
-    let mut cred = unix::xucred::effective_ids(&xu);
+    let mut cred = common::xucred::effective_ids(&xu);
     #[cfg(target_os = "freebsd")]
     {
         // SAFETY: the union is plain integers/pointer-sized padding written
         // by the kernel (zero before FreeBSD 13); any bits are a valid pid_t.
         let pid = unsafe { xu.cr_pid__c_anonymous_union.cr_pid };
-        unix::set_pid(&mut cred, pid);
+        common::set_pid(&mut cred, pid);
     }
     Ok(cred)
 }
@@ -175,8 +174,8 @@ pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Re
 /// the listening one.
 #[cfg(target_os = "freebsd")]
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix_socket(sock)?;
-    unix::setsockopt_int(sock, unix::SOL_LOCAL, libc::LOCAL_CREDS_PERSISTENT, 1)
+    common::require_unix_socket(sock)?;
+    common::setsockopt_int(sock, common::SOL_LOCAL, libc::LOCAL_CREDS_PERSISTENT, 1)
 }
 
 /// DragonFly has no receiver-side option: a message carries credentials
@@ -184,5 +183,5 @@ pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
 /// receiver did. Nothing to enable, so this only checks the socket.
 #[cfg(target_os = "dragonfly")]
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix_socket(sock)
+    common::require_unix_socket(sock)
 }

@@ -7,10 +7,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use super::unix::{getsockopt, last_error, refuse_listening, require_unix_socket, setsockopt_int};
-use super::{CmsgKind, ListenerCheck};
-use crate::cmsg::Builder;
-use crate::cred::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+use super::common::{getsockopt, last_error, refuse_listening, require_unix_socket, retry_eintr, setsockopt_int};
+use super::{Attachment, CmsgKind, ListenerCheck};
+use crate::types::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
 
 /// `SCM_MAX_FD` in `include/net/scm.h`.
 pub(crate) const MAX_FDS: usize = 253;
@@ -20,11 +19,11 @@ pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
 /// `CMSG_ALIGN` of glibc and musl: the size of `size_t`.
 pub(crate) const CMSG_ALIGN: usize = size_of::<usize>();
 
-// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_CMSG_CLOEXEC` on every receive (the send differs: see `sendmsg`);
-pub(crate) use super::unix::msg_flags::{recvmsg, set_cloexec_after_recv};
+pub(crate) use super::common::msg_flags::{recvmsg, set_cloexec_after_recv};
 // socket facts from `SOL_SOCKET` options.
-pub(crate) use super::unix::{is_listening, socket_type};
+pub(crate) use super::common::{is_listening, socket_type};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -65,17 +64,8 @@ pub(crate) fn set_errno(code: i32) {
 #[inline(always)]
 pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
     let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
-    loop {
-        // SAFETY: the caller vouches for every pointer in `msg`.
-        let n = unsafe { raw_sendmsg(sock.as_raw_fd(), msg, flags) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = last_error();
-        if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(err);
-        }
-    }
+    // SAFETY: the caller vouches for every pointer in `msg`.
+    retry_eintr(|| unsafe { raw_sendmsg(sock.as_raw_fd(), msg, flags) })
 }
 
 #[cfg(not(target_env = "musl"))]
@@ -85,7 +75,7 @@ use libc::sendmsg as raw_sendmsg;
 /// zero the padding of its `cmsghdr`s, and fails with `ENOMEM` past it (1024
 /// bytes in musl 1.2.3: at most 252 fds; later versions fit 255 fds but not
 /// 253 fds with credentials). Every header the library builds has its padding
-/// zeroed already (`mem::zeroed` for `msghdr`, `Builder::push` for each
+/// zeroed already (`mem::zeroed` for `msghdr`, `cmsg::Builder::push` for each
 /// `cmsghdr`), which is all the kernel needs, so go to the kernel directly.
 ///
 /// # Safety
@@ -176,10 +166,11 @@ fn read_proc_u32(path: &core::ffi::CStr) -> Option<u32> {
     core::str::from_utf8(&buf[..n as usize]).ok()?.trim().parse().ok()
 }
 
-/// Append `SCM_CREDENTIALS`. Fields the caller did not mark known are the
-/// sender's own pid, real uid and real gid (the kernel's own default).
+/// `SCM_CREDENTIALS` with a `struct ucred`. Fields the caller did not mark
+/// known are the sender's own pid, real uid and real gid (the kernel's own
+/// default).
 #[inline(always)]
-pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
+pub(crate) fn cred_attachment(source: CredSource) -> io::Result<Option<Attachment>> {
     // SAFETY: these calls cannot fail and touch no memory of ours.
     let (own_pid, own_uid, own_gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
     let uc = match source {
@@ -190,12 +181,14 @@ pub(crate) fn push_cred<const N: usize>(builder: &mut Builder<'_, N>, source: Cr
             gid: if c.known & FDCRED_CRED_GID != 0 { c.gid } else { own_gid },
         },
     };
-    // SAFETY: ucred is plain initialised integers; viewing it as bytes is valid.
-    let bytes =
-        unsafe { core::slice::from_raw_parts((&uc as *const libc::ucred).cast::<u8>(), size_of::<libc::ucred>()) };
-    builder
-        .push(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, bytes)
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOBUFS))
+    // struct ucred is { pid_t pid; uid_t uid; gid_t gid; }: three 4-byte
+    // integers, no padding, written field by field in native byte order.
+    const _: () = assert!(size_of::<libc::ucred>() == 12);
+    let mut bytes = [0u8; 12];
+    bytes[0..4].copy_from_slice(&uc.pid.to_ne_bytes());
+    bytes[4..8].copy_from_slice(&uc.uid.to_ne_bytes());
+    bytes[8..12].copy_from_slice(&uc.gid.to_ne_bytes());
+    Ok(Some(Attachment::new(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, bytes)))
 }
 
 #[inline(always)]

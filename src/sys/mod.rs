@@ -1,12 +1,16 @@
-//! OS backends. Each module exposes the same `pub(crate)` interface:
+//! OS backends: the layer just above `types` (see the order in src/lib.rs).
+//! A backend uses only `types` and libc: it never calls up into the control
+//! message builder or the message paths; what it wants attached to a send it
+//! returns as an [`Attachment`] (level, type, payload), which `msg` frames.
+//! Each module exposes the same `pub(crate)` interface:
 //!
 //! | item | meaning |
 //! |---|---|
 //! | `MAX_FDS`, `CLOEXEC_IS_ATOMIC`, `MSG_CRED`, `RECV_CONTROL_LEN`, `SEND_CONTROL_LEN` | limits and facts |
 //! | `set_errno` | write the thread's `errno` |
-//! | `sendmsg`, `recvmsg` | the syscalls with `EINTR` retried, `SIGPIPE` suppressed, close-on-exec requested |
+//! | `sendmsg`, `recvmsg` | the syscalls with `EINTR` retried (`common::retry_eintr`, the one loop), `SIGPIPE` suppressed, close-on-exec requested |
 //! | `set_cloexec_after_recv` | the non-atomic fallback where `MSG_CMSG_CLOEXEC` is missing |
-//! | `classify_cmsg`, `decode_cred`, `push_cred` | this OS's control-message kinds and credential layouts (`decode_cred` gets the cmsg type: FreeBSD has two layouts) |
+//! | `classify_cmsg`, `decode_cred`, `cred_attachment` | this OS's control-message kinds and credential layouts (`decode_cred` gets the cmsg type: FreeBSD has two layouts); what a send with credentials attaches (`None`: the kernel attaches them itself) |
 //! | `socket_domain`, `socket_type`, `is_listening` | socket facts used for argument checks |
 //! | `peer_cred`, `peer_groups`, `peer_pidfd`, `peer_security` | per-connection identity (`peer_cred` takes a [`ListenerCheck`]) |
 //! | `allow_recv_cred`, `allow_recv_pidfd`, `refuse_fds` | per-socket opt-ins |
@@ -15,9 +19,43 @@
 //! A mechanism an OS lacks returns an error (`EOPNOTSUPP`, `ENOPROTOOPT`),
 //! never a made-up value.
 //!
-//! Code that is the same on several OSes lives once in `unix.rs`; a backend
-//! re-exports what it uses by name at the top of its file (`pub(crate) use
-//! super::unix::...`), so each file still shows its OS's whole interface.
+//! Code that is the same on several OSes, Linux included, lives once in
+//! `common.rs`; a backend re-exports what it uses by name at the top of its
+//! file (`pub(crate) use super::common::...`), so each file still shows its
+//! OS's whole interface.
+
+/// The most payload bytes an [`Attachment`] holds: the largest credentials
+/// message a backend sends (FreeBSD's `struct cmsgcred`, 84 bytes).
+pub(crate) const ATTACHMENT_MAX: usize = 96;
+
+/// One control message a backend wants sent: its level, type and payload,
+/// by value on the stack (the send path does not allocate). The message
+/// layer frames it into the control buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attachment {
+    pub(crate) level: libc::c_int,
+    pub(crate) kind: libc::c_int,
+    len: usize,
+    payload: [u8; ATTACHMENT_MAX],
+}
+
+impl Attachment {
+    /// An attachment whose payload is `payload`; a payload longer than
+    /// [`ATTACHMENT_MAX`] fails the build.
+    #[inline(always)]
+    pub(crate) fn new<const N: usize>(level: libc::c_int, kind: libc::c_int, payload: [u8; N]) -> Self {
+        const { assert!(N <= ATTACHMENT_MAX, "an attachment payload fits in ATTACHMENT_MAX") };
+        let mut bytes = [0u8; ATTACHMENT_MAX];
+        bytes[..N].copy_from_slice(&payload);
+        Attachment { level, kind, len: N, payload: bytes }
+    }
+
+    /// The payload bytes.
+    #[inline(always)]
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.payload[..self.len]
+    }
+}
 
 /// Whether a peer query first refuses a listening socket, which reports as
 /// its "peer" whoever called `listen` (one more `getsockopt`). `Skip` is for
@@ -52,9 +90,10 @@ pub(crate) use linux::*;
 // Helpers shared by the backends, and the interface items whose code is the
 // same on several of them (each backend re-exports those by name, so its file
 // still lists what its OS has and lacks). Mostly for the BSD, macOS and illumos
-// backends; Linux's uses the few that are the same there. Linux's unit tests run
-// all of it here: the only part of those backends that can run.
-mod unix;
+// backends; Linux's uses the ones that are the same there (the EINTR loop, the
+// receive flags, socket facts). Linux's unit tests run all of it here: the only
+// part of those backends that can run.
+mod common;
 
 #[cfg(freebsdlike)]
 mod freebsd;

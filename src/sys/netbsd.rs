@@ -15,20 +15,20 @@
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use super::unix;
+use super::common;
 use super::{CmsgKind, ListenerCheck};
-use crate::cred::fdcred_cred;
+use crate::types::fdcred_cred;
 
-// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
-pub(crate) use super::unix::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
+pub(crate) use super::common::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
 // socket facts from `SOL_SOCKET` options;
-pub(crate) use super::unix::{is_listening, socket_type};
+pub(crate) use super::common::{is_listening, socket_type};
 // the kernel attaches credentials for the receiver's `LOCAL_CREDS`;
-pub(crate) use super::unix::kernel_attaches::push_cred;
+pub(crate) use super::common::kernel_attaches::cred_attachment;
 // what this OS lacks (`ENOPROTOOPT`): the peer's groups (`unpcbid` has none), pidfds, security labels,
 // refusing descriptors.
-pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_groups, peer_pidfd, peer_security, refuse_fds};
+pub(crate) use super::common::lacking::{allow_recv_pidfd, peer_groups, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -78,26 +78,26 @@ pub(crate) fn classify_cmsg(level: libc::c_int, kind: libc::c_int) -> CmsgKind {
 pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_cred> {
     let fixed = core::mem::offset_of!(libc::sockcred, sc_groups);
     // SAFETY: sockcred is plain integers.
-    let sc: libc::sockcred = unsafe { unix::read_head(payload, fixed) }?;
+    let sc: libc::sockcred = unsafe { common::read_head(payload, fixed) }?;
     if sc.sc_ngroups < 0 {
         return None;
     }
-    Some(unix::with_real_ids(unix::cred_from(sc.sc_pid, sc.sc_euid, sc.sc_egid), sc.sc_uid, sc.sc_gid))
+    Some(common::with_real_ids(common::cred_from(sc.sc_pid, sc.sc_euid, sc.sc_egid), sc.sc_uid, sc.sc_gid))
 }
 
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::domain_by_name(sock)
+    common::domain_by_name(sock)
 }
 
 /// `LOCAL_PEEREID`: pid, effective uid and gid at connect time.
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
-    let id = unix::peer_option::<libc::unpcbid>(sock, unix::SOL_LOCAL, libc::LOCAL_PEEREID, |_| true, listener)?;
-    Ok(unix::cred_from(id.unp_pid, id.unp_euid, id.unp_egid))
+    let id = common::peer_option::<libc::unpcbid>(sock, common::SOL_LOCAL, libc::LOCAL_PEEREID, |_| true, listener)?;
+    Ok(common::cred_from(id.unp_pid, id.unp_euid, id.unp_egid))
 }
 
 /// `LOCAL_CREDS` at level 0. On a stream only the first message after this
 /// call carries credentials.
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix_socket(sock)?;
-    unix::setsockopt_int(sock, unix::SOL_LOCAL, libc::LOCAL_CREDS, 1)
+    common::require_unix_socket(sock)?;
+    common::setsockopt_int(sock, common::SOL_LOCAL, libc::LOCAL_CREDS, 1)
 }

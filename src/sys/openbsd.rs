@@ -11,20 +11,20 @@
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use super::unix;
+use super::common;
 use super::ListenerCheck;
-use crate::cred::fdcred_cred;
+use crate::types::fdcred_cred;
 
-// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
-pub(crate) use super::unix::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
+pub(crate) use super::common::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
 // socket facts from `SOL_SOCKET` options;
-pub(crate) use super::unix::{is_listening, socket_type};
+pub(crate) use super::common::{is_listening, socket_type};
 // no per-message credentials (`EOPNOTSUPP`);
-pub(crate) use super::unix::no_msg_cred::{allow_recv_cred, classify_cmsg, decode_cred, push_cred};
+pub(crate) use super::common::no_msg_cred::{allow_recv_cred, classify_cmsg, cred_attachment, decode_cred};
 // what this OS lacks (`ENOPROTOOPT`): the peer's groups (`sockpeercred` has none), pidfds, security
 // labels, refusing descriptors.
-pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_groups, peer_pidfd, peer_security, refuse_fds};
+pub(crate) use super::common::lacking::{allow_recv_pidfd, peer_groups, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -53,11 +53,11 @@ pub(crate) fn set_errno(code: i32) {
 }
 
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::domain_by_option_or_name(sock)
+    common::domain_by_option_or_name(sock)
 }
 
 /// `SO_PEERCRED`: effective uid and gid, and pid, at connect time.
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>, listener: ListenerCheck) -> io::Result<fdcred_cred> {
-    let pc = unix::peer_option::<libc::sockpeercred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED, |_| true, listener)?;
-    Ok(unix::cred_from(pc.pid, pc.uid, pc.gid))
+    let pc = common::peer_option::<libc::sockpeercred>(sock, libc::SOL_SOCKET, libc::SO_PEERCRED, |_| true, listener)?;
+    Ok(common::cred_from(pc.pid, pc.uid, pc.gid))
 }

@@ -14,21 +14,21 @@
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-use super::unix::{self, err};
+use super::common::{self, err};
 use super::{CmsgKind, ListenerCheck};
-use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
+use crate::types::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
 
-// Interface items whose code is the same on other backends (src/sys/unix.rs):
+// Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_NOSIGNAL` on every send, `MSG_CMSG_CLOEXEC` on every receive on
 // illumos (Solaris lacks it: see `set_cloexec_after_recv`);
-pub(crate) use super::unix::msg_flags::{recvmsg, sendmsg};
+pub(crate) use super::common::msg_flags::{recvmsg, sendmsg};
 // socket facts from `SOL_SOCKET` options;
-pub(crate) use super::unix::{is_listening, socket_type};
+pub(crate) use super::common::{is_listening, socket_type};
 // the kernel attaches credentials for the receiver's `SO_RECVUCRED`;
-pub(crate) use super::unix::kernel_attaches::push_cred;
+pub(crate) use super::common::kernel_attaches::cred_attachment;
 // what this OS lacks (`ENOPROTOOPT`): pidfds, security labels (Trusted Extensions: not implemented),
 // refusing descriptors.
-pub(crate) use super::unix::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
+pub(crate) use super::common::lacking::{allow_recv_pidfd, peer_pidfd, peer_security, refuse_fds};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -61,7 +61,7 @@ pub(crate) fn set_errno(code: i32) {
 /// illumos: nothing (`MSG_CMSG_CLOEXEC` did it). Solaris: `fcntl`, not atomic.
 pub(crate) fn set_cloexec_after_recv(fd: &OwnedFd) {
     if !CLOEXEC_IS_ATOMIC {
-        unix::set_cloexec(fd);
+        common::set_cloexec(fd);
     }
 }
 
@@ -93,7 +93,7 @@ unsafe fn from_ucred(uc: *const libc::ucred_t) -> fdcred_cred {
         )
     };
     let mut cred = fdcred_cred::unknown();
-    unix::set_pid(&mut cred, pid);
+    common::set_pid(&mut cred, pid);
     if euid != libc::uid_t::MAX {
         cred.uid = euid;
         cred.known |= FDCRED_CRED_UID;
@@ -135,7 +135,7 @@ pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_c
 }
 
 pub(crate) fn socket_domain(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
-    unix::getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN).map(|(v, _)| v)
+    common::getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN).map(|(v, _)| v)
 }
 
 /// `getpeerucred`, handed to `f`, then freed.
@@ -145,16 +145,16 @@ fn with_peer_ucred<T>(
     f: impl FnOnce(*const libc::ucred_t) -> io::Result<T>,
 ) -> io::Result<T> {
     use std::os::fd::AsRawFd;
-    unix::require_unix_socket(sock)?;
+    common::require_unix_socket(sock)?;
     let mut uc: *mut libc::ucred_t = core::ptr::null_mut();
     // SAFETY: `uc` is NULL, so getpeerucred allocates one ucred_t and stores it.
     if unsafe { libc::getpeerucred(sock.as_raw_fd(), &mut uc) } < 0 {
-        return Err(unix::peer_query_error(unix::last_error()));
+        return Err(common::peer_query_error(common::last_error()));
     }
     if uc.is_null() {
         return Err(err(libc::EPROTO));
     }
-    let checked = if listener == ListenerCheck::Refuse { unix::refuse_listening(sock) } else { Ok(()) };
+    let checked = if listener == ListenerCheck::Refuse { common::refuse_listening(sock) } else { Ok(()) };
     let result = checked.and_then(|()| f(uc));
     // SAFETY: `uc` came from getpeerucred and is freed once, here.
     unsafe { libc::ucred_free(uc) };
@@ -183,12 +183,12 @@ pub(crate) fn peer_groups(sock: BorrowedFd<'_>, groups: &mut [libc::gid_t]) -> i
             // which lives until with_peer_ucred frees it after this closure.
             unsafe { core::slice::from_raw_parts(list, n as usize) }
         };
-        unix::copy_groups(all, groups)
+        common::copy_groups(all, groups)
     })
 }
 
 /// `SO_RECVUCRED`: every message received from now on carries `SCM_UCRED`.
 pub(crate) fn allow_recv_cred(sock: BorrowedFd<'_>) -> io::Result<()> {
-    unix::require_unix_socket(sock)?;
-    unix::setsockopt_int(sock, libc::SOL_SOCKET, SO_RECVUCRED, 1)
+    common::require_unix_socket(sock)?;
+    common::setsockopt_int(sock, libc::SOL_SOCKET, SO_RECVUCRED, 1)
 }

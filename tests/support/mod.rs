@@ -1,6 +1,12 @@
 //! Shared by the integration tests that drive C programs: compile a C file
 //! from `c-tests/` against the library this `cargo test` just built, run it,
 //! and report its output.
+//!
+//! One C test by name: `FDCRED_C_TEST=test_name cargo test --test c_interop_fds`
+//! (or any C suite, or all of `cargo test`) passes the name to every
+//! harness program ([`c_test_command`]); the program holding that test runs
+//! only it, the others run nothing and say so. A comma-separated list names
+//! several.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -169,6 +175,22 @@ pub fn valgrind_target_args() -> &'static [&'static str] {
     }
 }
 
+/// The test names `FDCRED_C_TEST` selects (comma-separated), if it is set.
+pub fn selected_c_tests() -> Vec<String> {
+    std::env::var("FDCRED_C_TEST")
+        .map(|v| v.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// A command running the C harness program `exe` (c-tests/harness.h), with
+/// the tests `FDCRED_C_TEST` names as arguments: the harness then runs only
+/// those.
+pub fn c_test_command(exe: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.args(selected_c_tests());
+    cmd
+}
+
 /// Run a compiled test program and fail (showing its output) unless it
 /// exits 0.
 pub fn run_ok(mut cmd: Command) -> Output {
@@ -178,13 +200,18 @@ pub fn run_ok(mut cmd: Command) -> Output {
     print!("{stdout}");
     eprint!("{stderr}");
     assert!(out.status.success(), "{cmd:?} failed with {}", out.status);
+    let selected = selected_c_tests();
+    if !selected.is_empty() && stdout.contains("0 passed, 0 failed, 0 skipped") {
+        println!("FDCRED_C_TEST={}: no such test in {:?}; nothing ran", selected.join(","), cmd.get_program());
+    }
     out
 }
 
-/// Compile and run one C test program, passing `args`.
+/// Compile and run one C test program, passing `args` (and the tests
+/// `FDCRED_C_TEST` selects).
 pub fn run_c(name: &str, sources: &[&str], link: Link, args: &[&str]) -> Output {
     let exe = compile_c(name, sources, link, &[]);
-    let mut cmd = Command::new(exe);
+    let mut cmd = c_test_command(exe);
     cmd.args(args);
     run_ok(cmd)
 }
@@ -203,7 +230,7 @@ pub fn run_c_under_sanitizers(name: &str, sources: &[&str], env: &[(&str, &str)]
         Link::Dynamic,
         &["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"],
     );
-    let mut cmd = Command::new(exe);
+    let mut cmd = c_test_command(exe);
     cmd.envs(env.iter().copied());
     cmd.env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=99");
     cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
@@ -231,5 +258,6 @@ pub fn run_c_under_valgrind(name: &str, sources: &[&str], env: &[(&str, &str)]) 
     cmd.args(valgrind_target_args());
     cmd.envs(env.iter().copied());
     cmd.arg(exe);
+    cmd.args(selected_c_tests());
     run_ok(cmd);
 }

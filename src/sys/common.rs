@@ -1,26 +1,31 @@
-//! Helpers shared by the BSD, macOS and illumos backends (and the few that
-//! are the same on Linux, which its backend uses too): the `EINTR` loops,
+//! Helpers shared by every backend, Linux's included (it uses the `EINTR`
+//! loop, the receive flags and the socket facts; the BSD, macOS and illumos
+//! backends use the rest): the one `EINTR` loop ([`retry_eintr`]),
 //! `getsockopt`/`setsockopt` wrappers, socket facts, the error rules for peer
 //! queries, credential building; then, in small modules named after the fact
 //! they share (`msg_flags`, `lacking`, `no_msg_cred`, `kernel_attaches`,
 //! `xucred`), the interface items (src/sys/mod.rs) whose code is the same on
 //! several OSes. A backend re-exports the ones that fit it by name
-//! (`pub(crate) use super::unix::lacking::{...}`), so its file still lists
+//! (`pub(crate) use super::common::lacking::{...}`), so its file still lists
 //! what its OS has and lacks; whatever differs stays in the backend.
 //!
 //! The socket checks call the selected backend's own `socket_domain`
 //! (`super::socket_domain`), which is per-OS. Apart from the cfg-gated
 //! modules, nothing here is OS-specific beyond what libc names on every one
 //! of those targets, and Linux too: the unit tests below run it here.
-// Linux's backend uses only a few of these: the rest is unused there, but
-// compiled, and run by the unit tests below (Linux is the only OS that runs).
-#![cfg_attr(linux_like, allow(dead_code))]
+// Linux's backend uses only a few of these: the rest is unused in a Linux
+// library build, but compiled, and run by the unit tests below (Linux is the
+// only OS that runs). Items compiled on Linux only for those tests say so
+// with `cfg(test)`.
+#![cfg_attr(all(linux_like, not(test)), allow(dead_code))]
 
 use core::mem::{size_of, MaybeUninit};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
-use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID};
+use crate::types::{
+    fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID,
+};
 
 pub(super) fn last_error() -> io::Error {
     io::Error::last_os_error()
@@ -30,14 +35,13 @@ pub(super) fn err(code: i32) -> io::Error {
     io::Error::from_raw_os_error(code)
 }
 
-/// `sendmsg` with `flags`, retried on `EINTR`.
-///
-/// # Safety
-/// `msg` must describe valid buffers (name, iovecs, control) for the call.
-pub(super) unsafe fn sendmsg_retry(sock: BorrowedFd<'_>, msg: &libc::msghdr, flags: libc::c_int) -> io::Result<usize> {
+/// Run `call` (a syscall returning a count, or -1 with `errno`) until it
+/// does not fail with `EINTR`: the one retry loop of every backend. Inlined
+/// so that the send and receive paths stay one frame down to the syscall.
+#[inline(always)]
+pub(super) fn retry_eintr(mut call: impl FnMut() -> libc::ssize_t) -> io::Result<usize> {
     loop {
-        // SAFETY: the caller vouches for every pointer in `msg`.
-        let n = unsafe { libc::sendmsg(sock.as_raw_fd(), msg, flags) };
+        let n = call();
         if n >= 0 {
             return Ok(n as usize);
         }
@@ -46,6 +50,16 @@ pub(super) unsafe fn sendmsg_retry(sock: BorrowedFd<'_>, msg: &libc::msghdr, fla
             return Err(e);
         }
     }
+}
+
+/// `sendmsg` with `flags`, retried on `EINTR`.
+///
+/// # Safety
+/// `msg` must describe valid buffers (name, iovecs, control) for the call.
+#[inline(always)]
+pub(super) unsafe fn sendmsg_retry(sock: BorrowedFd<'_>, msg: &libc::msghdr, flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: the caller vouches for every pointer in `msg`.
+    retry_eintr(|| unsafe { libc::sendmsg(sock.as_raw_fd(), msg, flags) })
 }
 
 /// `recvmsg` with `flags`, retried on `EINTR`. The kernel writes nothing
@@ -59,17 +73,8 @@ pub(super) unsafe fn recvmsg_retry(
     msg: &mut libc::msghdr,
     flags: libc::c_int,
 ) -> io::Result<usize> {
-    loop {
-        // SAFETY: the caller vouches for every pointer in `msg`.
-        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), msg, flags) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = last_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(e);
-        }
-    }
+    // SAFETY: the caller vouches for every pointer in `msg`.
+    retry_eintr(|| unsafe { libc::recvmsg(sock.as_raw_fd(), &mut *msg, flags) })
 }
 
 /// `FD_CLOEXEC` with `fcntl`, for the OSes without `MSG_CMSG_CLOEXEC`. Not
@@ -143,7 +148,7 @@ pub(super) fn domain_by_name(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 
 /// `SO_DOMAIN`, or the name's family where the kernel lacks the option
 /// (`ENOPROTOOPT`; `SO_DOMAIN` arrived in FreeBSD 12.2).
-#[cfg(any(target_os = "freebsd", target_os = "openbsd", linux_like))]
+#[cfg(any(target_os = "freebsd", target_os = "openbsd", all(test, linux_like)))]
 pub(super) fn domain_by_option_or_name(sock: BorrowedFd<'_>) -> io::Result<libc::c_int> {
     match getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_DOMAIN) {
         Ok((domain, _)) => Ok(domain),
@@ -351,7 +356,7 @@ pub(super) mod lacking {
     use std::os::fd::{BorrowedFd, OwnedFd};
 
     /// No supplementary groups in the peer's credentials: `ENOPROTOOPT`.
-    #[cfg(any(target_os = "netbsd", target_os = "openbsd", linux_like))]
+    #[cfg(any(target_os = "netbsd", target_os = "openbsd", test))]
     pub(crate) fn peer_groups(sock: BorrowedFd<'_>, _groups: &mut [libc::gid_t]) -> io::Result<usize> {
         require_unix_socket(sock)?;
         Err(err(libc::ENOPROTOOPT))
@@ -385,12 +390,11 @@ pub(super) mod lacking {
 /// The OSes without per-message credentials (OpenBSD, macOS): only
 /// `SCM_RIGHTS` is recognised, and sending or enabling credentials fails
 /// with `EOPNOTSUPP` (`fdcred_peer_cred` is the way to learn the peer).
-#[cfg(any(target_os = "openbsd", apple, linux_like))]
+#[cfg(any(target_os = "openbsd", apple, test))]
 pub(super) mod no_msg_cred {
     use super::{err, require_unix_socket};
-    use crate::cmsg::Builder;
-    use crate::cred::{fdcred_cred, CredSource};
-    use crate::sys::CmsgKind;
+    use crate::sys::{Attachment, CmsgKind};
+    use crate::types::{fdcred_cred, CredSource};
     use std::io;
     use std::os::fd::BorrowedFd;
 
@@ -408,7 +412,7 @@ pub(super) mod no_msg_cred {
     }
 
     /// No per-message credentials: `EOPNOTSUPP`.
-    pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, _source: CredSource) -> io::Result<()> {
+    pub(crate) fn cred_attachment(_source: CredSource) -> io::Result<Option<Attachment>> {
         Err(err(libc::EOPNOTSUPP))
     }
 
@@ -421,20 +425,20 @@ pub(super) mod no_msg_cred {
 
 /// The OSes where the receiver's option makes the kernel attach the
 /// sender's credentials (NetBSD `LOCAL_CREDS`, illumos `SO_RECVUCRED`).
-#[cfg(any(target_os = "netbsd", solarish, linux_like))]
+#[cfg(any(target_os = "netbsd", solarish, test))]
 pub(super) mod kernel_attaches {
     use super::err;
-    use crate::cmsg::Builder;
-    use crate::cred::CredSource;
+    use crate::sys::Attachment;
+    use crate::types::CredSource;
     use std::io;
 
     /// The sender adds nothing: the kernel attaches its own credentials. No
     /// other identity can be stated: a claim fails with `EOPNOTSUPP`.
-    pub(crate) fn push_cred<const N: usize>(_builder: &mut Builder<'_, N>, source: CredSource) -> io::Result<()> {
+    pub(crate) fn cred_attachment(source: CredSource) -> io::Result<Option<Attachment>> {
         if source != CredSource::Own {
             return Err(err(libc::EOPNOTSUPP));
         }
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -444,8 +448,8 @@ pub(super) mod kernel_attaches {
 #[cfg(any(freebsdlike, apple))]
 pub(super) mod xucred {
     use super::{copy_groups, peer_option, SOL_LOCAL};
-    use crate::cred::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_UID};
     use crate::sys::ListenerCheck;
+    use crate::types::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_UID};
     use std::io;
     use std::os::fd::BorrowedFd;
 
@@ -670,18 +674,15 @@ mod tests {
 
         #[test]
         fn no_msg_cred_knows_only_scm_rights_and_refuses_credentials_with_eopnotsupp() {
-            use crate::cmsg::{Buf, Builder};
-            use crate::cred::{fdcred_cred, CredSource};
             use crate::sys::CmsgKind;
+            use crate::types::{fdcred_cred, CredSource};
             assert_eq!(no_msg_cred::classify_cmsg(libc::SOL_SOCKET, libc::SCM_RIGHTS), CmsgKind::Rights);
             assert_eq!(no_msg_cred::classify_cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS), CmsgKind::Other);
             assert_eq!(no_msg_cred::classify_cmsg(libc::IPPROTO_IP, libc::SCM_RIGHTS), CmsgKind::Other);
             assert!(no_msg_cred::decode_cred(libc::SCM_RIGHTS, &[0; 64]).is_none());
-            let mut buf = Buf::<64>::new();
-            let mut builder = Builder::new(&mut buf);
             for source in [CredSource::Own, CredSource::Claim(fdcred_cred::unknown())] {
-                let e = no_msg_cred::push_cred(&mut builder, source).unwrap_err();
-                assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP), "push_cred({source:?})");
+                let e = no_msg_cred::cred_attachment(source).unwrap_err();
+                assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP), "cred_attachment({source:?})");
             }
             let (a, _b) = pair(libc::SOCK_STREAM);
             assert_eq!(no_msg_cred::allow_recv_cred(a.as_fd()).unwrap_err().raw_os_error(), Some(libc::EOPNOTSUPP));
@@ -727,14 +728,11 @@ mod tests {
         }
 
         #[test]
-        fn kernel_attaches_push_cred_adds_nothing_for_own_and_refuses_a_claim() {
-            use crate::cmsg::{Buf, Builder};
-            use crate::cred::{fdcred_cred, CredSource};
-            let mut buf = Buf::<64>::new();
-            let mut builder = Builder::new(&mut buf);
-            kernel_attaches::push_cred(&mut builder, CredSource::Own).unwrap();
+        fn kernel_attaches_cred_attachment_adds_nothing_for_own_and_refuses_a_claim() {
+            use crate::types::{fdcred_cred, CredSource};
+            assert!(kernel_attaches::cred_attachment(CredSource::Own).unwrap().is_none());
             let claim = CredSource::Claim(fdcred_cred::unknown());
-            let e = kernel_attaches::push_cred(&mut builder, claim).unwrap_err();
+            let e = kernel_attaches::cred_attachment(claim).unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP));
         }
 
