@@ -552,9 +552,19 @@ ROWFN(recv_fds_len0_stream) {
     size_t n = 1;
     return recv_fds_with(c->good, NULL, 0, &fd, &n);
 }
-ROWFN(recv_fds_len0_dgram) {
+/* No room for the queued 1-byte record: it would be cut, which recv_fds
+ * cannot report but as a failure (the record is consumed). */
+ROWFN(recv_fds_len0_dgram_cuts_a_1_byte_record) {
     int fd;
     size_t n = 1;
+    return recv_fds_with(c->gdgram, NULL, 0, &fd, &n);
+}
+ROWFN(recv_fds_len0_dgram_empty_record) {
+    int fd;
+    size_t n = 1;
+    char e;
+    MUST(read(c->gdgram, &e, 1));
+    MUST(send(c->pdgram, "", 0, 0));
     return recv_fds_with(c->gdgram, NULL, 0, &fd, &n);
 }
 static long sendto_path(struct ctx *c, const char *path, const void *buf, size_t len, const int *fds, size_t n) {
@@ -734,7 +744,8 @@ static const struct arg_row arg_rows[] = {
     ROW(OK, recv_fds_capacity_size_max),
     ROW(EINVAL, recv_fds_len_size_max),
     ROW(EINVAL, recv_fds_len0_stream),
-    ROW(OK, recv_fds_len0_dgram),
+    ROW(EMSGSIZE, recv_fds_len0_dgram_cuts_a_1_byte_record),
+    ROW(OK, recv_fds_len0_dgram_empty_record),
     ROW(EINVAL, sendto_null_path),
     ROW(EINVAL, sendto_empty_path),
     ROW(ENAMETOOLONG, sendto_long_path),

@@ -168,6 +168,35 @@ pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
     getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).map(|(v, _)| v != 0)
 }
 
+/// The interface's `close_unwanted`: close a descriptor the library closes
+/// on the caller's behalf (surplus, unexpected, of a truncated message)
+/// without waiting, whatever the peer who sent it set up.
+///
+/// A socket with `SO_LINGER` on and data it cannot send makes its last
+/// `close` wait up to the linger time, which the sender chose. Lingering is
+/// turned off first (`l_onoff` 0, the default: `close` returns at once and
+/// the kernel still delivers the queued data). Not `{1, 0}`: that would make
+/// the socket's last close reset the connection, and this descriptor may not
+/// be the last one: whoever else holds the socket would lose its data. What
+/// the others share is only the setting: their last close no longer lingers.
+/// On anything that is not a socket the call fails (`ENOTSOCK`) and changes
+/// nothing; the `close` is then the plain one. No allocation, one syscall.
+pub(crate) fn close_unwanted(fd: OwnedFd) {
+    let off = libc::linger { l_onoff: 0, l_linger: 0 };
+    // SAFETY: `fd` is open and ours; `off` is a readable linger of the length
+    // passed. A failure (not a socket) leaves nothing to undo.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&off as *const libc::linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    drop(fd);
+}
+
 /// The level of the `LOCAL_*` options: 0 (`SOL_LOCAL` where it is named),
 /// not `SOL_SOCKET`.
 #[cfg(any(freebsdlike, target_os = "netbsd", apple))]

@@ -22,8 +22,8 @@ pub(crate) const CMSG_ALIGN: usize = size_of::<usize>();
 // Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_CMSG_CLOEXEC` on every receive (the send differs: see `sendmsg`);
 pub(crate) use super::common::msg_flags::{recvmsg, set_cloexec_after_recv};
-// socket facts from `SOL_SOCKET` options.
-pub(crate) use super::common::{is_listening, socket_type};
+// socket facts from `SOL_SOCKET` options, and closing unwanted fds without lingering.
+pub(crate) use super::common::{close_unwanted, is_listening, socket_type};
 
 #[cfg(fdcred_canary)]
 const _: () = {
@@ -166,8 +166,10 @@ fn read_proc_u32(path: &core::ffi::CStr) -> Option<u32> {
     core::str::from_utf8(&buf[..n as usize]).ok()?.trim().parse().ok()
 }
 
-/// `SCM_CREDENTIALS` with a `struct ucred`. Fields the caller did not mark
-/// known are the sender's own pid, real uid and real gid (the kernel's own
+/// `SCM_CREDENTIALS` with a `struct ucred`. A claim with `known` 0 is its
+/// three fields as written (never silently the sender's own: the kernel
+/// checks what the caller wrote); in a claim with bits, the fields not
+/// marked are the sender's own pid, real uid and real gid (the kernel's own
 /// default).
 #[inline(always)]
 pub(crate) fn cred_attachment(source: CredSource) -> io::Result<Option<Attachment>> {
@@ -175,6 +177,7 @@ pub(crate) fn cred_attachment(source: CredSource) -> io::Result<Option<Attachmen
     let (own_pid, own_uid, own_gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
     let uc = match source {
         CredSource::Own => libc::ucred { pid: own_pid, uid: own_uid, gid: own_gid },
+        CredSource::Claim(c) if c.known == 0 => libc::ucred { pid: c.pid, uid: c.uid, gid: c.gid },
         CredSource::Claim(c) => libc::ucred {
             pid: if c.known & FDCRED_CRED_PID != 0 { c.pid } else { own_pid },
             uid: if c.known & FDCRED_CRED_UID != 0 { c.uid } else { own_uid },
