@@ -45,7 +45,10 @@ pub(crate) const FDCRED_CRED_DEFINED: u32 =
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct fdcred_cred {
-    /// `FDCRED_CRED_*` bits naming the valid fields.
+    /// `FDCRED_CRED_*` bits naming the valid fields. In a claim (sent with
+    /// `fdcred_send_cred` or `fdcred_sendmsg`): 0 states `pid`, `uid` and
+    /// `gid` exactly as written; with bits, the unmarked fields are the
+    /// sender's own; any other bit is refused (`EINVAL`).
     pub known: u32,
     /// Process id, or -1.
     pub pid: libc::pid_t,

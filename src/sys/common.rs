@@ -181,6 +181,9 @@ pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
 /// the others share is only the setting: their last close no longer lingers.
 /// On anything that is not a socket the call fails (`ENOTSOCK`) and changes
 /// nothing; the `close` is then the plain one. No allocation, one syscall.
+/// A sender that keeps another reference could turn lingering back on
+/// between the two calls and drop its reference in that window; only
+/// refusing descriptors (`refuse_fds`) closes that door.
 pub(crate) fn close_unwanted(fd: OwnedFd) {
     let off = libc::linger { l_onoff: 0, l_linger: 0 };
     // SAFETY: `fd` is open and ours; `off` is a readable linger of the length
