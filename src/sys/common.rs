@@ -624,6 +624,38 @@ mod tests {
     }
 
     #[test]
+    fn close_unwanted_turns_lingering_off_on_the_shared_socket_and_closes_any_fd() {
+        let (a, _b) = pair(libc::SOCK_STREAM);
+        let on = libc::linger { l_onoff: 1, l_linger: 30 };
+        // SAFETY: `a` is open; `on` is a readable linger of the length passed.
+        let rc = unsafe {
+            libc::setsockopt(
+                a.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&on as *const libc::linger).cast(),
+                size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "SO_LINGER on: {}", last_error());
+        close_unwanted(a.try_clone().unwrap());
+        let (lg, _) = getsockopt::<libc::linger>(a.as_fd(), libc::SOL_SOCKET, libc::SO_LINGER).unwrap();
+        assert_eq!(lg.l_onoff, 0, "lingering still on after closing a copy");
+        // Not a socket: the setsockopt fails, the close still happens (the
+        // reader sees end of file).
+        let mut p = [-1; 2];
+        // SAFETY: `p` has room for the two descriptors pipe writes.
+        assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+        // SAFETY: both were just created and are owned here alone.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
+        close_unwanted(w);
+        let mut byte = [0u8; 1];
+        // SAFETY: `byte` is writable for one byte.
+        let n = unsafe { libc::read(r.as_raw_fd(), byte.as_mut_ptr().cast(), 1) };
+        assert_eq!(n, 0, "the pipe's write end is closed");
+    }
+
+    #[test]
     fn set_cloexec_sets_fd_cloexec() {
         let (a, _b) = pair(libc::SOCK_STREAM);
         // SAFETY: `a` is open; F_GETFD/F_SETFD take and return ints.

@@ -290,3 +290,34 @@ pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
     require_unix_socket(sock)?;
     setsockopt_int(sock, libc::SOL_SOCKET, SO_PASSRIGHTS, 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::FDCRED_CRED_RUID;
+
+    /// The `struct ucred` a send with `source` attaches, as (pid, uid, gid).
+    fn claimed(source: CredSource) -> (i32, u32, u32) {
+        let a = cred_attachment(source).unwrap().expect("Linux attaches SCM_CREDENTIALS");
+        assert_eq!((a.level, a.kind), (libc::SOL_SOCKET, libc::SCM_CREDENTIALS));
+        let p = a.payload();
+        let word = |i: usize| u32::from_ne_bytes(p[i * 4..i * 4 + 4].try_into().unwrap());
+        (word(0) as i32, word(1), word(2))
+    }
+
+    #[test]
+    fn a_claim_with_known_0_is_sent_as_written_and_bits_take_the_rest_from_the_sender() {
+        // SAFETY: these calls cannot fail and touch no memory of ours.
+        let own = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
+        let mut c = fdcred_cred { known: 0, pid: 0, uid: 0, gid: 0, ruid: 9, rgid: 9, reserved: [0; 10] };
+        assert_eq!(claimed(CredSource::Claim(c)), (0, 0, 0), "a zero fill claims pid 0 and root");
+        c.uid = 65534;
+        c.gid = 65534;
+        assert_eq!(claimed(CredSource::Claim(c)), (0, 65534, 65534), "known 0: every field as written");
+        c.known = FDCRED_CRED_UID;
+        assert_eq!(claimed(CredSource::Claim(c)), (own.0, 65534, own.2), "only uid marked");
+        c.known = FDCRED_CRED_RUID;
+        assert_eq!(claimed(CredSource::Claim(c)), own, "a bit Linux cannot carry: all the sender's own");
+        assert_eq!(claimed(CredSource::Own), own);
+    }
+}
