@@ -599,24 +599,33 @@ static void test_peer_killed_with_fds_in_flight_none_leaked(void) {
 
 /* ---- closing unwanted fds never blocks ---------------------------------- */
 
-/* A loopback TCP connection whose client end has data queued that can never
- * be sent (the accepting end, *server, never reads and its window is full)
- * and SO_LINGER {1, secs}: the last close of the client end waits up to
- * `secs` for that data to leave. Returns the client end. */
-static int lingering_tcp_socket(int secs, int *server) {
+/* A loopback TCP connection: returns the client end, *server the accepted
+ * one. With `bufsize` > 0 both ends get that small a buffer (the server's
+ * receive, the client's send). */
+static int tcp_connection(int *server, int bufsize) {
     int l = MUST(socket(AF_INET, SOCK_STREAM, 0));
-    int small = 4096;
-    MUST(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof small));
+    if (bufsize > 0)
+        MUST(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize));
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     MUST(bind(l, (struct sockaddr *)&sin, sizeof sin));
     MUST(listen(l, 1));
     socklen_t sl = sizeof sin;
     MUST(getsockname(l, (struct sockaddr *)&sin, &sl));
     int c = MUST(socket(AF_INET, SOCK_STREAM, 0));
-    MUST(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small));
+    if (bufsize > 0)
+        MUST(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize));
     MUST(connect(c, (struct sockaddr *)&sin, sizeof sin));
     *server = MUST(accept(l, NULL, NULL));
     close(l);
+    return c;
+}
+
+/* A loopback TCP connection whose client end has data queued that can never
+ * be sent (the accepting end, *server, never reads and its window is full)
+ * and SO_LINGER {1, secs}: the last close of the client end waits up to
+ * `secs` for that data to leave. Returns the client end. */
+static int lingering_tcp_socket(int secs, int *server) {
+    int c = tcp_connection(server, 4096);
     static char junk[4096];
     long queued = 0;
     ssize_t n;
@@ -719,16 +728,8 @@ static void test_unwanted_lingering_socket_never_blocks_any_receive(void) {
  * is shared is the socket's setting: lingering is off after the library
  * closed its copy.) */
 static void test_discarding_a_shared_socket_keeps_the_owners_connection(void) {
-    int l = MUST(socket(AF_INET, SOCK_STREAM, 0));
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    MUST(bind(l, (struct sockaddr *)&sin, sizeof sin));
-    MUST(listen(l, 1));
-    socklen_t sl = sizeof sin;
-    MUST(getsockname(l, (struct sockaddr *)&sin, &sl));
-    int c = MUST(socket(AF_INET, SOCK_STREAM, 0));
-    MUST(connect(c, (struct sockaddr *)&sin, sizeof sin));
-    int server = MUST(accept(l, NULL, NULL));
-    close(l);
+    int server;
+    int c = tcp_connection(&server, 0);
     struct linger lg = {.l_onoff = 1, .l_linger = 30};
     MUST(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
     MUST(send(c, "before ", 7, MSG_NOSIGNAL));

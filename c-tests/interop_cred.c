@@ -571,6 +571,19 @@ static long send_claim(enum claim_call how, int sock, const struct fdcred_cred *
     return fdcred_sendmsg(sock, &m, FDCRED_SEND_CRED);
 }
 
+/* A datagram pair whose receiving end sv[1] has plain SO_PASSCRED on. */
+static void passcred_dgram_pair(int sv[2]) {
+    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    int one = 1;
+    MUST(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
+}
+
+/* Nothing more is queued on `sock`: every refused claim stayed unsent. */
+static void expect_nothing_queued(int sock, const char *what) {
+    char extra;
+    CHECK(recv(sock, &extra, 1, MSG_DONTWAIT) == -1 && errno == EAGAIN, "%s was delivered", what);
+}
+
 /* A plain receiver: one byte and the SCM_CREDENTIALS beside it; the test
  * fails if either is missing. Non-blocking: the message must be queued. */
 static char plain_recv_claim(int sock, struct ucred *out, const char *step) {
@@ -595,9 +608,7 @@ static char plain_recv_claim(int sock, struct ucred *out, const char *step) {
 static void test_zero_filled_claim_from_nobody_is_refused_not_replaced(void) {
     need_root();
     int sv[2];
-    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
-    int one = 1;
-    MUST(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
+    passcred_dgram_pair(sv);
     pid_t pid = MUST(fork());
     if (pid == 0) {
         gid_t g = NOBODY;
@@ -620,8 +631,7 @@ static void test_zero_filled_claim_from_nobody_is_refused_not_replaced(void) {
     CHECK(c == 'h', "the first message queued is '%c', wanted only the honest 'h'", c);
     CHECK(uc.pid == pid && uc.uid == NOBODY && uc.gid == NOBODY, "honest sender seen as pid %d uid %u gid %u",
           (int)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid);
-    char extra;
-    CHECK(recv(sv[1], &extra, 1, MSG_DONTWAIT) == -1 && errno == EAGAIN, "a refused claim was delivered");
+    expect_nothing_queued(sv[1], "a refused claim");
     close_all(sv, 2);
 }
 
@@ -632,9 +642,7 @@ static void test_zero_filled_claim_from_nobody_is_refused_not_replaced(void) {
 static void test_root_claiming_nobody_is_seen_as_nobody_both_ways(void) {
     need_root();
     int sv[2];
-    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
-    int one = 1;
-    MUST(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
+    passcred_dgram_pair(sv);
     for (int how = 0; how < 2; how++)
         for (int marked = 0; marked < 2; marked++) {
             char step[128];
@@ -658,8 +666,7 @@ static void test_root_claiming_nobody_is_seen_as_nobody_both_ways(void) {
         struct fdcred_cred zero = {0};
         MUST_FAIL(send_claim(how, sv[0], &zero, 'z'), ESRCH);
     }
-    char extra;
-    CHECK(recv(sv[1], &extra, 1, MSG_DONTWAIT) == -1 && errno == EAGAIN, "a refused claim was delivered");
+    expect_nothing_queued(sv[1], "a refused claim");
     close_all(sv, 2);
 }
 
@@ -669,9 +676,7 @@ static void test_root_claiming_nobody_is_seen_as_nobody_both_ways(void) {
 static void test_partial_claims_fill_unmarked_fields_with_the_callers_own(void) {
     need_root();
     int sv[2];
-    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
-    int one = 1;
-    MUST(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
+    passcred_dgram_pair(sv);
     const struct {
         unsigned known;
         uid_t uid;
@@ -742,8 +747,7 @@ static void test_undefined_known_bits_in_a_claim_are_einval(void) {
             CHECK(r == -1 && errno == EINVAL, "%s with known 0x%x: %ld, wanted EINVAL", claim_call_names[how], bad[i],
                   r);
         }
-    char extra;
-    CHECK(recv(sv[1], &extra, 1, MSG_DONTWAIT) == -1 && errno == EAGAIN, "a refused claim was delivered");
+    expect_nothing_queued(sv[1], "a refused claim");
     close_all(sv, 2);
 }
 
