@@ -362,7 +362,10 @@ static long cred_handshake_sender_on(struct ctx *c, int sock) {
 
 /* ---- what every kind of socket argument must give ---------------------- */
 
+/* clang-format would take the leading #fn of this braced row for a directive */
+/* clang-format off */
 #define SOCK_ROW(fn, ...) {#fn, fn##_on, {__VA_ARGS__}}
+/* clang-format on */
 struct sock_row {
     const char *fn;
     long (*call)(struct ctx *, int);
@@ -419,7 +422,10 @@ static long pass_sendmsg(struct ctx *c, int fd) {
     return sendmsg_with(c->gdgram, &iov, 1, &fd, 1, NULL, 0, 0);
 }
 
+/* clang-format would take the leading #fn of this braced row for a directive */
+/* clang-format off */
 #define PASS_ROW(fn) {#fn, pass_##fn, {EBADF, EBADF, EBADF, OK, OK, OK, OK, OK, OK}}
+/* clang-format on */
 static const struct sock_row pass_rows[] = {
     PASS_ROW(sendfd),
     PASS_ROW(send_fds),
@@ -697,7 +703,10 @@ ROWFN(recvmsg_nonblock_nothing_queued) {
     return recvmsg_fields(c->good, &iov_r, 1, rfds, 2, NULL, 0, FDCRED_NONBLOCK);
 }
 
+/* clang-format would take the leading #fn of this braced row for a directive */
+/* clang-format off */
 #define ROW(want, fn) {#fn, fn, want}
+/* clang-format on */
 static const struct arg_row arg_rows[] = {
     ROW(EINVAL, peer_cred_null_out),
     ROW(EINVAL, peer_cred_flags_null_out),

@@ -29,7 +29,8 @@
 //! 5. `peer`: the peer queries ([`peer_cred`], ...) and per-socket opt-ins.
 //! 6. `handshake`: the credentials handshake, over `msg` and `peer`.
 //! 7. `simple`: the simple receives' policy (complete or failed), over `msg`.
-//! 8. [`ffi`]: the C ABI, over the core (and `sys` only to write `errno`).
+//! 8. [`ffi`]: the C ABI, over the core (and `sys` only to write `errno`
+//!    and to check `FDCRED_MAX_FDS` against the backend's limit).
 //!
 //! The send and receive paths never allocate on the heap: control buffers
 //! live on the stack and received descriptors are held in a fixed array

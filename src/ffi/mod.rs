@@ -1,6 +1,6 @@
 //! The C ABI: every `fdcred_*` function and type that `include/fdcred.h`
 //! declares. This layer checks arguments, converts pointers (only in
-//! [`ptr`]), sets `errno`, and stops panics; the work is done by the safe core.
+//! `ptr.rs`), sets `errno`, and stops panics; the work is done by the safe core.
 
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};

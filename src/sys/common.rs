@@ -388,7 +388,7 @@ pub(super) mod lacking {
     use std::os::fd::{BorrowedFd, OwnedFd};
 
     /// No supplementary groups in the peer's credentials: `ENOPROTOOPT`.
-    #[cfg(any(target_os = "netbsd", target_os = "openbsd", test))]
+    #[cfg(any(target_os = "netbsd", target_os = "openbsd", all(test, linux_like)))]
     pub(crate) fn peer_groups(sock: BorrowedFd<'_>, _groups: &mut [libc::gid_t]) -> io::Result<usize> {
         require_unix_socket(sock)?;
         Err(err(libc::ENOPROTOOPT))
@@ -422,7 +422,7 @@ pub(super) mod lacking {
 /// The OSes without per-message credentials (OpenBSD, macOS): only
 /// `SCM_RIGHTS` is recognised, and sending or enabling credentials fails
 /// with `EOPNOTSUPP` (`fdcred_peer_cred` is the way to learn the peer).
-#[cfg(any(target_os = "openbsd", apple, test))]
+#[cfg(any(target_os = "openbsd", apple, all(test, linux_like)))]
 pub(super) mod no_msg_cred {
     use super::{err, require_unix_socket};
     use crate::sys::{Attachment, CmsgKind};
@@ -457,7 +457,7 @@ pub(super) mod no_msg_cred {
 
 /// The OSes where the receiver's option makes the kernel attach the
 /// sender's credentials (NetBSD `LOCAL_CREDS`, illumos `SO_RECVUCRED`).
-#[cfg(any(target_os = "netbsd", solarish, test))]
+#[cfg(any(target_os = "netbsd", solarish, all(test, linux_like)))]
 pub(super) mod kernel_attaches {
     use super::err;
     use crate::sys::Attachment;

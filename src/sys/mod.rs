@@ -44,6 +44,9 @@ impl Attachment {
     /// An attachment whose payload is `payload`; a payload longer than
     /// [`ATTACHMENT_MAX`] fails the build.
     #[inline(always)]
+    // NetBSD and illumos (the kernel attaches credentials itself), OpenBSD
+    // and macOS (no per-message credentials) never build one.
+    #[cfg_attr(not(any(linux_like, freebsdlike)), allow(dead_code))]
     pub(crate) fn new<const N: usize>(level: libc::c_int, kind: libc::c_int, payload: [u8; N]) -> Self {
         const { assert!(N <= ATTACHMENT_MAX, "an attachment payload fits in ATTACHMENT_MAX") };
         let mut bytes = [0u8; ATTACHMENT_MAX];
