@@ -199,23 +199,27 @@ static void test_peer_cred_refuses_sockets_without_a_peer(void) {
     close(sv[1]);
 }
 
-static int plain_recv_cred(int sock, struct ucred *out) {
-    char c;
+/* One byte and the SCM_CREDENTIALS beside it, with a plain recvmsg(flags).
+ * Returns the byte, or -1 when the receive fails or carries no credentials. */
+static int plain_recv_cred_flags(int sock, struct ucred *out, int flags) {
+    unsigned char c;
     union {
         char bytes[CMSG_SPACE(sizeof(struct ucred)) + 64];
         struct cmsghdr align;
     } ctl;
     struct iovec iov = {&c, 1};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
-    if (recvmsg(sock, &m, 0) < 0)
+    if (recvmsg(sock, &m, flags) < 0)
         return -1;
     for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
         if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS) {
             memcpy(out, CMSG_DATA(h), sizeof *out);
-            return 0;
+            return c;
         }
     return -1;
 }
+
+static int plain_recv_cred(int sock, struct ucred *out) { return plain_recv_cred_flags(sock, out, 0) < 0 ? -1 : 0; }
 
 /* Plain SCM_CREDENTIALS in, library out; library in, plain out. */
 static void test_scm_credentials_interop_both_ways(void) {
@@ -587,18 +591,9 @@ static void expect_nothing_queued(int sock, const char *what) {
 /* A plain receiver: one byte and the SCM_CREDENTIALS beside it; the test
  * fails if either is missing. Non-blocking: the message must be queued. */
 static char plain_recv_claim(int sock, struct ucred *out, const char *step) {
-    char c = 0;
-    union {
-        char bytes[CMSG_SPACE(sizeof(struct ucred)) + 64];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = {&c, 1};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
-    CHECK(recvmsg(sock, &m, MSG_DONTWAIT) == 1, "%s: no message queued", step);
-    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-    CHECK(h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS, "%s: no SCM_CREDENTIALS", step);
-    memcpy(out, CMSG_DATA(h), sizeof *out);
-    return c;
+    int c = plain_recv_cred_flags(sock, out, MSG_DONTWAIT);
+    CHECK(c >= 0, "%s: no message with SCM_CREDENTIALS queued", step);
+    return (char)c;
 }
 
 /* The issue's case: `struct fdcred_cred c = {0}; c.pid = getpid();` leaves
