@@ -822,13 +822,15 @@ ssize_t fdcred_sendmsg(int sock,
  * cannot deliver and block the receiver for the linger time. `l_onoff` 0,
  * not an abortive `{1, 0}`: the sender may still share that socket, and its
  * connection keeps its data and ends normally (what it shares is the
- * setting: its own last close no longer lingers). Two limits: a sender that
+ * setting: its own last close no longer lingers). The limits: a sender that
  * keeps the socket could turn lingering back on between the library's
- * `setsockopt` and `close` and drop its own copy in that window; and other
+ * `setsockopt` and `close` and drop its own copy in that window; other
  * kinds of descriptor get a plain `close`, which can wait where the file's
  * owner decides (a file on a FUSE or network filesystem flushes to its
- * server). Facing peers that may do either, refuse descriptors altogether
- * with `fdcred_refuse_fds`.
+ * server); and the descriptors the kernel itself drops from a truncated
+ * message (those past `RLIMIT_NOFILE`) are closed by the kernel as the
+ * call returns, beyond the library's reach. Facing peers that may do any
+ * of this, refuse descriptors altogether with `fdcred_refuse_fds`.
  *
  * Returns the number of bytes received (0 at end of file on a stream; with
  * buffers of 0 bytes in all, a stream read returns 0 while the peer is

@@ -183,8 +183,9 @@ impl core::fmt::Debug for ReceivedFds {
 /// data cannot block the receiver for its linger time. Other kinds of
 /// descriptor get a plain `close`, which can still wait where the file's
 /// owner decides: a file on a FUSE or network filesystem flushes to its
-/// server. Against peers that may send such things, refuse descriptors
-/// altogether ([`refuse_fds`](crate::refuse_fds)).
+/// server; and those the kernel itself drops from a truncated message are
+/// closed by the kernel. Against peers that may send such things, refuse
+/// descriptors altogether ([`refuse_fds`](crate::refuse_fds)).
 #[derive(Debug)]
 pub struct Received {
     /// Data bytes written into the buffers.
