@@ -458,10 +458,32 @@ ROWFN(send_cred_null_buf_len0_stream) { return fdcred_send_cred(c->good, NULL, N
 ROWFN(send_cred_null_buf_len0_dgram) { return fdcred_send_cred(c->gdgram, NULL, NULL, 0); }
 ROWFN(send_cred_len_size_max) { return fdcred_send_cred(c->good, NULL, "x", SIZE_MAX); }
 ROWFN(send_cred_len_ssize_max_plus_1) { return fdcred_send_cred(c->good, NULL, "x", SSIZE_MAX_PLUS_1); }
-ROWFN(send_cred_claim_nothing) {
+/* A zero-filled claim states pid 0, uid 0, gid 0 as written (`known` 0 does
+ * not mean "my own"): pid 0 names no process (ESRCH for root, EPERM for
+ * anyone else). */
+ROWFN(send_cred_zero_filled_claims_pid_0) {
     struct fdcred_cred cr = {0};
     return fdcred_send_cred(c->good, &cr, "x", 1);
 }
+ROWFN(send_cred_own_ids_with_known_0) {
+    struct fdcred_cred cr = {0};
+    cr.pid = getpid();
+    cr.uid = getuid();
+    cr.gid = getgid();
+    return fdcred_send_cred(c->good, &cr, "x", 1);
+}
+/* Undefined `known` bits: refused before anything is sent. */
+static long send_cred_known(struct ctx *c, unsigned known) {
+    struct fdcred_cred cr = {0};
+    cr.known = known;
+    cr.pid = getpid();
+    cr.uid = getuid();
+    cr.gid = getgid();
+    return fdcred_send_cred(c->good, &cr, "x", 1);
+}
+ROWFN(send_cred_known_bit_20) { return send_cred_known(c, 1u << 20); }
+ROWFN(send_cred_known_all_bits) { return send_cred_known(c, UINT_MAX); }
+ROWFN(send_cred_known_uid_and_bit_31) { return send_cred_known(c, FDCRED_CRED_UID | (1u << 31)); }
 ROWFN(recv_cred_null_out) {
     char b;
     MUST(fdcred_allow_recv_cred(c->good));
@@ -536,9 +558,19 @@ ROWFN(recv_fds_len0_stream) {
     size_t n = 1;
     return recv_fds_with(c->good, NULL, 0, &fd, &n);
 }
-ROWFN(recv_fds_len0_dgram) {
+/* No room for the queued 1-byte record: it would be cut, which recv_fds
+ * cannot report but as a failure (the record is consumed). */
+ROWFN(recv_fds_len0_dgram_cuts_a_1_byte_record) {
     int fd;
     size_t n = 1;
+    return recv_fds_with(c->gdgram, NULL, 0, &fd, &n);
+}
+ROWFN(recv_fds_len0_dgram_empty_record) {
+    int fd;
+    size_t n = 1;
+    char e;
+    MUST(read(c->gdgram, &e, 1));
+    MUST(send(c->pdgram, "", 0, 0));
     return recv_fds_with(c->gdgram, NULL, 0, &fd, &n);
 }
 static long sendto_path(struct ctx *c, const char *path, const void *buf, size_t len, const int *fds, size_t n) {
@@ -598,6 +630,22 @@ ROWFN(sendmsg_negative_fd) {
 ROWFN(sendmsg_null_addr_len5) { return sendmsg_with(c->good, &iov_x, 1, NULL, 0, NULL, 5, 0); }
 ROWFN(sendmsg_fds_len0_stream) { return sendmsg_with(c->good, NULL, 0, c->p, 1, NULL, 0, 0); }
 ROWFN(sendmsg_cred_len0_stream) { return sendmsg_with(c->good, NULL, 0, NULL, 0, NULL, 0, FDCRED_SEND_CRED); }
+static long sendmsg_cred_known(struct ctx *c, unsigned known, unsigned flags) {
+    struct fdcred_cred cr = {0};
+    cr.known = known;
+    cr.pid = getpid();
+    cr.uid = getuid();
+    cr.gid = getgid();
+    struct fdcred_msg m = msg_of(&iov_x, 1, NULL, 0, NULL, 0);
+    m.cred = &cr;
+    return fdcred_sendmsg(c->good, &m, flags);
+}
+ROWFN(sendmsg_cred_known_bit_20) { return sendmsg_cred_known(c, 1u << 20, FDCRED_SEND_CRED); }
+ROWFN(sendmsg_cred_known_uid_and_bit_31) {
+    return sendmsg_cred_known(c, FDCRED_CRED_UID | (1u << 31), FDCRED_SEND_CRED);
+}
+/* Without FDCRED_SEND_CRED the send takes no claim: msg->cred is not read. */
+ROWFN(sendmsg_known_bit_20_without_send_cred) { return sendmsg_cred_known(c, 1u << 20, 0); }
 /* FDCRED_NO_SOCKET_CHECK skips only the family check: a stream still needs a byte. */
 ROWFN(sendmsg_no_socket_check_fds_len0_stream) {
     return sendmsg_with(c->good, NULL, 0, c->p, 1, NULL, 0, FDCRED_NO_SOCKET_CHECK);
@@ -671,7 +719,11 @@ static const struct arg_row arg_rows[] = {
     ROW(OK, send_cred_null_buf_len0_dgram),
     ROW(EINVAL, send_cred_len_size_max),
     ROW(EINVAL, send_cred_len_ssize_max_plus_1),
-    ROW(OK, send_cred_claim_nothing),
+    ROW(ALT(ESRCH, EPERM), send_cred_zero_filled_claims_pid_0),
+    ROW(OK, send_cred_own_ids_with_known_0),
+    ROW(EINVAL, send_cred_known_bit_20),
+    ROW(EINVAL, send_cred_known_all_bits),
+    ROW(EINVAL, send_cred_known_uid_and_bit_31),
     ROW(EINVAL, recv_cred_null_out),
     ROW(EINVAL, recv_cred_null_buf_len1),
     ROW(EINVAL, recv_cred_len_size_max),
@@ -701,7 +753,8 @@ static const struct arg_row arg_rows[] = {
     ROW(OK, recv_fds_capacity_size_max),
     ROW(EINVAL, recv_fds_len_size_max),
     ROW(EINVAL, recv_fds_len0_stream),
-    ROW(OK, recv_fds_len0_dgram),
+    ROW(EMSGSIZE, recv_fds_len0_dgram_cuts_a_1_byte_record),
+    ROW(OK, recv_fds_len0_dgram_empty_record),
     ROW(EINVAL, sendto_null_path),
     ROW(EINVAL, sendto_empty_path),
     ROW(ENAMETOOLONG, sendto_long_path),
@@ -731,6 +784,9 @@ static const struct arg_row arg_rows[] = {
     ROW(EINVAL, sendmsg_null_addr_len5),
     ROW(EINVAL, sendmsg_fds_len0_stream),
     ROW(EINVAL, sendmsg_cred_len0_stream),
+    ROW(EINVAL, sendmsg_cred_known_bit_20),
+    ROW(EINVAL, sendmsg_cred_known_uid_and_bit_31),
+    ROW(OK, sendmsg_known_bit_20_without_send_cred),
     ROW(EINVAL, sendmsg_no_socket_check_fds_len0_stream),
     ROW(OK, sendmsg_no_socket_check_tcp_drops_the_fds),
     ROW(EINVAL, recvmsg_null_msg),

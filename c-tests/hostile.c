@@ -8,8 +8,10 @@
  * Sizes scale with FDCRED_STRESS_SCALE (percent of the full sizes, default
  * 100): cargo test runs a short form, scripts/stress the full one.
  */
+#include <arpa/inet.h>
 #include <fdcred.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -595,6 +597,164 @@ static void test_peer_killed_with_fds_in_flight_none_leaked(void) {
            messages);
 }
 
+/* ---- closing unwanted fds never blocks ---------------------------------- */
+
+/* A loopback TCP connection: returns the client end, *server the accepted
+ * one. With `bufsize` > 0 both ends get that small a buffer (the server's
+ * receive, the client's send). */
+static int tcp_connection(int *server, int bufsize) {
+    int l = MUST(socket(AF_INET, SOCK_STREAM, 0));
+    if (bufsize > 0)
+        MUST(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize));
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    MUST(bind(l, (struct sockaddr *)&sin, sizeof sin));
+    MUST(listen(l, 1));
+    socklen_t sl = sizeof sin;
+    MUST(getsockname(l, (struct sockaddr *)&sin, &sl));
+    int c = MUST(socket(AF_INET, SOCK_STREAM, 0));
+    if (bufsize > 0)
+        MUST(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize));
+    MUST(connect(c, (struct sockaddr *)&sin, sizeof sin));
+    *server = MUST(accept(l, NULL, NULL));
+    close(l);
+    return c;
+}
+
+/* A loopback TCP connection whose client end has data queued that can never
+ * be sent (the accepting end, *server, never reads and its window is full)
+ * and SO_LINGER {1, secs}: the last close of the client end waits up to
+ * `secs` for that data to leave. Returns the client end. */
+static int lingering_tcp_socket(int secs, int *server) {
+    int c = tcp_connection(server, 4096);
+    static char junk[4096];
+    long queued = 0;
+    ssize_t n;
+    while ((n = send(c, junk, sizeof junk, MSG_DONTWAIT | MSG_NOSIGNAL)) > 0)
+        queued += n;
+    CHECK(n == -1 && errno == EAGAIN && queued > 0, "filling the TCP connection: %ld bytes queued", queued);
+    struct linger lg = {.l_onoff = 1, .l_linger = secs};
+    MUST(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+    return c;
+}
+
+#define LINGER_SECONDS 10
+/* A close the library makes on the caller's behalf must return long before
+ * the peer's linger time; generous for a loaded machine. */
+#define CLOSE_BOUND_SECONDS 2.0
+
+/* The premise: closing such a socket plainly does block (1 s linger here). */
+static void check_lingering_close_blocks(void) {
+    int server;
+    int c = lingering_tcp_socket(1, &server);
+    double t0 = now();
+    close(c);
+    double took = now() - t0;
+    close(server);
+    CHECK(took >= 0.5, "a plain close of a lingering TCP socket took %.3f s: the peer below proves nothing", took);
+}
+
+/* A hostile peer sends, to a receive that does not want it, a TCP socket
+ * with SO_LINGER {1, 10} and unsendable data, and closes its own copy: the
+ * library's close is then the last one. Every receive call (surplus fds,
+ * fds where none is expected, fds of a kernel-truncated message, the
+ * handshake's byte with an fd) must return well under the linger time, with
+ * the socket closed. */
+static void test_unwanted_lingering_socket_never_blocks_any_receive(void) {
+    check_lingering_close_blocks();
+    enum { TRUNCATED = NCALLS, HANDSHAKE, NCASES };
+    for (int c = 0; c < NCASES; c++) {
+        const char *what = c < NCALLS ? call_names[c] : c == TRUNCATED ? "fdcred_recv_fds (kernel-truncated message)"
+                                                                       : "fdcred_cred_handshake_sender";
+        int sv[2], p[2], server;
+        MUST(socketpair(AF_UNIX, c == HANDSHAKE ? SOCK_STREAM : SOCK_SEQPACKET, 0, sv));
+        MUST(pipe(p));
+        if (c == C_RECV_CRED)
+            MUST(fdcred_allow_recv_cred(sv[1]));
+        int lingering = lingering_tcp_socket(LINGER_SECONDS, &server);
+        /* recvfd wants 1 fd, recv_fds 2: one more; recv_cred, recvmsg
+         * (capacity 0) and the handshake want none; the truncated message
+         * has room for the lingering socket only */
+        int fds[3] = {p[1], p[1], p[1]};
+        size_t nfds = c == C_RECVFD ? 2 : c == C_RECV_FDS ? 3 : c == TRUNCATED ? 2 : 1;
+        if (c == TRUNCATED)
+            fds[0] = lingering; /* installed; the pipe after it is cut */
+        else
+            fds[nfds - 1] = lingering;
+        char byte = c == HANDSHAKE ? FDCRED_CRED_HANDSHAKE_BYTE : 'L';
+        MUST(plain_send(sv[0], &byte, 1, fds, nfds, 1));
+        close(lingering);
+        close(p[1]);
+        int before = count_open_fds();
+        struct rlimit old;
+        int nfill = c == TRUNCATED ? leave_room(1, &old) : 0;
+        char b = 0;
+        unsigned result = 0;
+        double t0 = now();
+        errno = 0;
+        long r;
+        if (c == TRUNCATED) {
+            int got[2];
+            size_t n = 2;
+            r = fdcred_recv_fds(sv[1], &b, 1, got, &n);
+        } else if (c == HANDSHAKE) {
+            r = fdcred_cred_handshake_sender(sv[1]);
+        } else {
+            r = receive(c, sv[1], &b, 1, &result);
+        }
+        int err = errno;
+        double took = now() - t0;
+        if (c == TRUNCATED) {
+            close_all(fillers, (size_t)nfill);
+            MUST(setrlimit(RLIMIT_NOFILE, &old));
+        }
+        CHECK(took < CLOSE_BOUND_SECONDS, "%s took %.3f s with a lingering socket to close (linger %d s)", what, took,
+              LINGER_SECONDS);
+        if (c == C_RECVMSG)
+            CHECK(r == 1 && (result & FDCRED_MSG_FDS_OVERFLOW), "%s: %ld result 0x%x", what, r, result);
+        else
+            CHECK(r == -1 && err == (c == TRUNCATED ? EBADMSG : c == HANDSHAKE ? EPROTO : EMSGSIZE),
+                  "%s: returned %ld errno %d (%s)", what, r, err, strerror(err));
+        CHECK(count_open_fds() == before, "%s: %d fds left open", what, count_open_fds() - before);
+        expect_eof(p[0], what);
+        close(server);
+        close_all(sv, 2);
+        close(p[0]);
+    }
+}
+
+/* The library cannot know whether its copy is the socket's last reference.
+ * Whoever still shares the socket keeps a working connection: its data
+ * arrives in full and it ends with an orderly end of file, no reset. (What
+ * is shared is the socket's setting: lingering is off after the library
+ * closed its copy.) */
+static void test_discarding_a_shared_socket_keeps_the_owners_connection(void) {
+    int server;
+    int c = tcp_connection(&server, 0);
+    struct linger lg = {.l_onoff = 1, .l_linger = 30};
+    MUST(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+    MUST(send(c, "before ", 7, MSG_NOSIGNAL));
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv));
+    MUST(plain_send(sv[0], "s", 1, &c, 1, 1));
+    char b;
+    size_t none = 0;
+    MUST_FAIL(fdcred_recv_fds(sv[1], &b, 1, NULL, &none), EMSGSIZE);
+    MUST(send(c, "after", 5, MSG_NOSIGNAL));
+    socklen_t ll = sizeof lg;
+    MUST(getsockopt(c, SOL_SOCKET, SO_LINGER, &lg, &ll));
+    CHECK(lg.l_onoff == 0, "lingering still on (%d) after the library closed its copy", lg.l_onoff);
+    close(c);
+    char got[32] = {0};
+    size_t have = 0;
+    ssize_t n;
+    while ((n = read(server, got + have, sizeof got - 1 - have)) > 0)
+        have += (size_t)n;
+    CHECK(n == 0, "the owner's connection ended with %zd (errno %d), wanted end of file", n, errno);
+    CHECK(strcmp(got, "before after") == 0, "the server read '%s'", got);
+    close(server);
+    close_all(sv, 2);
+}
+
 static const struct test tests[] = {
     TEST(test_fd_flood_253_fds_every_message_every_receive_call),
     TEST(test_kernel_truncation_at_every_cut_point_closes_every_fd),
@@ -605,6 +765,8 @@ static const struct test tests[] = {
     TEST(test_peer_dies_before_sending_every_call_sees_eof),
     TEST(test_peer_killed_mid_stream_after_partial_write),
     TEST(test_peer_killed_with_fds_in_flight_none_leaked),
+    TEST(test_unwanted_lingering_socket_never_blocks_any_receive),
+    TEST(test_discarding_a_shared_socket_keeps_the_owners_connection),
 };
 
 int main(int argc, char **argv) { return run_tests(tests, NTESTS(tests), argc, argv); }

@@ -199,23 +199,27 @@ static void test_peer_cred_refuses_sockets_without_a_peer(void) {
     close(sv[1]);
 }
 
-static int plain_recv_cred(int sock, struct ucred *out) {
-    char c;
+/* One byte and the SCM_CREDENTIALS beside it, with a plain recvmsg(flags).
+ * Returns the byte, or -1 when the receive fails or carries no credentials. */
+static int plain_recv_cred_flags(int sock, struct ucred *out, int flags) {
+    unsigned char c;
     union {
         char bytes[CMSG_SPACE(sizeof(struct ucred)) + 64];
         struct cmsghdr align;
     } ctl;
     struct iovec iov = {&c, 1};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
-    if (recvmsg(sock, &m, 0) < 0)
+    if (recvmsg(sock, &m, flags) < 0)
         return -1;
     for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
         if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS) {
             memcpy(out, CMSG_DATA(h), sizeof *out);
-            return 0;
+            return c;
         }
     return -1;
 }
+
+static int plain_recv_cred(int sock, struct ucred *out) { return plain_recv_cred_flags(sock, out, 0) < 0 ? -1 : 0; }
 
 /* Plain SCM_CREDENTIALS in, library out; library in, plain out. */
 static void test_scm_credentials_interop_both_ways(void) {
@@ -552,6 +556,224 @@ static void test_seqpacket_server_accepts_one_uid_refuses_another(void) {
     unlink(addr.sun_path);
 }
 
+/* ---- identity claims mean exactly what the caller wrote ----------------- */
+
+enum claim_call { BY_SEND_CRED, BY_SENDMSG };
+static const char *const claim_call_names[] = {"fdcred_send_cred", "fdcred_sendmsg(FDCRED_SEND_CRED)"};
+
+/* Send one byte `c` claiming *cred with one of the two calls that take a claim. */
+static long send_claim(enum claim_call how, int sock, const struct fdcred_cred *cred, char c) {
+    static char byte;
+    byte = c;
+    if (how == BY_SEND_CRED)
+        return fdcred_send_cred(sock, cred, &byte, 1);
+    struct iovec iov = {&byte, 1};
+    struct fdcred_msg m = {0};
+    m.iov = &iov;
+    m.iovlen = 1;
+    m.cred = (struct fdcred_cred *)cred;
+    return fdcred_sendmsg(sock, &m, FDCRED_SEND_CRED);
+}
+
+/* A datagram pair whose receiving end sv[1] has plain SO_PASSCRED on. */
+static void passcred_dgram_pair(int sv[2]) {
+    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    int one = 1;
+    MUST(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
+}
+
+/* Nothing more is queued on `sock`: every refused claim stayed unsent. */
+static void expect_nothing_queued(int sock, const char *what) {
+    char extra;
+    CHECK(recv(sock, &extra, 1, MSG_DONTWAIT) == -1 && errno == EAGAIN, "%s was delivered", what);
+}
+
+/* A plain receiver: one byte and the SCM_CREDENTIALS beside it; the test
+ * fails if either is missing. Non-blocking: the message must be queued. */
+static char plain_recv_claim(int sock, struct ucred *out, const char *step) {
+    int c = plain_recv_cred_flags(sock, out, MSG_DONTWAIT);
+    CHECK(c >= 0, "%s: no message with SCM_CREDENTIALS queued", step);
+    return (char)c;
+}
+
+/* The issue's case: `struct fdcred_cred c = {0}; c.pid = getpid();` leaves
+ * uid and gid 0 and `known` 0. From uid 65534 that claims root: EPERM from
+ * the kernel, through both calls, and the plain receiver gets nothing but
+ * the honest message sent after. */
+static void test_zero_filled_claim_from_nobody_is_refused_not_replaced(void) {
+    need_root();
+    int sv[2];
+    passcred_dgram_pair(sv);
+    pid_t pid = MUST(fork());
+    if (pid == 0) {
+        gid_t g = NOBODY;
+        become(NOBODY, NOBODY, &g, 1);
+        for (int how = 0; how < 2; how++) {
+            struct fdcred_cred c = {0};
+            c.pid = getpid();
+            MUST_FAIL(send_claim(how, sv[0], &c, 'f'), EPERM);
+            struct fdcred_cred all_zero = {0}; /* pid 0 too */
+            MUST_FAIL(send_claim(how, sv[0], &all_zero, 'z'), EPERM);
+            c.uid = NOBODY; /* gid still 0: a claim of gid 0 */
+            MUST_FAIL(send_claim(how, sv[0], &c, 'g'), EPERM);
+        }
+        CHECK(fdcred_send_cred(sv[0], NULL, "h", 1) == 1, "honest send");
+        _exit(0);
+    }
+    wait_peer(pid, "nobody claiming root by a zero fill");
+    struct ucred uc;
+    char c = plain_recv_claim(sv[1], &uc, "the honest message");
+    CHECK(c == 'h', "the first message queued is '%c', wanted only the honest 'h'", c);
+    CHECK(uc.pid == pid && uc.uid == NOBODY && uc.gid == NOBODY, "honest sender seen as pid %d uid %u gid %u",
+          (int)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid);
+    expect_nothing_queued(sv[1], "a refused claim");
+    close_all(sv, 2);
+}
+
+/* Root writes uid and gid 65534: with `known` 0 (all three fields as
+ * written) and with the uid and gid bits (pid its own), through both calls.
+ * A plain receiver sees 65534 every time, never root. A zero-filled claim
+ * from root claims pid 0, which names no process: ESRCH, nothing sent. */
+static void test_root_claiming_nobody_is_seen_as_nobody_both_ways(void) {
+    need_root();
+    int sv[2];
+    passcred_dgram_pair(sv);
+    for (int how = 0; how < 2; how++)
+        for (int marked = 0; marked < 2; marked++) {
+            char step[128];
+            snprintf(step, sizeof step, "%s with known %s", claim_call_names[how],
+                     marked ? "UID|GID" : "0 (pid, uid, gid as written)");
+            struct fdcred_cred c = {0};
+            c.pid = getpid();
+            c.uid = NOBODY;
+            c.gid = NOBODY;
+            c.known = marked ? FDCRED_CRED_UID | FDCRED_CRED_GID : 0;
+            if (marked)
+                c.pid = 0; /* unmarked: the caller's own, whatever is written */
+            CHECK(send_claim(how, sv[0], &c, 'r') == 1, "%s", step);
+            struct ucred uc;
+            CHECK(plain_recv_claim(sv[1], &uc, step) == 'r', "%s: data byte", step);
+            CHECK(uc.uid == NOBODY && uc.gid == NOBODY && uc.pid == getpid(),
+                  "%s: plain receiver saw pid %d uid %u gid %u", step, (int)uc.pid, (unsigned)uc.uid,
+                  (unsigned)uc.gid);
+        }
+    for (int how = 0; how < 2; how++) {
+        struct fdcred_cred zero = {0};
+        MUST_FAIL(send_claim(how, sv[0], &zero, 'z'), ESRCH);
+    }
+    expect_nothing_queued(sv[1], "a refused claim");
+    close_all(sv, 2);
+}
+
+/* With bits in `known`, the unmarked fields are the caller's own, whatever
+ * they hold: root marks one field at a time; nobody marks its own uid and
+ * leaves gid 0 unmarked (not a claim of gid 0: it succeeds). */
+static void test_partial_claims_fill_unmarked_fields_with_the_callers_own(void) {
+    need_root();
+    int sv[2];
+    passcred_dgram_pair(sv);
+    const struct {
+        unsigned known;
+        uid_t uid;
+        gid_t gid;
+        uid_t want_uid;
+        gid_t want_gid;
+    } rows[] = {
+        {FDCRED_CRED_UID, NOBODY, 0, NOBODY, getgid()},
+        {FDCRED_CRED_GID, 0, NOBODY, getuid(), NOBODY},
+        {FDCRED_CRED_PID, NOBODY, NOBODY, getuid(), getgid()},
+        {FDCRED_CRED_PID | FDCRED_CRED_UID | FDCRED_CRED_GID, OTHER_UID, OTHER_GID, OTHER_UID, OTHER_GID},
+    };
+    for (int how = 0; how < 2; how++)
+        for (size_t i = 0; i < NTESTS(rows); i++) {
+            char step[128];
+            snprintf(step, sizeof step, "%s, known 0x%x", claim_call_names[how], rows[i].known);
+            struct fdcred_cred c = {0};
+            c.known = rows[i].known;
+            c.pid = getpid();
+            c.uid = rows[i].uid;
+            c.gid = rows[i].gid;
+            CHECK(send_claim(how, sv[0], &c, 'p') == 1, "%s", step);
+            struct ucred uc;
+            CHECK(plain_recv_claim(sv[1], &uc, step) == 'p', "%s: data byte", step);
+            CHECK(uc.pid == getpid() && uc.uid == rows[i].want_uid && uc.gid == rows[i].want_gid,
+                  "%s: plain receiver saw pid %d uid %u gid %u, wanted uid %u gid %u", step, (int)uc.pid,
+                  (unsigned)uc.uid, (unsigned)uc.gid, (unsigned)rows[i].want_uid, (unsigned)rows[i].want_gid);
+        }
+    pid_t pid = MUST(fork());
+    if (pid == 0) {
+        gid_t g = NOBODY;
+        become(NOBODY, NOBODY, &g, 1);
+        for (int how = 0; how < 2; how++) {
+            struct fdcred_cred c = {0};
+            c.known = FDCRED_CRED_UID;
+            c.uid = NOBODY;
+            CHECK(send_claim(how, sv[0], &c, 'n') == 1, "nobody marking its own uid, gid 0 unmarked (%s)",
+                  claim_call_names[how]);
+        }
+        _exit(0);
+    }
+    wait_peer(pid, "nobody with a partial claim");
+    for (int how = 0; how < 2; how++) {
+        struct ucred uc;
+        CHECK(plain_recv_claim(sv[1], &uc, "nobody's partial claim") == 'n', "data byte");
+        CHECK(uc.pid == pid && uc.uid == NOBODY && uc.gid == NOBODY, "nobody's partial claim seen as pid %d uid %u gid %u",
+              (int)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid);
+    }
+    close_all(sv, 2);
+}
+
+/* A claim with a `known` bit this version does not define is refused
+ * (EINVAL) before anything is sent, by both calls; so is one with a defined
+ * bit beside it. */
+static void test_undefined_known_bits_in_a_claim_are_einval(void) {
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+    const unsigned bad[] = {1u << 20, 1u << 5, 1u << 31, FDCRED_CRED_UID | (1u << 20)};
+    for (int how = 0; how < 2; how++)
+        for (size_t i = 0; i < NTESTS(bad); i++) {
+            struct fdcred_cred c = {0};
+            c.known = bad[i];
+            c.pid = getpid();
+            c.uid = getuid();
+            c.gid = getgid();
+            errno = 0;
+            long r = send_claim(how, sv[0], &c, 'u');
+            CHECK(r == -1 && errno == EINVAL, "%s with known 0x%x: %ld, wanted EINVAL", claim_call_names[how], bad[i],
+                  r);
+        }
+    expect_nothing_queued(sv[1], "a refused claim");
+    close_all(sv, 2);
+}
+
+/* fdcred_peer_cred on a socketpair end names whoever created the pair (the
+ * kernel records it then), not the process that holds the other end now. */
+static void test_peer_cred_on_socketpair_names_the_creator_not_the_holder(void) {
+    need_root();
+    int sv[2];
+    MUST(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    pid_t pid = MUST(fork());
+    if (pid == 0) {
+        close(sv[1]);
+        gid_t g = NOBODY;
+        become(NOBODY, NOBODY, &g, 1);
+        MUST(write(sv[0], "x", 1));
+        char c;
+        CHECK(read(sv[0], &c, 1) == 0, "waiting for the parent to finish");
+        _exit(0);
+    }
+    close(sv[0]);
+    char c;
+    MUST(read(sv[1], &c, 1)); /* the child has dropped to nobody */
+    struct fdcred_cred who;
+    MUST(fdcred_peer_cred(sv[1], &who));
+    CHECK(who.pid == getpid() && who.uid == geteuid() && who.gid == getegid(),
+          "peer of a socketpair held by nobody (pid %d) reported as pid %d uid %u gid %u, wanted the creator", (int)pid,
+          (int)who.pid, (unsigned)who.uid, (unsigned)who.gid);
+    close(sv[1]);
+    wait_peer(pid, "holder of the other end");
+}
+
 static const struct test tests[] = {
     TEST(test_peer_cred_groups_pidfd_of_unprivileged_peer),
     TEST(test_peer_cred_on_socketpair_is_the_creator),
@@ -566,6 +788,11 @@ static const struct test tests[] = {
     TEST(test_peer_security_label_or_documented_absence),
     TEST(test_refuse_fds_makes_the_kernel_reject_them),
     TEST(test_seqpacket_server_accepts_one_uid_refuses_another),
+    TEST(test_zero_filled_claim_from_nobody_is_refused_not_replaced),
+    TEST(test_root_claiming_nobody_is_seen_as_nobody_both_ways),
+    TEST(test_partial_claims_fill_unmarked_fields_with_the_callers_own),
+    TEST(test_undefined_known_bits_in_a_claim_are_einval),
+    TEST(test_peer_cred_on_socketpair_names_the_creator_not_the_holder),
 };
 
 int main(int argc, char **argv) { return run_tests(tests, NTESTS(tests), argc, argv); }

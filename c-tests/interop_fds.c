@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <fdcred.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -597,6 +598,246 @@ static void test_bad_arguments_get_clear_errnos(void) {
     close_all(p, 2);
 }
 
+/* ---- records longer than the buffer ------------------------------------- */
+
+/* Whether the pipe's write end is closed everywhere (its reader sees EOF). */
+static int write_end_released(int rd) {
+    struct pollfd pf = {.fd = rd, .events = POLLIN};
+    char c;
+    return poll(&pf, 1, 5000) == 1 && read(rd, &c, 1) == 0;
+}
+
+/* A plain sender puts a 1,000-byte record (with fds, or credentials) on a
+ * SOCK_SEQPACKET or SOCK_DGRAM socket; each simple receive, given 10 bytes
+ * (1 for recvfd), fails with EMSGSIZE instead of returning the first bytes
+ * as if they were the record: the record is consumed, its fds closed, the
+ * out-parameters untouched, and the next record arrives whole. A record
+ * that fits exactly is no failure; fdcred_recvmsg reports the cut
+ * (FDCRED_MSG_DATA_TRUNC) and returns the fds; a stream keeps the rest. */
+static void test_simple_receives_refuse_a_record_longer_than_the_buffer(void) {
+    static char big[1000];
+    memset(big, 'B', sizeof big);
+    const int types[] = {SOCK_SEQPACKET, SOCK_DGRAM};
+    for (size_t t = 0; t < NTESTS(types); t++) {
+        const char *tn = type_name(types[t]);
+        for (int call = 0; call < 3; call++) {
+            int sv[2], p[2];
+            MUST(socketpair(AF_UNIX, types[t], 0, sv));
+            MUST(pipe(p));
+            if (call == 2)
+                MUST(fdcred_allow_recv_cred(sv[1]));
+            int fds[2] = {p[1], p[1]};
+            MUST(plain_send(sv[0], big, sizeof big, fds, call == 0 ? 1 : call == 1 ? 2 : 0, 1));
+            MUST(plain_send(sv[0], "next", 4, NULL, 0, 1));
+            close(p[1]);
+            int before = count_open_fds();
+            char buf[10] = {0};
+            int got[2] = {-7, -7};
+            size_t n = 2;
+            struct fdcred_cred who;
+            memset(&who, 0x5a, sizeof who);
+            const char *name = call == 0 ? "fdcred_recvfd" : call == 1 ? "fdcred_recv_fds" : "fdcred_recv_cred";
+            errno = 0;
+            long r = call == 0   ? fdcred_recvfd(sv[1])
+                     : call == 1 ? fdcred_recv_fds(sv[1], buf, sizeof buf, got, &n)
+                                 : fdcred_recv_cred(sv[1], &who, buf, sizeof buf);
+            CHECK(r == -1 && errno == EMSGSIZE, "%s, %s: a 1000-byte record into %s gave %ld, wanted EMSGSIZE", tn,
+                  name, call == 0 ? "1 byte" : "10 bytes", r);
+            CHECK(n == 2 && got[0] == -7 && who.known == 0x5a5a5a5a, "%s, %s: out-parameters written on failure", tn,
+                  name);
+            CHECK(count_open_fds() == before, "%s, %s: fds of the cut record left open", tn, name);
+            CHECK(write_end_released(p[0]), "%s, %s: an fd of the cut record is still open", tn, name);
+            CHECK(recv(sv[1], buf, sizeof buf, MSG_DONTWAIT) == 4 && memcmp(buf, "next", 4) == 0,
+                  "%s, %s: the record after the cut one", tn, name);
+            close_all(sv, 2);
+            close(p[0]);
+        }
+        /* exactly the buffer's size: no cut, no failure */
+        int sv[2], p[2];
+        MUST(socketpair(AF_UNIX, types[t], 0, sv));
+        MUST(pipe(p));
+        MUST(plain_send(sv[0], big, 10, &p[1], 1, 1));
+        char buf[10];
+        int got[2];
+        size_t n = 2;
+        CHECK(fdcred_recv_fds(sv[1], buf, sizeof buf, got, &n) == 10 && n == 1, "%s: a 10-byte record into 10 bytes",
+              tn);
+        close_all(got, n);
+        /* fdcred_recvmsg reports the cut and hands the fds over */
+        MUST(plain_send(sv[0], big, sizeof big, &p[1], 1, 1));
+        struct iovec iov = {buf, sizeof buf};
+        struct fdcred_msg m = {0};
+        m.iov = &iov;
+        m.iovlen = 1;
+        m.fds = got;
+        m.nfds = 2;
+        CHECK(fdcred_recvmsg(sv[1], &m, 0) == 10 && (m.result & FDCRED_MSG_DATA_TRUNC) && m.nfds == 1,
+              "%s: recvmsg of a cut record: result 0x%x nfds %zu", tn, m.result, m.nfds);
+        close_all(got, m.nfds);
+        close_all(sv, 2);
+        close_all(p, 2);
+    }
+    /* a stream loses nothing: the rest stays queued */
+    int sv[2], p[2];
+    MUST(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    MUST(pipe(p));
+    MUST(plain_send(sv[0], big, sizeof big, &p[1], 1, 1));
+    char buf[1000];
+    int got[2];
+    size_t n = 2;
+    CHECK(fdcred_recv_fds(sv[1], buf, 10, got, &n) == 10 && n == 1, "stream: the first 10 bytes with the fd");
+    close_all(got, n);
+    n = 2;
+    CHECK(fdcred_recv_fds(sv[1], buf, sizeof buf, got, &n) == 990 && n == 0, "stream: the other 990 bytes");
+    close_all(sv, 2);
+    close_all(p, 2);
+}
+
+/* ---- the non-blocking partial-write contract ---------------------------- */
+
+/* Fill a non-blocking stream until EAGAIN with the pattern (byte i of the
+ * stream is (char)(i * 7 + i / 251)). Returns the new stream offset. */
+static char pattern_at(long i) { return (char)(i * 7 + i / 251); }
+static long fill_pattern(char *buf, long from, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        buf[i] = pattern_at(from + (long)i);
+    return from + (long)len;
+}
+
+/* The plain receiver: read what is queued (non-blocking), check every byte
+ * against the pattern at its offset, and count fds (closing each after
+ * checking it is the pipe sent). Records the offset range of the read that
+ * carried fds. */
+struct stream_check {
+    long offset;
+    size_t fds_seen;
+    long fd_read_start, fd_read_end;
+};
+static void drain_and_check(int sock, struct stream_check *sc, int want_file, long max) {
+    /* Returns at EAGAIN, at `max` bytes, or at end of file (0 bytes read:
+     * the caller's offset check tells a premature one). */
+    static char buf[8192];
+    for (;;) {
+        size_t want = sizeof buf;
+        if (max >= 0 && (long)want > max)
+            want = (size_t)max;
+        if (want == 0)
+            return;
+        int fds[8];
+        size_t n = 0;
+        int flags = 0;
+        ssize_t r = plain_recv(sock, buf, want, fds, 8, &n, CMSG_SPACE(sizeof(int) * 8), &flags);
+        if ((r < 0 && errno == EAGAIN) || r == 0)
+            return;
+        CHECK(r > 0, "plain receiver at stream offset %ld: %zd", sc->offset, r);
+        CHECK(!(flags & MSG_CTRUNC), "plain receiver: control data cut");
+        for (ssize_t i = 0; i < r; i++)
+            CHECK(buf[i] == pattern_at(sc->offset + i), "stream byte %ld is wrong (lost or sent twice?)",
+                  sc->offset + (long)i);
+        if (n > 0) {
+            sc->fd_read_start = sc->offset;
+            sc->fd_read_end = sc->offset + r;
+        }
+        for (size_t i = 0; i < n; i++) {
+            CHECK(same_file(fds[i], want_file), "received fd %d is not the pipe sent", fds[i]);
+            close(fds[i]);
+        }
+        sc->fds_seen += n;
+        sc->offset += r;
+        if (max >= 0)
+            max -= r;
+    }
+}
+
+/* A non-blocking SOCK_STREAM with a small send buffer, filled to EAGAIN.
+ * The contract, as the header states it: a send with fds that gets EAGAIN
+ * sent nothing and no fd (the caller retries with the fds); a send that
+ * writes part of its data sent the fds with the first byte (the caller
+ * sends the rest *without* them). Following it, the plain receiver gets
+ * every byte of 64 KiB exactly once and each fd exactly once, attached at
+ * the first byte of the 64 KiB. Once with an O_NONBLOCK socket and
+ * fdcred_send_fds, once with a blocking socket and FDCRED_NONBLOCK. */
+static void test_nonblocking_partial_write_sends_fds_once_and_every_byte_once(void) {
+    for (int variant = 0; variant < 2; variant++) {
+        const char *vn = variant == 0 ? "O_NONBLOCK + fdcred_send_fds" : "fdcred_sendmsg(FDCRED_NONBLOCK)";
+        int sv[2], p[2];
+        MUST(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+        MUST(pipe(p));
+        int sndbuf = 16384;
+        MUST(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf));
+        if (variant == 0)
+            MUST(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK));
+        MUST(fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK)); /* the receiver reads what is queued */
+        struct stream_check sc = {0, 0, -1, -1};
+        static char chunk[65536];
+        long sent = 0; /* stream offset of the next byte to send */
+        /* fill the buffer with plain sends until EAGAIN */
+        for (;;) {
+            fill_pattern(chunk, sent, 1024);
+            ssize_t r = send(sv[0], chunk, 1024, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (r < 0) {
+                CHECK(errno == EAGAIN, "filling: send");
+                break;
+            }
+            sent += r;
+        }
+        int fds[3] = {p[1], p[1], p[1]};
+        const long start = sent, total = 65536;
+        fill_pattern(chunk, start, (size_t)total);
+        long r;
+        struct iovec iov;
+        struct fdcred_msg m = {0};
+#define SEND_WITH_FDS(off)                                                                                   \
+    (variant == 0 ? fdcred_send_fds(sv[0], chunk + (off), (size_t)(total - (off)), fds, 3)                   \
+                  : (iov.iov_base = chunk + (off), iov.iov_len = (size_t)(total - (off)), m.iov = &iov,      \
+                     m.iovlen = 1, m.fds = fds, m.nfds = 3, fdcred_sendmsg(sv[0], &m, FDCRED_NONBLOCK)))
+        /* buffer full: EAGAIN, and nothing of it went out (checked below:
+         * the fds arrive once, the bytes once) */
+        errno = 0;
+        r = SEND_WITH_FDS(0);
+        CHECK(r == -1 && errno == EAGAIN, "%s: a send with fds into a full buffer gave %ld", vn, r);
+        /* the receiver makes a little room: the retry writes part */
+        drain_and_check(sv[1], &sc, p[0], 4096);
+        r = SEND_WITH_FDS(0);
+        CHECK(r > 0 && r < total, "%s: the retry wrote %ld of %ld bytes: no partial write to test", vn, r, total);
+        long done = r;
+        int rounds = 0;
+        while (done < total) {
+            drain_and_check(sv[1], &sc, p[0], -1);
+            /* the rest goes without fds: they travelled with the first byte */
+            ssize_t w = variant == 0 ? fdcred_send_fds(sv[0], chunk + done, (size_t)(total - done), NULL, 0)
+                                     : (iov.iov_base = chunk + done, iov.iov_len = (size_t)(total - done),
+                                        m.nfds = 0, m.fds = NULL, fdcred_sendmsg(sv[0], &m, FDCRED_NONBLOCK));
+            if (w < 0) {
+                CHECK(errno == EAGAIN, "%s: sending the rest at %ld", vn, done);
+                continue;
+            }
+            done += w;
+            rounds++;
+        }
+#undef SEND_WITH_FDS
+        sent = start + total;
+        close(sv[0]);
+        struct pollfd pf = {.fd = sv[1], .events = POLLIN};
+        while (sc.offset < sent) {
+            long at = sc.offset;
+            CHECK(poll(&pf, 1, 5000) == 1, "%s: waiting for the rest at %ld of %ld", vn, sc.offset, sent);
+            drain_and_check(sv[1], &sc, p[0], -1);
+            CHECK(sc.offset > at, "%s: end of file at %ld of %ld bytes", vn, sc.offset, sent);
+        }
+        char c;
+        CHECK(read(sv[1], &c, 1) == 0, "%s: bytes past the end of what was sent", vn);
+        CHECK(sc.fds_seen == 3, "%s: %zu fds arrived, 3 were sent once", vn, sc.fds_seen);
+        CHECK(sc.fd_read_start <= start && start < sc.fd_read_end,
+              "%s: the fds came with bytes %ld..%ld, not with byte %ld (the first of the send)", vn,
+              sc.fd_read_start, sc.fd_read_end, start);
+        printf("  %s: %ld bytes filled, then 64 KiB: %ld with the fds, the rest in %d sends\n", vn, start, r,
+               rounds);
+        close(sv[1]);
+        close_all(p, 2);
+    }
+}
+
 static const struct test tests[] = {
     TEST(test_lib_send_to_plain_peer_on_every_socket_type),
     TEST(test_plain_peer_to_lib_recv_on_every_socket_type),
@@ -610,6 +851,8 @@ static const struct test tests[] = {
     TEST(test_kernel_truncation_at_rlimit_closes_every_fd),
     TEST(test_recvfd_tells_no_fd_from_end_of_file),
     TEST(test_bad_arguments_get_clear_errnos),
+    TEST(test_simple_receives_refuse_a_record_longer_than_the_buffer),
+    TEST(test_nonblocking_partial_write_sends_fds_once_and_every_byte_once),
 };
 
 int main(int argc, char **argv) { return run_tests(tests, NTESTS(tests), argc, argv); }

@@ -198,7 +198,10 @@
  */
 struct fdcred_cred {
   /**
-   * `FDCRED_CRED_*` bits naming the valid fields.
+   * `FDCRED_CRED_*` bits naming the valid fields. In a claim (sent with
+   * `fdcred_send_cred` or `fdcred_sendmsg`): 0 states `pid`, `uid` and
+   * `gid` exactly as written; with bits, the unmarked fields are the
+   * sender's own; any other bit is refused (`EINVAL`).
    */
   uint32_t known;
   /**
@@ -269,8 +272,11 @@ struct fdcred_msg {
    */
   int pidfd;
   /**
-   * Send with `FDCRED_SEND_CRED`: the identity to claim (fields not marked
-   * in `known` are the sender's own), or NULL for the sender's own.
+   * Send with `FDCRED_SEND_CRED`: the identity to claim, or NULL for the
+   * sender's own. With `known` 0 the claim is `pid`, `uid` and `gid`
+   * exactly as written (a zero-filled struct claims pid 0 and root, and
+   * fails); with bits in `known`, the fields not marked are the sender's
+   * own. Not read without `FDCRED_SEND_CRED`.
    * Receive: where to store the credentials the kernel attached, or NULL;
    * when there were none it is set to "nothing known".
    */
@@ -324,6 +330,13 @@ extern "C" {
  * namespace is looked at when an overflow id arrives, never cached, so a
  * process that later moves to another user namespace is judged by the one
  * it is in; no heap is used.
+ *
+ * On a `socketpair` end it names the process that called `socketpair`
+ * (Linux records the caller for both ends then), not whoever holds the
+ * other end now: after a `fork` and `setuid` in the child, the parent
+ * still sees itself (its pid and ids at `socketpair` time). To learn who
+ * is writing, use per-message credentials (`fdcred_allow_recv_cred`, then
+ * `fdcred_recv_cred`), which the kernel takes at each send.
  *
  * Returns 0, or -1 with `errno` (and `*out` untouched):
  * - `ENOTCONN`: no peer the kernel recorded: an unconnected or `connect()`ed
@@ -409,7 +422,9 @@ int fdcred_allow_recv_pidfd(int sock);
 /**
  * Make the kernel refuse descriptors sent to `sock` (Linux 6.16+
  * `SO_PASSRIGHTS` off; `ENOPROTOOPT` on every other OS): a peer's `sendmsg` with `SCM_RIGHTS` then fails
- * with `EPERM` on its side, so no descriptor can flood this process.
+ * with `EPERM` on its side, so no descriptor can flood this process, and
+ * none has to be closed by it (closing a descriptor a peer chose can wait:
+ * see `fdcred_recvmsg`).
  *
  * Returns 0, or -1 with `errno`: `ENOPROTOOPT` (the kernel lacks it),
  * `EOPNOTSUPP` (not a Unix-domain socket), `EBADF`, `ENOTSOCK`.
@@ -420,9 +435,19 @@ int fdcred_allow_recv_pidfd(int sock);
 int fdcred_refuse_fds(int sock);
 
 /**
- * Send `len` bytes from `buf` with credentials attached: `*cred` (its
- * fields marked in `known`; the rest are the caller's own), or the caller's
- * own pid, real uid and real gid when `cred` is NULL.
+ * Send `len` bytes from `buf` with credentials attached: the caller's own
+ * pid, real uid and real gid when `cred` is NULL; otherwise the identity
+ * `*cred` states, and nothing else in its place:
+ * - `known` 0: exactly `pid`, `uid` and `gid` as written. A zero-filled
+ *   struct therefore claims pid 0, uid 0 and gid 0 and fails (`EPERM`;
+ *   `ESRCH` for root); a root daemon that sets `uid = 65534` and forgets
+ *   `known` sends uid 65534, not root.
+ * - bits in `known`: the marked fields; the others are the caller's own
+ *   (`FDCRED_CRED_RUID`/`RGID` change nothing: Linux carries one uid and
+ *   one gid). A bit that no `FDCRED_CRED_*` constant defines: `EINVAL`.
+ *
+ * The same holds for `msg->cred` in `fdcred_sendmsg` and for
+ * `CredSource::Claim` in the Rust API.
  *
  * Linux: the kernel checks the claim: without `CAP_SETUID`/`CAP_SETGID`/
  * `CAP_SYS_ADMIN` a process may claim only its own pid and its real,
@@ -431,17 +456,20 @@ int fdcred_refuse_fds(int sock);
  * FreeBSD and DragonFly attach an `SCM_CREDS` the kernel fills in; NetBSD
  * and illumos send the data alone, and the kernel attaches the sender's
  * credentials for a receiver that opted in; OpenBSD and macOS have none
- * (`EOPNOTSUPP`). On a stream at least one byte is required. Never raises `SIGPIPE`; `EINTR` is retried.
- * Thread-safe.
+ * (`EOPNOTSUPP`). On a stream at least one byte is required, and a short
+ * count is possible as for `fdcred_send_fds` (the credentials went with the
+ * first byte). Never raises `SIGPIPE`; `EINTR` is retried. Thread-safe.
  *
  * Returns the number of bytes sent, or -1 with `errno`:
  * - `EPERM`: an identity the caller may not claim (Linux).
  * - `EINVAL`: (Linux) a claimed uid or gid of -1, or one the caller's user
  *   namespace does not map; the kernel checks this before any permission.
- * - `ESRCH`: (Linux) a claimed pid of no process, from a sender allowed to
- *   claim other pids (`CAP_SYS_ADMIN`).
+ * - `ESRCH`: (Linux) a claimed pid that names no process, from a sender
+ *   allowed to claim other pids (`CAP_SYS_ADMIN`); pid 0 from a zero-filled
+ *   `cred` sent by a privileged process.
  * - `EINVAL`: NULL `buf` with `len` > 0; `len` > `SSIZE_MAX`; `len` 0 on a
- *   stream socket.
+ *   stream socket; a bit in `cred->known` that no `FDCRED_CRED_*` constant
+ *   defines (checked before anything is sent, on every OS).
  * - `EOPNOTSUPP`: not a Unix-domain socket; a non-NULL `cred` on any OS
  *   but Linux; OpenBSD and macOS.
  * - `ENOTCONN`: no peer (an unconnected or listening socket).
@@ -451,10 +479,7 @@ int fdcred_refuse_fds(int sock);
  * `cred` must be NULL or point to a valid `struct fdcred_cred`; `buf` must
  * be readable for `len` bytes (or NULL with 0).
  */
-ssize_t fdcred_send_cred(int sock,
-                         const struct fdcred_cred *cred,
-                         const void *buf,
-                         size_t len);
+ssize_t fdcred_send_cred(int sock, const struct fdcred_cred *cred, const void *buf, size_t len);
 
 /**
  * Receive up to `len` bytes into `buf` and the sender's credentials into
@@ -468,8 +493,10 @@ ssize_t fdcred_send_cred(int sock,
  * synthesizes pid 0 and the overflow ids, fails with `ENOMSG`: it is never
  * reported as an identity. So does a message whose sender can be named in
  * no field (another pid namespace, ids unmapped here), which the kernel
- * reports with the same values. Descriptors attached to the message
- * are closed (and the call fails), as is a pidfd. `EINTR` is retried.
+ * reports with the same values. Descriptors attached to the message are
+ * closed without waiting (see `fdcred_recvmsg`), and the call fails; a
+ * pidfd is closed too. A `SOCK_DGRAM` or `SOCK_SEQPACKET` record longer
+ * than `len` fails with `EMSGSIZE`, never returned cut. `EINTR` is retried.
  * Thread-safe.
  *
  * Returns the number of bytes received, or -1 with `errno` (and `*out`
@@ -477,7 +504,9 @@ ssize_t fdcred_send_cred(int sock,
  * - `ENOMSG`: no credentials with the message, or none this process can
  *   name (the data is consumed).
  * - `ECONNRESET`: end of file on a stream or seqpacket connection.
- * - `EMSGSIZE`: the message carried descriptors; all were closed.
+ * - `EMSGSIZE`: the message carried descriptors; or it is a
+ *   `SOCK_DGRAM`/`SOCK_SEQPACKET` record longer than `len`. It is consumed;
+ *   every descriptor it carried was closed.
  * - `EBADMSG`: the kernel truncated the control data; all descriptors closed.
  * - `EINVAL`: `out` is NULL; NULL `buf` with `len` > 0; `len` >
  *   `SSIZE_MAX`; `len` 0 on a `SOCK_STREAM` socket (a read of no bytes
@@ -598,8 +627,8 @@ int fdcred_cred_handshake_receiver(int sock);
  * opted in, so the message carries credentials.
  *
  * Blocks until the byte arrives unless `sock` is non-blocking (then
- * `EAGAIN`). Descriptors attached to the byte are closed. `EINTR` is
- * retried. Thread-safe.
+ * `EAGAIN`). Descriptors attached to the byte are closed, without waiting
+ * (see `fdcred_recvmsg`). `EINTR` is retried. Thread-safe.
  *
  * Returns 0, or -1 with `errno`:
  * - `ECONNRESET`: end of file before the byte (the receiver gave up).
@@ -649,15 +678,19 @@ int fdcred_sendfd(int sock, int fd);
  * - `ENOMSG`: the message carried no descriptor (the byte is consumed).
  * - `ECONNRESET`: end of file: the peer closed a stream or seqpacket
  *   connection (or sent an empty seqpacket record).
- * - `EMSGSIZE`: the message carried more than one descriptor; all were closed.
+ * - `EMSGSIZE`: the message carried more than one descriptor; or, on a
+ *   `SOCK_DGRAM` or `SOCK_SEQPACKET` socket, more than one data byte (the
+ *   record would be cut). The message is consumed and every descriptor it
+ *   carried was closed.
  * - `EBADMSG`: the kernel truncated the control data (typically this process
  *   hit `RLIMIT_NOFILE`); every descriptor that arrived was closed.
  * - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the byte read is lost).
  * - `EBADF`, `ENOTSOCK`, `EAGAIN` (non-blocking socket, nothing queued),
  *   `ENOTCONN`.
  *
- * No descriptor is ever left open on failure. `EINTR` is retried.
- * Thread-safe.
+ * No descriptor is ever left open on failure, and those closed for the
+ * caller are closed without waiting (see `fdcred_recvmsg`). `EINTR` is
+ * retried. Thread-safe.
  *
  * # Safety
  * None beyond passing an integer; any value is handled.
@@ -680,6 +713,13 @@ int fdcred_recvfd(int sock);
  * semantics, not a library fault: serialize the senders, or use
  * `SOCK_SEQPACKET` or `SOCK_DGRAM`, whose messages keep each descriptor
  * with its own bytes.
+ *
+ * Partial writes (a non-blocking `SOCK_STREAM` whose buffer fills, or a
+ * blocking one interrupted after some bytes): a return of `n` < `len` means
+ * the first `n` bytes *and all the descriptors* were sent; send the rest
+ * (`buf + n`, `len - n`) *without* descriptors, or the peer receives them
+ * twice. -1 with `EAGAIN` means nothing was sent, no descriptor either:
+ * retry the same call, descriptors included, when the socket is writable.
  *
  * Returns the number of bytes sent, or -1 with `errno`:
  * - `EINVAL`: `nfds` > `FDCRED_MAX_FDS`; NULL `buf` or `fds` with a
@@ -708,15 +748,20 @@ ssize_t fdcred_send_fds(int sock, const void *buf, size_t len, const int *fds, s
  *
  * `*nfds` is, on entry, the capacity of `fds` (0 to accept none) and, on
  * success, how many descriptors were stored there; they are owned by the
- * caller and close-on-exec. A datagram longer than `len` is cut as with
- * `recv` (use `fdcred_recvmsg` to be told). `buf` may be NULL when `len` is
- * 0; `fds` may be NULL when `*nfds` is 0. `EINTR` is retried. Thread-safe.
+ * caller and close-on-exec. A `SOCK_DGRAM` or `SOCK_SEQPACKET` record
+ * longer than `len` is never returned cut: the call fails with `EMSGSIZE`
+ * (use `fdcred_recvmsg` to take the first bytes and be told,
+ * `FDCRED_MSG_DATA_TRUNC`); on a stream the rest stays queued. `buf` may be
+ * NULL when `len` is 0; `fds` may be NULL when `*nfds` is 0. Descriptors
+ * closed for the caller are closed without waiting (see `fdcred_recvmsg`).
+ * `EINTR` is retried. Thread-safe.
  *
  * Returns the number of bytes received (0 at end of file, with `*nfds` 0),
  * or -1 with `errno`; on failure no descriptor is left open and `*nfds` is
  * untouched:
- * - `EMSGSIZE`: the message carried more descriptors than `*nfds`; all were
- *   closed (the data is consumed).
+ * - `EMSGSIZE`: the message carried more descriptors than `*nfds`; or it is
+ *   a `SOCK_DGRAM`/`SOCK_SEQPACKET` record longer than `len`. It is
+ *   consumed and every descriptor it carried was closed.
  * - `EBADMSG`: the kernel truncated the control data (typically this process
  *   hit `RLIMIT_NOFILE`); every descriptor that arrived was closed.
  * - `EINVAL`: `nfds` is NULL; NULL `buf` or `fds` with a non-zero count;
@@ -784,9 +829,16 @@ ssize_t fdcred_sendto_fds(int sock,
  * `*msg` is not modified. Never raises `SIGPIPE`; `EINTR` is retried.
  * Thread-safe (on a shared `SOCK_STREAM` socket, see `fdcred_send_fds`).
  *
- * Credentials (Linux `SCM_CREDENTIALS`): the kernel checks them; a sender
- * without `CAP_SETUID`/`CAP_SETGID`/`CAP_SYS_ADMIN` may claim only its own
- * pid and its real, effective or saved ids, else `EPERM` and nothing is sent.
+ * Credentials (Linux `SCM_CREDENTIALS`): `msg->cred` NULL sends the
+ * caller's own; otherwise its fields as `fdcred_send_cred` reads them (with
+ * `known` 0, `pid`, `uid` and `gid` exactly as written). The kernel checks
+ * them; a sender without `CAP_SETUID`/`CAP_SETGID`/`CAP_SYS_ADMIN` may
+ * claim only its own pid and its real, effective or saved ids, else `EPERM`
+ * and nothing is sent.
+ *
+ * Partial writes on a stream: as for `fdcred_send_fds` (the descriptors and
+ * credentials went with the first byte; send the rest without them;
+ * `EAGAIN` sent nothing).
  *
  * Returns the number of bytes sent, or -1 with `errno`: those of
  * `fdcred_send_fds` (`EOPNOTSUPP` for a socket that is not a Unix one only
@@ -795,10 +847,12 @@ ssize_t fdcred_sendto_fds(int sock,
  *   a NULL `iov`, `fds` or `addr` with a non-zero count or length; an `iov` entry with a NULL base and a
  *   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`;
  *   (Linux) claimed credentials with a uid or gid of -1 or one the
- *   caller's user namespace does not map.
+ *   caller's user namespace does not map; with `FDCRED_SEND_CRED`, a bit in
+ *   `msg->cred->known` that no `FDCRED_CRED_*` constant defines.
  * - `EPERM`: credentials the sender may not claim.
- * - `ESRCH`: (Linux) a claimed pid of no process, from a sender allowed to
- *   claim other pids.
+ * - `ESRCH`: (Linux) a claimed pid that names no process, from a sender
+ *   allowed to claim other pids (pid 0 from a zero-filled `msg->cred`, sent
+ *   by a privileged process).
  * - `EMSGSIZE`: more than `IOV_MAX` entries in `iov` (nothing is sent); a
  *   datagram too large.
  *
@@ -829,6 +883,23 @@ ssize_t fdcred_sendmsg(int sock,
  * reports them as the overflow id 65534; see `fdcred_peer_cred`); with
  * nothing left known, `FDCRED_MSG_CRED` stays clear. `EINTR` is retried.
  * Thread-safe.
+ *
+ * Descriptors closed for the caller (by this and every receive call:
+ * surplus, unexpected, of a truncated message) never make the call wait: a
+ * socket among them has `SO_LINGER` turned off (`l_onoff` 0) before the
+ * `close`, so a peer cannot send a TCP socket set to linger with data it
+ * cannot deliver and block the receiver for the linger time. `l_onoff` 0,
+ * not an abortive `{1, 0}`: the sender may still share that socket, and its
+ * connection keeps its data and ends normally (what it shares is the
+ * setting: its own last close no longer lingers). The limits: a sender that
+ * keeps the socket could turn lingering back on between the library's
+ * `setsockopt` and `close` and drop its own copy in that window; other
+ * kinds of descriptor get a plain `close`, which can wait where the file's
+ * owner decides (a file on a FUSE or network filesystem flushes to its
+ * server); and the descriptors the kernel itself drops from a truncated
+ * message (those past `RLIMIT_NOFILE`) are closed by the kernel as the
+ * call returns, beyond the library's reach. Facing peers that may do any
+ * of this, refuse descriptors altogether with `fdcred_refuse_fds`.
  *
  * Returns the number of bytes received (0 at end of file on a stream; with
  * buffers of 0 bytes in all, a stream read returns 0 while the peer is

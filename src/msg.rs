@@ -7,7 +7,7 @@ use std::os::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use crate::cmsg::{self, Buf, Builder, Item};
 use crate::sys::{self, MAX_FDS};
-use crate::types::{fdcred_cred, CredSource};
+use crate::types::{fdcred_cred, CredSource, FDCRED_CRED_DEFINED};
 
 /// What to attach to a message, and how to send it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,13 +73,15 @@ impl ReceivedFds {
         }
     }
 
-    /// Close every descriptor held.
+    /// Close every descriptor held, without waiting: a socket among them
+    /// has its `SO_LINGER` turned off first, so that a peer cannot make the
+    /// close block (see [`Received`]).
     pub fn clear(&mut self) {
         let len = mem::replace(&mut self.len, 0);
         for slot in &mut self.slots[..len] {
             // SAFETY: slots below the old `len` were initialised by `push`,
-            // and `len` is already 0, so none is dropped twice.
-            unsafe { slot.assume_init_drop() };
+            // and `len` is already 0, so none is read twice.
+            sys::close_unwanted(unsafe { slot.assume_init_read() });
         }
     }
 
@@ -126,7 +128,7 @@ impl ReceivedFds {
     }
 
     /// Take the descriptors out one by one. Those the iterator does not
-    /// yield are closed when it is dropped.
+    /// yield are closed when it is dropped (as by [`clear`](Self::clear)).
     pub fn drain(&mut self) -> Drain<'_> {
         let len = mem::replace(&mut self.len, 0);
         Drain { slots: &mut self.slots[..len], next: 0 }
@@ -154,7 +156,7 @@ impl Iterator for Drain<'_> {
 impl Drop for Drain<'_> {
     fn drop(&mut self) {
         for fd in self.by_ref() {
-            drop(fd);
+            sys::close_unwanted(fd);
         }
     }
 }
@@ -172,6 +174,18 @@ impl core::fmt::Debug for ReceivedFds {
 }
 
 /// What one receive delivered.
+///
+/// Every descriptor the library closes for the caller (beyond
+/// [`RecvOptions::max_fds`], of a truncated message, left in [`fds`](Self::fds)
+/// when it is dropped) is closed without waiting: a socket has `SO_LINGER`
+/// turned off first (`l_onoff` 0, which keeps its queued data and resets no
+/// connection), so a peer that sends a lingering TCP socket with unsendable
+/// data cannot block the receiver for its linger time. Other kinds of
+/// descriptor get a plain `close`, which can still wait where the file's
+/// owner decides: a file on a FUSE or network filesystem flushes to its
+/// server; and those the kernel itself drops from a truncated message are
+/// closed by the kernel. Against peers that may send such things, refuse
+/// descriptors altogether ([`refuse_fds`](crate::refuse_fds)).
 #[derive(Debug)]
 pub struct Received {
     /// Data bytes written into the buffers.
@@ -210,8 +224,10 @@ fn take_fd(received: &mut Received, raw: RawFd, max_fds: usize, cloexec: bool) {
     if cloexec {
         sys::set_cloexec_after_recv(&fd);
     }
-    if received.fds.len() >= max_fds || received.fds.push(fd).is_err() {
-        received.fds_overflowed = true; // `fd` (if not pushed) is closed here
+    let unwanted = if received.fds.len() >= max_fds { Some(fd) } else { received.fds.push(fd).err() };
+    if let Some(fd) = unwanted {
+        received.fds_overflowed = true;
+        sys::close_unwanted(fd);
     }
 }
 
@@ -262,19 +278,28 @@ fn check_ancillary_target(sock: BorrowedFd<'_>, data_len: usize, check_domain: b
 
 /// Send `data` with the descriptors and credentials in `opts` in one
 /// `sendmsg`. Returns the number of data bytes sent; on a stream socket a
-/// short count is possible (as with `send`), and the ancillary data went with
-/// the first byte.
+/// short count is possible (as with `send`; non-blocking, when the buffer
+/// fills part-way), and the ancillary data went with the first byte: send
+/// the rest *without* it, or the peer gets the descriptors twice. An error
+/// (`EAGAIN` included) means nothing was sent, no descriptor either.
 ///
 /// Errors: `EINVAL` (more than [`MAX_FDS`](crate::MAX_FDS) descriptors; descriptors or
-/// credentials with no data byte on a stream), `EOPNOTSUPP` (descriptors or
+/// credentials with no data byte on a stream; a [`CredSource::Claim`] with
+/// a `known` bit no `FDCRED_CRED_*` constant defines), `EOPNOTSUPP` (descriptors or
 /// credentials on a socket that is not a Unix one, unless
 /// [`SendOptions::no_socket_check`]), and whatever `sendmsg`
 /// reports: `EBADF`, `ENOTSOCK`, `EPIPE` (never a `SIGPIPE`), `EAGAIN`,
-/// `EPERM` (credentials the sender may not claim), `ETOOMANYREFS`, ...
+/// `EPERM` (credentials the sender may not claim), `ESRCH` (a claimed pid
+/// that names no process), `ETOOMANYREFS`, ...
 #[inline(always)]
 pub fn send_msg(sock: BorrowedFd<'_>, data: &[IoSlice<'_>], opts: &SendOptions<'_>) -> io::Result<usize> {
     if opts.fds.len() > MAX_FDS {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    if let Some(CredSource::Claim(claim)) = opts.cred {
+        if claim.known & !FDCRED_CRED_DEFINED != 0 {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
     }
     let mut control = Buf::<{ sys::SEND_CONTROL_LEN }>::new();
     let mut builder = Builder::new(&mut control);

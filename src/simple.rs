@@ -15,7 +15,10 @@ fn err(code: i32) -> io::Error {
 }
 
 /// The simple calls' policy: a message whose descriptors are incomplete is a
-/// failure (the core has already closed them). Receives into `received`
+/// failure (the core has already closed them), and so is a datagram or
+/// seqpacket record longer than `buf` (`EMSGSIZE`; its descriptors are
+/// closed with `received`): these calls have no way to say "cut", and the
+/// first bytes of a record must not pass for the record. Receives into `received`
 /// (fresh from `Received::new`) in place, so that nothing copies its
 /// descriptor array.
 #[inline(always)]
@@ -25,7 +28,7 @@ fn recv_complete(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize, received:
     if received.control_truncated {
         return Err(err(libc::EBADMSG));
     }
-    if received.fds_overflowed {
+    if received.fds_overflowed || received.data_truncated {
         return Err(err(libc::EMSGSIZE));
     }
     Ok(())

@@ -13,6 +13,11 @@ pub const FDCRED_CRED_GID: u32 = 1 << 2;
 pub const FDCRED_CRED_RUID: u32 = 1 << 3;
 /// `fdcred_cred.rgid` is valid.
 pub const FDCRED_CRED_RGID: u32 = 1 << 4;
+/// Every bit above: a claim whose `known` has any other is refused
+/// (`EINVAL`), so that a bit a later version defines can never be sent to an
+/// older library and silently mean nothing.
+pub(crate) const FDCRED_CRED_DEFINED: u32 =
+    FDCRED_CRED_PID | FDCRED_CRED_UID | FDCRED_CRED_GID | FDCRED_CRED_RUID | FDCRED_CRED_RGID;
 
 /// The identity of a process, as the kernel reported it.
 ///
@@ -45,7 +50,10 @@ pub const FDCRED_CRED_RGID: u32 = 1 << 4;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct fdcred_cred {
-    /// `FDCRED_CRED_*` bits naming the valid fields.
+    /// `FDCRED_CRED_*` bits naming the valid fields. In a claim (sent with
+    /// `fdcred_send_cred` or `fdcred_sendmsg`): 0 states `pid`, `uid` and
+    /// `gid` exactly as written; with bits, the unmarked fields are the
+    /// sender's own; any other bit is refused (`EINVAL`).
     pub known: u32,
     /// Process id, or -1.
     pub pid: libc::pid_t,
@@ -128,7 +136,16 @@ impl Default for fdcred_cred {
 pub enum CredSource {
     /// The sender's own pid, real uid and real gid.
     Own,
-    /// The fields marked known in the credential; the rest are the sender's
-    /// own. The kernel refuses (`EPERM`) ids the sender may not claim.
+    /// An identity stated by the sender (Linux only; `EOPNOTSUPP` elsewhere).
+    ///
+    /// With `known` 0, exactly the credential's `pid`, `uid` and `gid` as
+    /// they are written: nothing is replaced by the sender's own, so a
+    /// zero-filled credential claims pid 0 and root, and the kernel refuses
+    /// it (`EPERM`, or `ESRCH` for a privileged sender: pid 0 names no
+    /// process). With bits in `known`, the marked fields, and the sender's own
+    /// for the others (`FDCRED_CRED_RUID`/`RGID` are accepted and change
+    /// nothing: Linux carries one uid and one gid). A bit no
+    /// `FDCRED_CRED_*` constant defines is refused (`EINVAL`). The kernel
+    /// refuses (`EPERM`) ids the sender may not claim.
     Claim(fdcred_cred),
 }

@@ -42,6 +42,13 @@ use crate::{handshake, peer, simple};
 /// process that later moves to another user namespace is judged by the one
 /// it is in; no heap is used.
 ///
+/// On a `socketpair` end it names the process that called `socketpair`
+/// (Linux records the caller for both ends then), not whoever holds the
+/// other end now: after a `fork` and `setuid` in the child, the parent
+/// still sees itself (its pid and ids at `socketpair` time). To learn who
+/// is writing, use per-message credentials (`fdcred_allow_recv_cred`, then
+/// `fdcred_recv_cred`), which the kernel takes at each send.
+///
 /// Returns 0, or -1 with `errno` (and `*out` untouched):
 /// - `ENOTCONN`: no peer the kernel recorded: an unconnected or `connect()`ed
 ///   `SOCK_DGRAM` socket, a listening socket, a socket not yet connected.
@@ -153,7 +160,9 @@ pub unsafe extern "C" fn fdcred_allow_recv_pidfd(sock: c_int) -> c_int {
 
 /// Make the kernel refuse descriptors sent to `sock` (Linux 6.16+
 /// `SO_PASSRIGHTS` off; `ENOPROTOOPT` on every other OS): a peer's `sendmsg` with `SCM_RIGHTS` then fails
-/// with `EPERM` on its side, so no descriptor can flood this process.
+/// with `EPERM` on its side, so no descriptor can flood this process, and
+/// none has to be closed by it (closing a descriptor a peer chose can wait:
+/// see `fdcred_recvmsg`).
 ///
 /// Returns 0, or -1 with `errno`: `ENOPROTOOPT` (the kernel lacks it),
 /// `EOPNOTSUPP` (not a Unix-domain socket), `EBADF`, `ENOTSOCK`.
@@ -168,9 +177,19 @@ pub unsafe extern "C" fn fdcred_refuse_fds(sock: c_int) -> c_int {
     })
 }
 
-/// Send `len` bytes from `buf` with credentials attached: `*cred` (its
-/// fields marked in `known`; the rest are the caller's own), or the caller's
-/// own pid, real uid and real gid when `cred` is NULL.
+/// Send `len` bytes from `buf` with credentials attached: the caller's own
+/// pid, real uid and real gid when `cred` is NULL; otherwise the identity
+/// `*cred` states, and nothing else in its place:
+/// - `known` 0: exactly `pid`, `uid` and `gid` as written. A zero-filled
+///   struct therefore claims pid 0, uid 0 and gid 0 and fails (`EPERM`;
+///   `ESRCH` for root); a root daemon that sets `uid = 65534` and forgets
+///   `known` sends uid 65534, not root.
+/// - bits in `known`: the marked fields; the others are the caller's own
+///   (`FDCRED_CRED_RUID`/`RGID` change nothing: Linux carries one uid and
+///   one gid). A bit that no `FDCRED_CRED_*` constant defines: `EINVAL`.
+///
+/// The same holds for `msg->cred` in `fdcred_sendmsg` and for
+/// `CredSource::Claim` in the Rust API.
 ///
 /// Linux: the kernel checks the claim: without `CAP_SETUID`/`CAP_SETGID`/
 /// `CAP_SYS_ADMIN` a process may claim only its own pid and its real,
@@ -179,17 +198,20 @@ pub unsafe extern "C" fn fdcred_refuse_fds(sock: c_int) -> c_int {
 /// FreeBSD and DragonFly attach an `SCM_CREDS` the kernel fills in; NetBSD
 /// and illumos send the data alone, and the kernel attaches the sender's
 /// credentials for a receiver that opted in; OpenBSD and macOS have none
-/// (`EOPNOTSUPP`). On a stream at least one byte is required. Never raises `SIGPIPE`; `EINTR` is retried.
-/// Thread-safe.
+/// (`EOPNOTSUPP`). On a stream at least one byte is required, and a short
+/// count is possible as for `fdcred_send_fds` (the credentials went with the
+/// first byte). Never raises `SIGPIPE`; `EINTR` is retried. Thread-safe.
 ///
 /// Returns the number of bytes sent, or -1 with `errno`:
 /// - `EPERM`: an identity the caller may not claim (Linux).
 /// - `EINVAL`: (Linux) a claimed uid or gid of -1, or one the caller's user
 ///   namespace does not map; the kernel checks this before any permission.
-/// - `ESRCH`: (Linux) a claimed pid of no process, from a sender allowed to
-///   claim other pids (`CAP_SYS_ADMIN`).
+/// - `ESRCH`: (Linux) a claimed pid that names no process, from a sender
+///   allowed to claim other pids (`CAP_SYS_ADMIN`); pid 0 from a zero-filled
+///   `cred` sent by a privileged process.
 /// - `EINVAL`: NULL `buf` with `len` > 0; `len` > `SSIZE_MAX`; `len` 0 on a
-///   stream socket.
+///   stream socket; a bit in `cred->known` that no `FDCRED_CRED_*` constant
+///   defines (checked before anything is sent, on every OS).
 /// - `EOPNOTSUPP`: not a Unix-domain socket; a non-NULL `cred` on any OS
 ///   but Linux; OpenBSD and macOS.
 /// - `ENOTCONN`: no peer (an unconnected or listening socket).
@@ -230,8 +252,10 @@ pub unsafe extern "C" fn fdcred_send_cred(
 /// synthesizes pid 0 and the overflow ids, fails with `ENOMSG`: it is never
 /// reported as an identity. So does a message whose sender can be named in
 /// no field (another pid namespace, ids unmapped here), which the kernel
-/// reports with the same values. Descriptors attached to the message
-/// are closed (and the call fails), as is a pidfd. `EINTR` is retried.
+/// reports with the same values. Descriptors attached to the message are
+/// closed without waiting (see `fdcred_recvmsg`), and the call fails; a
+/// pidfd is closed too. A `SOCK_DGRAM` or `SOCK_SEQPACKET` record longer
+/// than `len` fails with `EMSGSIZE`, never returned cut. `EINTR` is retried.
 /// Thread-safe.
 ///
 /// Returns the number of bytes received, or -1 with `errno` (and `*out`
@@ -239,7 +263,9 @@ pub unsafe extern "C" fn fdcred_send_cred(
 /// - `ENOMSG`: no credentials with the message, or none this process can
 ///   name (the data is consumed).
 /// - `ECONNRESET`: end of file on a stream or seqpacket connection.
-/// - `EMSGSIZE`: the message carried descriptors; all were closed.
+/// - `EMSGSIZE`: the message carried descriptors; or it is a
+///   `SOCK_DGRAM`/`SOCK_SEQPACKET` record longer than `len`. It is consumed;
+///   every descriptor it carried was closed.
 /// - `EBADMSG`: the kernel truncated the control data; all descriptors closed.
 /// - `EINVAL`: `out` is NULL; NULL `buf` with `len` > 0; `len` >
 ///   `SSIZE_MAX`; `len` 0 on a `SOCK_STREAM` socket (a read of no bytes
@@ -403,8 +429,8 @@ pub unsafe extern "C" fn fdcred_cred_handshake_receiver(sock: c_int) -> c_int {
 /// opted in, so the message carries credentials.
 ///
 /// Blocks until the byte arrives unless `sock` is non-blocking (then
-/// `EAGAIN`). Descriptors attached to the byte are closed. `EINTR` is
-/// retried. Thread-safe.
+/// `EAGAIN`). Descriptors attached to the byte are closed, without waiting
+/// (see `fdcred_recvmsg`). `EINTR` is retried. Thread-safe.
 ///
 /// Returns 0, or -1 with `errno`:
 /// - `ECONNRESET`: end of file before the byte (the receiver gave up).

@@ -55,8 +55,11 @@ pub struct fdcred_msg {
     /// Receive, out: the sender's pidfd (close-on-exec, owned by the caller)
     /// when `FDCRED_MSG_PIDFD` is set in `result`, else -1.
     pub pidfd: c_int,
-    /// Send with `FDCRED_SEND_CRED`: the identity to claim (fields not marked
-    /// in `known` are the sender's own), or NULL for the sender's own.
+    /// Send with `FDCRED_SEND_CRED`: the identity to claim, or NULL for the
+    /// sender's own. With `known` 0 the claim is `pid`, `uid` and `gid`
+    /// exactly as written (a zero-filled struct claims pid 0 and root, and
+    /// fails); with bits in `known`, the fields not marked are the sender's
+    /// own. Not read without `FDCRED_SEND_CRED`.
     /// Receive: where to store the credentials the kernel attached, or NULL;
     /// when there were none it is set to "nothing known".
     pub cred: *mut fdcred_cred,
@@ -109,15 +112,19 @@ pub unsafe extern "C" fn fdcred_sendfd(sock: c_int, fd: c_int) -> c_int {
 /// - `ENOMSG`: the message carried no descriptor (the byte is consumed).
 /// - `ECONNRESET`: end of file: the peer closed a stream or seqpacket
 ///   connection (or sent an empty seqpacket record).
-/// - `EMSGSIZE`: the message carried more than one descriptor; all were closed.
+/// - `EMSGSIZE`: the message carried more than one descriptor; or, on a
+///   `SOCK_DGRAM` or `SOCK_SEQPACKET` socket, more than one data byte (the
+///   record would be cut). The message is consumed and every descriptor it
+///   carried was closed.
 /// - `EBADMSG`: the kernel truncated the control data (typically this process
 ///   hit `RLIMIT_NOFILE`); every descriptor that arrived was closed.
 /// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the byte read is lost).
 /// - `EBADF`, `ENOTSOCK`, `EAGAIN` (non-blocking socket, nothing queued),
 ///   `ENOTCONN`.
 ///
-/// No descriptor is ever left open on failure. `EINTR` is retried.
-/// Thread-safe.
+/// No descriptor is ever left open on failure, and those closed for the
+/// caller are closed without waiting (see `fdcred_recvmsg`). `EINTR` is
+/// retried. Thread-safe.
 ///
 /// # Safety
 /// None beyond passing an integer; any value is handled.
@@ -141,6 +148,13 @@ pub unsafe extern "C" fn fdcred_recvfd(sock: c_int) -> c_int {
 /// semantics, not a library fault: serialize the senders, or use
 /// `SOCK_SEQPACKET` or `SOCK_DGRAM`, whose messages keep each descriptor
 /// with its own bytes.
+///
+/// Partial writes (a non-blocking `SOCK_STREAM` whose buffer fills, or a
+/// blocking one interrupted after some bytes): a return of `n` < `len` means
+/// the first `n` bytes *and all the descriptors* were sent; send the rest
+/// (`buf + n`, `len - n`) *without* descriptors, or the peer receives them
+/// twice. -1 with `EAGAIN` means nothing was sent, no descriptor either:
+/// retry the same call, descriptors included, when the socket is writable.
 ///
 /// Returns the number of bytes sent, or -1 with `errno`:
 /// - `EINVAL`: `nfds` > `FDCRED_MAX_FDS`; NULL `buf` or `fds` with a
@@ -184,15 +198,20 @@ pub unsafe extern "C" fn fdcred_send_fds(
 ///
 /// `*nfds` is, on entry, the capacity of `fds` (0 to accept none) and, on
 /// success, how many descriptors were stored there; they are owned by the
-/// caller and close-on-exec. A datagram longer than `len` is cut as with
-/// `recv` (use `fdcred_recvmsg` to be told). `buf` may be NULL when `len` is
-/// 0; `fds` may be NULL when `*nfds` is 0. `EINTR` is retried. Thread-safe.
+/// caller and close-on-exec. A `SOCK_DGRAM` or `SOCK_SEQPACKET` record
+/// longer than `len` is never returned cut: the call fails with `EMSGSIZE`
+/// (use `fdcred_recvmsg` to take the first bytes and be told,
+/// `FDCRED_MSG_DATA_TRUNC`); on a stream the rest stays queued. `buf` may be
+/// NULL when `len` is 0; `fds` may be NULL when `*nfds` is 0. Descriptors
+/// closed for the caller are closed without waiting (see `fdcred_recvmsg`).
+/// `EINTR` is retried. Thread-safe.
 ///
 /// Returns the number of bytes received (0 at end of file, with `*nfds` 0),
 /// or -1 with `errno`; on failure no descriptor is left open and `*nfds` is
 /// untouched:
-/// - `EMSGSIZE`: the message carried more descriptors than `*nfds`; all were
-///   closed (the data is consumed).
+/// - `EMSGSIZE`: the message carried more descriptors than `*nfds`; or it is
+///   a `SOCK_DGRAM`/`SOCK_SEQPACKET` record longer than `len`. It is
+///   consumed and every descriptor it carried was closed.
 /// - `EBADMSG`: the kernel truncated the control data (typically this process
 ///   hit `RLIMIT_NOFILE`); every descriptor that arrived was closed.
 /// - `EINVAL`: `nfds` is NULL; NULL `buf` or `fds` with a non-zero count;
@@ -292,9 +311,16 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
 /// `*msg` is not modified. Never raises `SIGPIPE`; `EINTR` is retried.
 /// Thread-safe (on a shared `SOCK_STREAM` socket, see `fdcred_send_fds`).
 ///
-/// Credentials (Linux `SCM_CREDENTIALS`): the kernel checks them; a sender
-/// without `CAP_SETUID`/`CAP_SETGID`/`CAP_SYS_ADMIN` may claim only its own
-/// pid and its real, effective or saved ids, else `EPERM` and nothing is sent.
+/// Credentials (Linux `SCM_CREDENTIALS`): `msg->cred` NULL sends the
+/// caller's own; otherwise its fields as `fdcred_send_cred` reads them (with
+/// `known` 0, `pid`, `uid` and `gid` exactly as written). The kernel checks
+/// them; a sender without `CAP_SETUID`/`CAP_SETGID`/`CAP_SYS_ADMIN` may
+/// claim only its own pid and its real, effective or saved ids, else `EPERM`
+/// and nothing is sent.
+///
+/// Partial writes on a stream: as for `fdcred_send_fds` (the descriptors and
+/// credentials went with the first byte; send the rest without them;
+/// `EAGAIN` sent nothing).
 ///
 /// Returns the number of bytes sent, or -1 with `errno`: those of
 /// `fdcred_send_fds` (`EOPNOTSUPP` for a socket that is not a Unix one only
@@ -303,10 +329,12 @@ pub unsafe extern "C" fn fdcred_sendto_fds(
 ///   a NULL `iov`, `fds` or `addr` with a non-zero count or length; an `iov` entry with a NULL base and a
 ///   non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`;
 ///   (Linux) claimed credentials with a uid or gid of -1 or one the
-///   caller's user namespace does not map.
+///   caller's user namespace does not map; with `FDCRED_SEND_CRED`, a bit in
+///   `msg->cred->known` that no `FDCRED_CRED_*` constant defines.
 /// - `EPERM`: credentials the sender may not claim.
-/// - `ESRCH`: (Linux) a claimed pid of no process, from a sender allowed to
-///   claim other pids.
+/// - `ESRCH`: (Linux) a claimed pid that names no process, from a sender
+///   allowed to claim other pids (pid 0 from a zero-filled `msg->cred`, sent
+///   by a privileged process).
 /// - `EMSGSIZE`: more than `IOV_MAX` entries in `iov` (nothing is sent); a
 ///   datagram too large.
 ///
@@ -368,6 +396,23 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
 /// reports them as the overflow id 65534; see `fdcred_peer_cred`); with
 /// nothing left known, `FDCRED_MSG_CRED` stays clear. `EINTR` is retried.
 /// Thread-safe.
+///
+/// Descriptors closed for the caller (by this and every receive call:
+/// surplus, unexpected, of a truncated message) never make the call wait: a
+/// socket among them has `SO_LINGER` turned off (`l_onoff` 0) before the
+/// `close`, so a peer cannot send a TCP socket set to linger with data it
+/// cannot deliver and block the receiver for the linger time. `l_onoff` 0,
+/// not an abortive `{1, 0}`: the sender may still share that socket, and its
+/// connection keeps its data and ends normally (what it shares is the
+/// setting: its own last close no longer lingers). The limits: a sender that
+/// keeps the socket could turn lingering back on between the library's
+/// `setsockopt` and `close` and drop its own copy in that window; other
+/// kinds of descriptor get a plain `close`, which can wait where the file's
+/// owner decides (a file on a FUSE or network filesystem flushes to its
+/// server); and the descriptors the kernel itself drops from a truncated
+/// message (those past `RLIMIT_NOFILE`) are closed by the kernel as the
+/// call returns, beyond the library's reach. Facing peers that may do any
+/// of this, refuse descriptors altogether with `fdcred_refuse_fds`.
 ///
 /// Returns the number of bytes received (0 at end of file on a stream; with
 /// buffers of 0 bytes in all, a stream read returns 0 while the peer is

@@ -36,8 +36,8 @@ use crate::types::fdcred_cred;
 // `recvmsg` without `MSG_CMSG_CLOEXEC`, which this OS lacks (close-on-exec
 // follows in `set_cloexec_after_recv`);
 pub(crate) use super::common::msg_flags::recvmsg;
-// socket facts from `SOL_SOCKET` options;
-pub(crate) use super::common::{is_listening, socket_type};
+// socket facts from `SOL_SOCKET` options, and closing unwanted fds without lingering;
+pub(crate) use super::common::{close_unwanted, is_listening, socket_type};
 // the peer's groups from `LOCAL_PEERCRED`'s `struct xucred`, as on FreeBSD;
 pub(crate) use super::common::xucred::peer_groups;
 // no per-message credentials (`EOPNOTSUPP`);

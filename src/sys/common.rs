@@ -168,6 +168,38 @@ pub(crate) fn is_listening(sock: BorrowedFd<'_>) -> io::Result<bool> {
     getsockopt::<libc::c_int>(sock, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).map(|(v, _)| v != 0)
 }
 
+/// The interface's `close_unwanted`: close a descriptor the library closes
+/// on the caller's behalf (surplus, unexpected, of a truncated message)
+/// without waiting, whatever the peer who sent it set up.
+///
+/// A socket with `SO_LINGER` on and data it cannot send makes its last
+/// `close` wait up to the linger time, which the sender chose. Lingering is
+/// turned off first (`l_onoff` 0, the default: `close` returns at once and
+/// the kernel still delivers the queued data). Not `{1, 0}`: that would make
+/// the socket's last close reset the connection, and this descriptor may not
+/// be the last one: whoever else holds the socket would lose its data. What
+/// the others share is only the setting: their last close no longer lingers.
+/// On anything that is not a socket the call fails (`ENOTSOCK`) and changes
+/// nothing; the `close` is then the plain one. No allocation, one syscall.
+/// A sender that keeps another reference could turn lingering back on
+/// between the two calls and drop its reference in that window; only
+/// refusing descriptors (`refuse_fds`) closes that door.
+pub(crate) fn close_unwanted(fd: OwnedFd) {
+    let off = libc::linger { l_onoff: 0, l_linger: 0 };
+    // SAFETY: `fd` is open and ours; `off` is a readable linger of the length
+    // passed. A failure (not a socket) leaves nothing to undo.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&off as *const libc::linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    drop(fd);
+}
+
 /// The level of the `LOCAL_*` options: 0 (`SOL_LOCAL` where it is named),
 /// not `SOL_SOCKET`.
 #[cfg(any(freebsdlike, target_os = "netbsd", apple))]
@@ -589,6 +621,38 @@ mod tests {
         assert!(unsafe { read_head::<Head>(&payload[..7], 8) }.is_none(), "7 bytes for an 8-byte head");
         // SAFETY: as above.
         assert!(unsafe { read_head::<Head>(&[0; 32], 20) }.is_none(), "a head longer than the struct");
+    }
+
+    #[test]
+    fn close_unwanted_turns_lingering_off_on_the_shared_socket_and_closes_any_fd() {
+        let (a, _b) = pair(libc::SOCK_STREAM);
+        let on = libc::linger { l_onoff: 1, l_linger: 30 };
+        // SAFETY: `a` is open; `on` is a readable linger of the length passed.
+        let rc = unsafe {
+            libc::setsockopt(
+                a.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&on as *const libc::linger).cast(),
+                size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "SO_LINGER on: {}", last_error());
+        close_unwanted(a.try_clone().unwrap());
+        let (lg, _) = getsockopt::<libc::linger>(a.as_fd(), libc::SOL_SOCKET, libc::SO_LINGER).unwrap();
+        assert_eq!(lg.l_onoff, 0, "lingering still on after closing a copy");
+        // Not a socket: the setsockopt fails, the close still happens (the
+        // reader sees end of file).
+        let mut p = [-1; 2];
+        // SAFETY: `p` has room for the two descriptors pipe writes.
+        assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+        // SAFETY: both were just created and are owned here alone.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
+        close_unwanted(w);
+        let mut byte = [0u8; 1];
+        // SAFETY: `byte` is writable for one byte.
+        let n = unsafe { libc::read(r.as_raw_fd(), byte.as_mut_ptr().cast(), 1) };
+        assert_eq!(n, 0, "the pipe's write end is closed");
     }
 
     #[test]

@@ -22,8 +22,8 @@ use crate::types::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_RGID, F
 // Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
 pub(crate) use super::common::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
-// socket facts from `SOL_SOCKET` options;
-pub(crate) use super::common::{is_listening, socket_type};
+// socket facts from `SOL_SOCKET` options, and closing unwanted fds without lingering;
+pub(crate) use super::common::{close_unwanted, is_listening, socket_type};
 // the peer's groups from `LOCAL_PEERCRED`'s `struct xucred`, as on macOS;
 pub(crate) use super::common::xucred::peer_groups;
 // what this OS lacks (`ENOPROTOOPT`): pidfds, security labels, refusing descriptors.

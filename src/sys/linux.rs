@@ -23,8 +23,8 @@ pub(crate) const CMSG_ALIGN: usize = size_of::<usize>();
 // Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_CMSG_CLOEXEC` on every receive (the send differs: see `sendmsg`);
 pub(crate) use super::common::msg_flags::{recvmsg, set_cloexec_after_recv};
-// socket facts from `SOL_SOCKET` options.
-pub(crate) use super::common::{is_listening, socket_type};
+// socket facts from `SOL_SOCKET` options, and closing unwanted fds without lingering.
+pub(crate) use super::common::{close_unwanted, is_listening, socket_type};
 
 mod idmap;
 
@@ -139,8 +139,10 @@ fn from_kernel_ucred(uc: libc::ucred) -> fdcred_cred {
     cred
 }
 
-/// `SCM_CREDENTIALS` with a `struct ucred`. Fields the caller did not mark
-/// known are the sender's own pid, real uid and real gid (the kernel's own
+/// `SCM_CREDENTIALS` with a `struct ucred`. A claim with `known` 0 is its
+/// three fields as written (never silently the sender's own: the kernel
+/// checks what the caller wrote); in a claim with bits, the fields not
+/// marked are the sender's own pid, real uid and real gid (the kernel's own
 /// default).
 #[inline(always)]
 pub(crate) fn cred_attachment(source: CredSource) -> io::Result<Option<Attachment>> {
@@ -148,6 +150,7 @@ pub(crate) fn cred_attachment(source: CredSource) -> io::Result<Option<Attachmen
     let (own_pid, own_uid, own_gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
     let uc = match source {
         CredSource::Own => libc::ucred { pid: own_pid, uid: own_uid, gid: own_gid },
+        CredSource::Claim(c) if c.known == 0 => libc::ucred { pid: c.pid, uid: c.uid, gid: c.gid },
         CredSource::Claim(c) => libc::ucred {
             pid: if c.known & FDCRED_CRED_PID != 0 { c.pid } else { own_pid },
             uid: if c.known & FDCRED_CRED_UID != 0 { c.uid } else { own_uid },
@@ -277,4 +280,35 @@ pub(crate) fn allow_recv_pidfd(sock: BorrowedFd<'_>) -> io::Result<()> {
 pub(crate) fn refuse_fds(sock: BorrowedFd<'_>) -> io::Result<()> {
     require_unix_socket(sock)?;
     setsockopt_int(sock, libc::SOL_SOCKET, SO_PASSRIGHTS, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::FDCRED_CRED_RUID;
+
+    /// The `struct ucred` a send with `source` attaches, as (pid, uid, gid).
+    fn claimed(source: CredSource) -> (i32, u32, u32) {
+        let a = cred_attachment(source).unwrap().expect("Linux attaches SCM_CREDENTIALS");
+        assert_eq!((a.level, a.kind), (libc::SOL_SOCKET, libc::SCM_CREDENTIALS));
+        let p = a.payload();
+        let word = |i: usize| u32::from_ne_bytes(p[i * 4..i * 4 + 4].try_into().unwrap());
+        (word(0) as i32, word(1), word(2))
+    }
+
+    #[test]
+    fn a_claim_with_known_0_is_sent_as_written_and_bits_take_the_rest_from_the_sender() {
+        // SAFETY: these calls cannot fail and touch no memory of ours.
+        let own = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
+        let mut c = fdcred_cred { known: 0, pid: 0, uid: 0, gid: 0, ruid: 9, rgid: 9, reserved: [0; 10] };
+        assert_eq!(claimed(CredSource::Claim(c)), (0, 0, 0), "a zero fill claims pid 0 and root");
+        c.uid = 65534;
+        c.gid = 65534;
+        assert_eq!(claimed(CredSource::Claim(c)), (0, 65534, 65534), "known 0: every field as written");
+        c.known = FDCRED_CRED_UID;
+        assert_eq!(claimed(CredSource::Claim(c)), (own.0, 65534, own.2), "only uid marked");
+        c.known = FDCRED_CRED_RUID;
+        assert_eq!(claimed(CredSource::Claim(c)), own, "a bit Linux cannot carry: all the sender's own");
+        assert_eq!(claimed(CredSource::Own), own);
+    }
 }

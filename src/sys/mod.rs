@@ -10,6 +10,7 @@
 //! | `set_errno` | write the thread's `errno` |
 //! | `sendmsg`, `recvmsg` | the syscalls with `EINTR` retried (`common::retry_eintr`, the one loop), `SIGPIPE` suppressed, close-on-exec requested |
 //! | `set_cloexec_after_recv` | the non-atomic fallback where `MSG_CMSG_CLOEXEC` is missing |
+//! | `close_unwanted` | close a received descriptor the caller did not take, never waiting on the sender's `SO_LINGER` |
 //! | `classify_cmsg`, `decode_cred`, `cred_attachment` | this OS's control-message kinds and credential layouts (`decode_cred` gets the cmsg type: FreeBSD has two layouts); what a send with credentials attaches (`None`: the kernel attaches them itself) |
 //! | `socket_domain`, `socket_type`, `is_listening` | socket facts used for argument checks |
 //! | `peer_cred`, `peer_groups`, `peer_pidfd`, `peer_security` | per-connection identity (`peer_cred` takes a [`ListenerCheck`]) |

@@ -18,8 +18,8 @@ use crate::types::fdcred_cred;
 // Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
 pub(crate) use super::common::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
-// socket facts from `SOL_SOCKET` options;
-pub(crate) use super::common::{is_listening, socket_type};
+// socket facts from `SOL_SOCKET` options, and closing unwanted fds without lingering;
+pub(crate) use super::common::{close_unwanted, is_listening, socket_type};
 // no per-message credentials (`EOPNOTSUPP`);
 pub(crate) use super::common::no_msg_cred::{allow_recv_cred, classify_cmsg, cred_attachment, decode_cred};
 // what this OS lacks (`ENOPROTOOPT`): the peer's groups (`sockpeercred` has none), pidfds, security

@@ -22,8 +22,8 @@ use crate::types::{fdcred_cred, FDCRED_CRED_GID, FDCRED_CRED_RGID, FDCRED_CRED_R
 // `MSG_NOSIGNAL` on every send, `MSG_CMSG_CLOEXEC` on every receive on
 // illumos (Solaris lacks it: see `set_cloexec_after_recv`);
 pub(crate) use super::common::msg_flags::{recvmsg, sendmsg};
-// socket facts from `SOL_SOCKET` options;
-pub(crate) use super::common::{is_listening, socket_type};
+// socket facts from `SOL_SOCKET` options, and closing unwanted fds without lingering;
+pub(crate) use super::common::{close_unwanted, is_listening, socket_type};
 // the kernel attaches credentials for the receiver's `SO_RECVUCRED`;
 pub(crate) use super::common::kernel_attaches::cred_attachment;
 // what this OS lacks (`ENOPROTOOPT`): pidfds, security labels (Trusted Extensions: not implemented),
