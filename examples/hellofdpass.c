@@ -1,31 +1,56 @@
 /*
  * hellofdpass: the unprivileged half of a port listener.
  *
- *   hellofdpass SOCKPATH STRING
+ *   hellofdpass [--log] SOCKPATH STRING
+ *   hellofdpass --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]]
+ *               SOCKPATH PROGRAM [ARG...]
  *
  * Binds SOCKPATH as a SOCK_DGRAM Unix socket (removing a stale one left by a
  * handler that died; refusing if a live handler or a non-socket is there)
- * and receives descriptors, one per datagram, from portlisten or any
- * classic sender. A connected socket gets STRING written to it and is
- * closed; a listening socket (portlisten --listener) is kept, and every
- * connection accepted on it gets STRING. It needs no privilege: the port was
- * bound by someone else.
+ * and receives descriptors from portlisten or any classic sender, as many
+ * as a datagram carries (up to FDCRED_MAX_FDS). It needs no privilege: the
+ * port was bound by someone else.
+ *
+ * Greeter (the first form): each connected socket gets STRING written to it
+ * and is closed; a listening socket (portlisten --listener) is kept, and
+ * every connection accepted on it gets STRING. Per connection it makes the
+ * two calls a greeter needs (send, close) and prints nothing; --log prints
+ * one line per connection (its peer address, and its place in the datagram
+ * that brought it).
+ *
+ * Exec (the second form): instead of greeting, wait for N (default 1)
+ * listening sockets, then become PROGRAM the way systemd starts a
+ * socket-activated service: the sockets as fds 3, 4, ... (in the order they
+ * arrived, close-on-exec cleared), every other descriptor above 2 closed,
+ * LISTEN_FDS=N, LISTEN_PID=its own pid (exec keeps it), LISTEN_FDNAMES the
+ * given names (default "listener" each), after dropping to USER (a name or
+ * a numeric uid: its uid, gid and supplementary groups; needs root) when
+ * --user is given. So an unmodified daemon that supports socket activation
+ * serves a port below 1024 without ever being root:
+ *
+ *   hellofdpass --exec --user nobody /run/web.sock -- /usr/sbin/daemon ARGS &
+ *   portlisten --listener 80 /run/web.sock
  *
  * SIGINT/SIGTERM stop it without losing a connection: it stops taking new
  * datagrams (senders see EPIPE and retry), greets every connection already
- * queued to it, removes SOCKPATH and exits 0. (Killed with SIGKILL, the
- * connections still queued are closed by the kernel: their clients see end
- * of file, never a hang.)
+ * queued to it, removes SOCKPATH and exits 0 (in exec mode before the exec:
+ * exit 0 without running PROGRAM). (Killed with SIGKILL, the connections
+ * still queued are closed by the kernel: their clients see end of file,
+ * never a hang.)
  *
- * On stdout: one line when ready, then one line per connection greeted.
+ * On stdout: one line when ready (and with --log one per connection). On
+ * stderr at a stop: how many connections it greeted from how many
+ * datagrams, and the most descriptors one datagram carried.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <fdcred.h>
 #include <arpa/inet.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +58,34 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#define MAX_LISTEN_FDS 64
+
 static const char *prog = "hellofdpass";
 static const char *greeting;
 static size_t greeting_len;
-static unsigned long greeted;
+static int log_each; /* --log */
+
+/* Counted always (two additions per datagram), printed at a stop. */
+static unsigned long greeted, messages, largest_message;
+
+/* Exec mode: what to become, and the listening sockets collected so far. */
+static struct {
+    int on;
+    char **argv;
+    size_t want;
+    const char *names;
+    int switch_user;
+    uid_t uid;
+    gid_t gid;
+    const char *user_name; /* NULL: a numeric uid with no passwd entry */
+    int fds[MAX_LISTEN_FDS];
+    size_t have;
+} ex;
 
 /* "127.0.0.1:40000" for a TCP peer, else a short description. */
 static void describe_peer(int fd, char *out, size_t size) {
@@ -62,32 +107,51 @@ static void describe_peer(int fd, char *out, size_t size) {
     }
 }
 
-/* Write the greeting to a connection and close it. Never blocks for long:
- * a client that does not read gets 5 seconds. */
-static void greet(int conn, const char *how) {
-    char peer[128];
-    describe_peer(conn, peer, sizeof peer);
-    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
-    if (setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
-        fprintf(stderr, "%s: setsockopt(SO_SNDTIMEO) on fd %d: %s\n", prog, conn, strerror(errno));
+/*
+ * Write the greeting to a connection and close it. The common case is one
+ * non-blocking send that takes the whole greeting (a new connection's send
+ * buffer is empty); only a greeting that does not fit waits, and a client
+ * that does not read gets 5 seconds. `how` and the place `k` of `n` in
+ * its datagram are for --log.
+ */
+static void greet(int conn, const char *how, size_t k, size_t n) {
+    char peer[128] = "";
+    if (log_each)
+        describe_peer(conn, peer, sizeof peer);
     size_t done = 0;
+    int flags = MSG_NOSIGNAL | MSG_DONTWAIT; /* MSG_NOSIGNAL: a client that left must not kill us */
     while (done < greeting_len) {
-        /* MSG_NOSIGNAL: a client that already left must not kill us with SIGPIPE. */
-        ssize_t n = send(conn, greeting + done, greeting_len - done, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "%s: writing to %s (fd %d): %s\n", prog, peer, conn,
-                    errno == EAGAIN ? "client not reading for 5 s, gave up" : strerror(errno));
-            break;
+        ssize_t sent = send(conn, greeting + done, greeting_len - done, flags);
+        if (sent >= 0) {
+            done += (size_t)sent;
+            continue;
         }
-        done += (size_t)n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN && (flags & MSG_DONTWAIT)) {
+            struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+            if (setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+                fprintf(stderr, "%s: setsockopt(SO_SNDTIMEO) on fd %d: %s\n", prog, conn, strerror(errno));
+            flags = MSG_NOSIGNAL;
+            continue;
+        }
+        if (!log_each)
+            describe_peer(conn, peer, sizeof peer);
+        fprintf(stderr, "%s: writing to %s (fd %d): %s\n", prog, peer, conn,
+                errno == EAGAIN ? "client not reading for 5 s, gave up" : strerror(errno));
+        break;
     }
     if (close(conn) != 0)
         fprintf(stderr, "%s: close(%d): %s\n", prog, conn, strerror(errno));
-    if (done == greeting_len) {
-        greeted++;
-        printf("%s: %s fd %d from %s, wrote %zu bytes, closed it\n", prog, how, conn, peer, done);
+    if (done < greeting_len)
+        return;
+    greeted++;
+    if (log_each) {
+        if (n > 0)
+            printf("%s: %s fd %d (%zu of %zu in one datagram) from %s, wrote %zu bytes, closed it\n", prog, how, conn,
+                   k, n, peer, done);
+        else
+            printf("%s: %s fd %d from %s, wrote %zu bytes, closed it\n", prog, how, conn, peer, done);
         fflush(stdout);
     }
 }
@@ -97,7 +161,7 @@ static void accept_all(int lsock) {
     for (;;) {
         int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
         if (conn >= 0) {
-            greet(conn, "accepted");
+            greet(conn, "accepted", 0, 0);
             continue;
         }
         switch (errno) {
@@ -114,19 +178,21 @@ static void accept_all(int lsock) {
     }
 }
 
-/* A descriptor arrived: greet a connection, keep a listening socket. */
-static void take_fd(int fd, int *lsock) {
+/* 1 if `fd` is a listening socket, 0 if another socket, -1 (closed, with a
+ * message) if not a usable socket. */
+static int is_listening(int fd) {
     int listening = 0;
     socklen_t len = sizeof listening;
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) {
         fprintf(stderr, "%s: received fd %d is not a usable socket (%s); closed it\n", prog, fd, strerror(errno));
         close(fd);
-        return;
+        return -1;
     }
-    if (!listening) {
-        greet(fd, "received connection");
-        return;
-    }
+    return listening != 0;
+}
+
+/* Greeter: keep a received listening socket and accept on it from now on. */
+static void keep_listener(int fd, int *lsock) {
     /* portlisten --listener has handed over and exited; nobody else uses
      * this open file, so making it non-blocking bothers no one. */
     int fl = fcntl(fd, F_GETFL);
@@ -142,25 +208,67 @@ static void take_fd(int fd, int *lsock) {
     fflush(stdout);
 }
 
+/* Exec mode: collect a listening socket; anything else is not for us. */
+static void collect_listener(int fd) {
+    int l = is_listening(fd);
+    if (l < 0)
+        return;
+    if (!l || ex.have >= ex.want) {
+        fprintf(stderr, "%s: exec mode takes %zu listening socket(s) (portlisten --listener); closed fd %d (%s)\n",
+                prog, ex.want, fd, l ? "one too many" : "a connection");
+        close(fd);
+        return;
+    }
+    ex.fds[ex.have++] = fd;
+    printf("%s: received listening socket %zu of %zu (fd %d)\n", prog, ex.have, ex.want, fd);
+    fflush(stdout);
+}
+
 /*
- * Receive every datagram queued on the non-blocking socket. Returns 0 when
- * the queue is empty, -1 on an error that stops the handler.
+ * The `n` descriptors of one datagram, all ours now. The tag says what they
+ * are: 'C' connections (greeted without another look), anything else is
+ * examined one by one.
+ */
+static void take_fds(char tag, const int *fds, size_t n, int *lsock) {
+    messages++;
+    if (n > largest_message)
+        largest_message = n;
+    for (size_t k = 0; k < n; k++) {
+        if (ex.on) {
+            collect_listener(fds[k]);
+        } else if (tag == 'C') {
+            greet(fds[k], "received connection", k + 1, n);
+        } else {
+            int l = is_listening(fds[k]);
+            if (l > 0)
+                keep_listener(fds[k], lsock);
+            else if (l == 0)
+                greet(fds[k], "received connection", k + 1, n);
+        }
+    }
+}
+
+/*
+ * Receive every datagram queued on the non-blocking socket, taking every
+ * descriptor of each. Returns 0 when the queue is empty, -1 on an error
+ * that stops the handler.
  */
 static int receive_all(int dgram, int *lsock) {
+    static int fds[FDCRED_MAX_FDS];
     for (;;) {
-        char byte[8];
-        int fd = -1;
-        size_t nfds = 1;
-        ssize_t n = fdcred_recv_fds(dgram, byte, sizeof byte, &fd, &nfds);
+        char tag[8];
+        size_t nfds = FDCRED_MAX_FDS;
+        ssize_t n = fdcred_recv_fds(dgram, tag, sizeof tag, fds, &nfds);
         if (n < 0) {
             switch (errno) {
             case EAGAIN:
                 return 0;
             case EMSGSIZE:
-                fprintf(stderr, "%s: a datagram carried more than one fd; all were closed\n", prog);
+                fprintf(stderr, "%s: a datagram carried more than %d fds; all were closed\n", prog, FDCRED_MAX_FDS);
                 continue;
             case EBADMSG:
-                fprintf(stderr, "%s: a datagram's fds were truncated by the kernel; all were closed\n", prog);
+                fprintf(stderr, "%s: a datagram's fds were truncated by the kernel (out of descriptors?); all were closed\n",
+                        prog);
                 continue;
             default:
                 perror("fdcred_recv_fds");
@@ -173,8 +281,153 @@ static int receive_all(int dgram, int *lsock) {
             fprintf(stderr, "%s: ignored a %zd-byte datagram without a descriptor\n", prog, n);
             continue;
         }
-        take_fd(fd, lsock);
+        take_fds(n > 0 ? tag[0] : '\0', fds, nfds, lsock);
+        if (ex.on && ex.have == ex.want)
+            return 0;
     }
+}
+
+/* --user NAME or UID: resolved before anything arrives, so a typo fails at
+ * start, not when the sockets come. */
+static int resolve_user(const char *spec) {
+    struct passwd *pw = getpwnam(spec);
+    char *end;
+    errno = 0;
+    unsigned long id = strtoul(spec, &end, 10);
+    int numeric = errno == 0 && *end == '\0' && end != spec && id < (uid_t)-1;
+    if (!pw && numeric)
+        pw = getpwuid((uid_t)id);
+    if (pw) {
+        ex.uid = pw->pw_uid;
+        ex.gid = pw->pw_gid;
+        ex.user_name = strdup(pw->pw_name);
+        if (!ex.user_name) {
+            perror("strdup");
+            return -1;
+        }
+    } else if (numeric) {
+        ex.uid = (uid_t)id; /* no passwd entry: its own number as gid, no groups */
+        ex.gid = (gid_t)id;
+        ex.user_name = NULL;
+    } else {
+        fprintf(stderr, "%s: no user %s\n", prog, spec);
+        return -1;
+    }
+    ex.switch_user = 1;
+    return 0;
+}
+
+static int valid_names(const char *names, size_t want) {
+    size_t count = 1, len = 0;
+    for (const char *c = names;; c++) {
+        if (*c == ':' || *c == '\0') {
+            if (len == 0 || len > 255)
+                return 0;
+            if (*c == '\0')
+                break;
+            count++;
+            len = 0;
+        } else if (*c < 0x21 || *c > 0x7e) {
+            return 0;
+        } else {
+            len++;
+        }
+    }
+    return count == want;
+}
+
+/* Close every descriptor from `lowest` up. */
+static void close_from(int lowest) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0U) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 1 << 20)
+        max = 1 << 20;
+    for (long fd = lowest; fd < max; fd++)
+        close((int)fd);
+}
+
+/* Remove `path` only if it is still the socket we bound (not a successor's). */
+static void remove_if_ours(const char *path, const struct stat *mine) {
+    struct stat now;
+    if (stat(path, &now) == 0 && now.st_dev == mine->st_dev && now.st_ino == mine->st_ino && unlink(path) != 0)
+        fprintf(stderr, "%s: removing %s: %s\n", prog, path, strerror(errno));
+}
+
+/*
+ * Become the socket-activated program. Called with every listening socket
+ * collected, SOCKPATH already removed and our own sockets closed. Returns
+ * only on failure (the caller exits 1).
+ */
+static void exec_activated(const sigset_t *old_mask) {
+    size_t n = ex.have;
+    int first = 3;
+    /* Out of the way first (above 3 + n), so that moving them into 3, 4, ...
+     * overwrites none still to be moved. */
+    for (size_t i = 0; i < n; i++) {
+        int high = fcntl(ex.fds[i], F_DUPFD_CLOEXEC, first + (int)n);
+        if (high < 0) {
+            perror("fcntl(F_DUPFD_CLOEXEC)");
+            return;
+        }
+        close(ex.fds[i]);
+        ex.fds[i] = high;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* dup2 leaves the new descriptor without close-on-exec. */
+        if (dup2(ex.fds[i], first + (int)i) < 0) {
+            perror("dup2");
+            return;
+        }
+        close(ex.fds[i]);
+    }
+    /* Nothing else of ours, or inherited, leaks into the daemon. */
+    close_from(first + (int)n);
+
+    if (ex.switch_user) {
+        int r = ex.user_name ? initgroups(ex.user_name, ex.gid) : setgroups(0, NULL);
+        if (r != 0 || setgid(ex.gid) != 0 || setuid(ex.uid) != 0) {
+            fprintf(stderr, "%s: switching to uid %u gid %u: %s\n", prog, (unsigned)ex.uid, (unsigned)ex.gid,
+                    strerror(errno));
+            return;
+        }
+        if (getuid() != ex.uid || geteuid() != ex.uid || getgid() != ex.gid || getegid() != ex.gid ||
+            (ex.uid != 0 && setuid(0) == 0)) {
+            fprintf(stderr, "%s: could not drop privileges for good\n", prog);
+            return;
+        }
+    }
+
+    char count[16], pid[16];
+    snprintf(count, sizeof count, "%zu", n);
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    /* The default names, "listener:listener:...": up to 64 x 9 bytes. */
+    char names[MAX_LISTEN_FDS * 9];
+    if (!ex.names) {
+        names[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+            strcat(names, i ? ":listener" : "listener");
+    }
+    if (setenv("LISTEN_FDS", count, 1) != 0 || setenv("LISTEN_PID", pid, 1) != 0 ||
+        setenv("LISTEN_FDNAMES", ex.names ? ex.names : names, 1) != 0) {
+        perror("setenv");
+        return;
+    }
+    /* The daemon starts with the signal mask we were started with. */
+    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    fflush(NULL);
+    execvp(ex.argv[0], ex.argv);
+    fprintf(stderr, "%s: exec %s: %s\n", prog, ex.argv[0], strerror(errno));
+}
+
+static void usage(void) {
+    fprintf(stderr,
+            "usage: %s [--log] SOCKPATH STRING\n"
+            "       %s --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]] SOCKPATH PROGRAM [ARG...]\n",
+            prog, prog);
+    exit(2);
 }
 
 /*
@@ -216,13 +469,55 @@ static int clear_stale(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s SOCKPATH STRING\n", prog);
-        return 2;
+    const char *user = NULL;
+    int i = 1;
+    ex.want = 1;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+        if (strcmp(argv[i], "--log") == 0)
+            log_each = 1;
+        else if (strcmp(argv[i], "--exec") == 0)
+            ex.on = 1;
+        else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+            user = argv[++i];
+        else if (strcmp(argv[i], "--fdnames") == 0 && i + 1 < argc)
+            ex.names = argv[++i];
+        else if (strcmp(argv[i], "--fds") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            long v = strtol(argv[++i], &end, 10);
+            if (errno != 0 || *end != '\0' || v < 1 || v > MAX_LISTEN_FDS) {
+                fprintf(stderr, "%s: --fds takes 1 to %d\n", prog, MAX_LISTEN_FDS);
+                return 2;
+            }
+            ex.want = (size_t)v;
+        } else if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        } else
+            usage();
     }
-    const char *path = argv[1];
-    greeting = argv[2];
-    greeting_len = strlen(greeting);
+    if (ex.on ? argc - i < 2 : argc - i != 2)
+        usage();
+    if (!ex.on && (user || ex.names))
+        usage();
+    const char *path = argv[i];
+    if (ex.on) {
+        if (i + 1 < argc && strcmp(argv[i + 1], "--") == 0)
+            i++;
+        if (i + 1 >= argc)
+            usage();
+        ex.argv = &argv[i + 1];
+        if (ex.names && !valid_names(ex.names, ex.want)) {
+            fprintf(stderr, "%s: --fdnames needs %zu name(s) separated by ':', each 1 to 255 printable characters\n",
+                    prog, ex.want);
+            return 2;
+        }
+        if (user && resolve_user(user) != 0)
+            return 2;
+    } else {
+        greeting = argv[i + 1];
+        greeting_len = strlen(greeting);
+    }
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     if (path[0] == '\0' || strlen(path) >= sizeof sun.sun_path) {
         fprintf(stderr, "%s: socket path must be 1 to %zu bytes\n", prog, sizeof sun.sun_path - 1);
@@ -230,11 +525,11 @@ int main(int argc, char **argv) {
     }
     memcpy(sun.sun_path, path, strlen(path) + 1);
 
-    sigset_t stop;
+    sigset_t stop, old_mask;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stop, NULL) != 0) {
+    if (sigprocmask(SIG_BLOCK, &stop, &old_mask) != 0) {
         perror("sigprocmask");
         return 1;
     }
@@ -244,7 +539,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    int status = 1, lsock = -1, bound = 0;
+    int status = 1, lsock = -1, bound = 0, stopped = 0;
     struct stat mine;
     int dgram = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (dgram < 0) {
@@ -262,12 +557,12 @@ int main(int argc, char **argv) {
         goto out;
     }
     bound = 1;
-    printf("%s: uid %u gid %u pid %d, waiting for descriptors on %s\n", prog, (unsigned)getuid(),
-           (unsigned)getgid(), (int)getpid(), path);
+    printf("%s: uid %u gid %u pid %d, waiting for %s on %s\n", prog, (unsigned)getuid(), (unsigned)getgid(),
+           (int)getpid(), ex.on ? "listening sockets to exec with" : "descriptors", path);
     if (fflush(stdout) != 0)
         goto out;
 
-    for (;;) {
+    while (!(ex.on && ex.have == ex.want)) {
         struct pollfd p[3] = {{.fd = dgram, .events = POLLIN},
                               {.fd = sigfd, .events = POLLIN},
                               {.fd = lsock, .events = POLLIN}};
@@ -281,12 +576,24 @@ int main(int argc, char **argv) {
             struct signalfd_siginfo si;
             if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
                 fprintf(stderr, "%s: got signal %u, finishing what is queued\n", prog, si.ssi_signo);
+            stopped = 1;
             break;
         }
         if (p[0].revents && receive_all(dgram, &lsock) != 0)
             goto out;
         if (lsock >= 0 && p[2].revents)
             accept_all(lsock);
+    }
+
+    if (!stopped) {
+        /* Exec mode, every listening socket here: leave no path behind for a
+         * sender to wait on, and become the program. */
+        remove_if_ours(path, &mine);
+        bound = 0;
+        close(dgram);
+        close(sigfd);
+        exec_activated(&old_mask);
+        return 1;
     }
 
     /* Graceful stop: after SHUT_RD the kernel refuses new datagrams (the
@@ -297,17 +604,16 @@ int main(int argc, char **argv) {
     status = receive_all(dgram, &lsock) == 0 ? 0 : 1;
     if (lsock >= 0)
         accept_all(lsock);
-    fprintf(stderr, "%s: stopped after greeting %lu connections\n", prog, greeted);
+    fprintf(stderr, "%s: stopped after greeting %lu connections from %lu datagrams (at most %lu fds in one)\n", prog,
+            greeted, messages, largest_message);
 
 out:
-    if (bound) {
-        /* Remove the path only if it is still ours (not a successor's). */
-        struct stat now;
-        if (stat(path, &now) == 0 && now.st_dev == mine.st_dev && now.st_ino == mine.st_ino && unlink(path) != 0)
-            fprintf(stderr, "%s: removing %s: %s\n", prog, path, strerror(errno));
-    }
+    if (bound)
+        remove_if_ours(path, &mine);
     if (lsock >= 0)
         close(lsock);
+    for (size_t k = 0; k < ex.have; k++)
+        close(ex.fds[k]);
     if (dgram >= 0)
         close(dgram);
     close(sigfd);
