@@ -265,8 +265,9 @@ static void *client(void *arg) {
     return NULL;
 }
 
-/* `nclients` clients against `port` for `ms`; connections per second. */
-static double measure(int port, int nclients, double ms, long max_total) {
+/* `nclients` clients against `port` for `ms`; connections per second, and
+ * how many in `*count`. */
+static double measure(int port, int nclients, double ms, long max_total, long *count) {
     struct client cl[MAX_CLIENTS];
     pthread_barrier_init(&start_line, NULL, (unsigned)nclients + 1);
     for (int i = 0; i < nclients; i++) {
@@ -286,7 +287,26 @@ static double measure(int port, int nclients, double ms, long max_total) {
     }
     double t = now() - t0;
     pthread_barrier_destroy(&start_line);
+    *count = total;
     return (double)total / t;
+}
+
+/* CPU time (ns) the processes children[first .. first + n) have run, from
+ * /proc/PID/schedstat: a cost per connection that a loaded machine blurs
+ * far less than connections/s. */
+static double cpu_ns(int first, int n) {
+    double total = 0;
+    for (int i = first; i < first + n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/schedstat", (int)children[i]);
+        FILE *f = fopen(path, "r");
+        unsigned long long ns = 0;
+        if (!f || fscanf(f, "%llu", &ns) != 1)
+            die("reading %s", path);
+        fclose(f);
+        total += (double)ns;
+    }
+    return total;
 }
 
 /* ---------- driver ---------- */
@@ -348,14 +368,16 @@ int main(int argc, char **argv) {
     atexit(cleanup);
     snprintf(server_log, sizeof server_log, "%s/servers.log", tmpdir);
 
-    int port[NSERVERS];
-    port[DIRECT] = start_direct();
-    if (wanted[PAIR])
-        port[PAIR] = start_pair(bin, 0, 0, "pair.sock");
-    if (wanted[LISTENER])
-        port[LISTENER] = start_pair(bin, 0, 1, "listener.sock");
-    if (wanted[CLASSIC])
-        port[CLASSIC] = start_pair(bin, 1, 0, "classic.sock");
+    /* Each server's processes are children[first[s] .. first[s] + nprocs[s]). */
+    int port[NSERVERS], first[NSERVERS] = {0}, nprocs[NSERVERS] = {0};
+    static const char *const sockname[NSERVERS] = {NULL, "pair.sock", "listener.sock", "classic.sock"};
+    for (int s = 0; s < NSERVERS; s++) {
+        if (!wanted[s])
+            continue;
+        first[s] = nchildren;
+        port[s] = s == DIRECT ? start_direct() : start_pair(bin, s == CLASSIC, s == LISTENER, sockname[s]);
+        nprocs[s] = nchildren - first[s];
+    }
 
     printf("hand-off: TCP connections/s on 127.0.0.1, greeting of %zu bytes, %d round(s) of ~%.0f ms per server, "
            "servers in rotating order%s\n",
@@ -365,18 +387,23 @@ int main(int argc, char **argv) {
     for (int ci = 0; ci < 2; ci++) {
         int nc = concurrency[ci];
         static double rate[NSERVERS][MAX_ROUNDS], ratio[NSERVERS][MAX_ROUNDS], vs_classic[MAX_ROUNDS];
+        static double cpu[NSERVERS][MAX_ROUNDS];
         for (int r = 0; r < rounds; r++) {
             for (int k = 0; k < NSERVERS; k++) {
                 int s = (k + r) % NSERVERS;
-                if (wanted[s])
-                    rate[s][r] = measure(port[s], nc, ms, max_total);
+                if (!wanted[s])
+                    continue;
+                long count;
+                double before = cpu_ns(first[s], nprocs[s]);
+                rate[s][r] = measure(port[s], nc, ms, max_total, &count);
+                cpu[s][r] = (cpu_ns(first[s], nprocs[s]) - before) / 1e3 / (double)(count ? count : 1);
             }
             for (int s = 0; s < NSERVERS; s++)
                 ratio[s][r] = rate[s][r] / rate[DIRECT][r];
             vs_classic[r] = wanted[CLASSIC] && wanted[PAIR] ? rate[PAIR][r] / rate[CLASSIC][r] : 0;
         }
-        printf("\n%d client%s          %38s %12s %9s %7s %7s\n", nc, nc > 1 ? "s" : " ", "", "conn/s", "/direct",
-               "min", "max");
+        printf("\n%d client%s          %38s %12s %9s %7s %7s %14s\n", nc, nc > 1 ? "s" : " ", "", "conn/s",
+               "/direct", "min", "max", "server us/conn");
         for (int s = 0; s < NSERVERS; s++) {
             if (!wanted[s])
                 continue;
@@ -385,8 +412,8 @@ int main(int argc, char **argv) {
                 lo = ratio[s][r] < lo ? ratio[s][r] : lo;
                 hi = ratio[s][r] > hi ? ratio[s][r] : hi;
             }
-            printf("  %-56s %12.0f %9.3f %7.3f %7.3f\n", names[s], median(rate[s], rounds), median(ratio[s], rounds),
-                   lo, hi);
+            printf("  %-56s %12.0f %9.3f %7.3f %7.3f %14.1f\n", names[s], median(rate[s], rounds),
+                   median(ratio[s], rounds), lo, hi, median(cpu[s], rounds));
         }
         if (wanted[CLASSIC] && wanted[PAIR]) {
             double m = median(vs_classic, rounds);
