@@ -55,7 +55,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -258,42 +257,64 @@ static void take_fds(char tag, const int *fds, size_t n, int *lsock) {
 }
 
 /*
- * Receive every datagram queued on the non-blocking socket, taking every
- * descriptor of each. Returns 0 when the queue is empty, -1 on an error
- * that stops the handler.
+ * Stop signals. The handler marks the stop and shuts the socket for
+ * reading, which wakes a receive blocked on it (and makes poll report it
+ * readable): the queue is then served to its end, after which a receive
+ * returns 0 at once. So the common path waits in the receive itself, with
+ * no poll in front of it, and no signal is missed between a check and a
+ * blocking call.
  */
-static int receive_all(int dgram, int *lsock) {
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t dgram_for_signal = -1;
+
+static void on_stop(int sig) {
+    int saved = errno;
+    stop_signal = sig;
+    if (dgram_for_signal >= 0)
+        shutdown(dgram_for_signal, SHUT_RD);
+    errno = saved;
+}
+
+/*
+ * Receive one datagram (`flags` 0: wait for it; FDCRED_NONBLOCK: only if
+ * one is queued) and take every descriptor in it. Returns 1 when something
+ * was read, 0 when nothing is left (empty queue, or the end after a stop),
+ * -1 on an error that stops the handler.
+ */
+static int receive_one(int dgram, unsigned flags, int *lsock) {
     static int fds[FDCRED_MAX_FDS];
-    for (;;) {
-        char tag[8];
-        size_t nfds = FDCRED_MAX_FDS;
-        ssize_t n = fdcred_recv_fds(dgram, tag, sizeof tag, fds, &nfds);
-        if (n < 0) {
-            switch (errno) {
-            case EAGAIN:
-                return 0;
-            case EMSGSIZE:
-                fprintf(stderr, "%s: a datagram carried more than %d fds; all were closed\n", prog, FDCRED_MAX_FDS);
-                continue;
-            case EBADMSG:
-                fprintf(stderr, "%s: a datagram's fds were truncated by the kernel (out of descriptors?); all were closed\n",
-                        prog);
-                continue;
-            default:
-                perror("fdcred_recv_fds");
-                return -1;
-            }
-        }
-        if (nfds == 0) {
-            if (n == 0)
-                return 0; /* nothing more after shutdown(SHUT_RD) */
-            fprintf(stderr, "%s: ignored a %zd-byte datagram without a descriptor\n", prog, n);
-            continue;
-        }
-        take_fds(n > 0 ? tag[0] : '\0', fds, nfds, lsock);
-        if (ex.on && ex.have == ex.want)
+    char tag[8];
+    struct iovec iov = {.iov_base = tag, .iov_len = sizeof tag};
+    struct fdcred_msg m = {.iov = &iov, .iovlen = 1, .fds = fds, .nfds = FDCRED_MAX_FDS};
+    ssize_t n = fdcred_recvmsg(dgram, &m, flags);
+    if (n < 0) {
+        if (errno == EAGAIN)
             return 0;
+        perror("fdcred_recvmsg");
+        return -1;
     }
+    if (m.result & FDCRED_MSG_CTRUNC)
+        fprintf(stderr, "%s: a datagram's fds were truncated by the kernel (out of descriptors?); all were closed\n",
+                prog);
+    else if (m.result & FDCRED_MSG_FDS_OVERFLOW)
+        fprintf(stderr, "%s: a datagram carried more than %d fds; all were closed\n", prog, FDCRED_MAX_FDS);
+    else if (m.nfds > 0)
+        take_fds(n > 0 ? tag[0] : '\0', fds, m.nfds, lsock);
+    else if (n == 0 && stop_signal)
+        return 0; /* the end of the queue after shutdown(SHUT_RD) */
+    else
+        fprintf(stderr, "%s: ignored a %zd-byte datagram without a descriptor\n", prog, n);
+    return 1;
+}
+
+/* Receive every datagram queued now. 0 when the queue is empty (or exec
+ * mode has all its sockets), -1 on an error that stops the handler. */
+static int receive_all(int dgram, int *lsock) {
+    int r;
+    while (!(ex.on && ex.have == ex.want) && (r = receive_one(dgram, FDCRED_NONBLOCK, lsock)) != 0)
+        if (r < 0)
+            return -1;
+    return 0;
 }
 
 /* --user NAME or UID: resolved before anything arrives, so a typo fails at
@@ -370,7 +391,7 @@ static void remove_if_ours(const char *path, const struct stat *mine) {
  * collected, SOCKPATH already removed and our own sockets closed. Returns
  * only on failure (the caller exits 1).
  */
-static void exec_activated(const sigset_t *old_mask) {
+static void exec_activated(void) {
     size_t n = ex.have;
     int first = 3;
     /* Out of the way first (above 3 + n), so that moving them into 3, 4, ...
@@ -424,9 +445,11 @@ static void exec_activated(const sigset_t *old_mask) {
         perror("setenv");
         return;
     }
-    /* The daemon starts with the signal mask we were started with. */
-    sigprocmask(SIG_SETMASK, old_mask, NULL);
-    fflush(NULL);
+    if (stop_signal) {
+        fprintf(stderr, "%s: got signal %d before the exec; not running %s\n", prog, (int)stop_signal, ex.argv[0]);
+        return;
+    }
+    fflush(NULL); /* exec resets our signal handlers to the defaults */
     execvp(ex.argv[0], ex.argv);
     fprintf(stderr, "%s: exec %s: %s\n", prog, ex.argv[0], strerror(errno));
 }
@@ -534,27 +557,23 @@ int main(int argc, char **argv) {
     }
     memcpy(sun.sun_path, path, strlen(path) + 1);
 
-    sigset_t stop, old_mask;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stop, &old_mask) != 0) {
-        perror("sigprocmask");
-        return 1;
-    }
-    int sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
-    if (sigfd < 0) {
-        perror("signalfd");
+    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: poll returns EINTR */
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+        perror("sigaction");
         return 1;
     }
 
-    int status = 1, lsock = -1, bound = 0, stopped = 0;
+    int status = 1, lsock = -1, bound = 0;
     struct stat mine;
-    int dgram = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int dgram = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (dgram < 0) {
         perror("socket(AF_UNIX, SOCK_DGRAM)");
         goto out;
     }
+    dgram_for_signal = dgram;
+    if (stop_signal) /* it came before the handler could shut the socket */
+        shutdown(dgram, SHUT_RD);
     if (clear_stale(path) != 0)
         goto out;
     if (bind(dgram, (struct sockaddr *)&sun, sizeof sun) != 0) {
@@ -571,39 +590,37 @@ int main(int argc, char **argv) {
     if (fflush(stdout) != 0)
         goto out;
 
-    while (!(ex.on && ex.have == ex.want)) {
-        struct pollfd p[3] = {{.fd = dgram, .events = POLLIN},
-                              {.fd = sigfd, .events = POLLIN},
-                              {.fd = lsock, .events = POLLIN}};
-        if (poll(p, lsock >= 0 ? 3 : 2, -1) < 0) {
+    while (!stop_signal && !(ex.on && ex.have == ex.want)) {
+        if (lsock < 0) {
+            /* Only the socket to wait on: wait in the receive itself. */
+            if (receive_one(dgram, 0, &lsock) < 0)
+                goto out;
+            continue;
+        }
+        struct pollfd p[2] = {{.fd = dgram, .events = POLLIN}, {.fd = lsock, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             perror("poll");
             goto out;
         }
-        if (p[1].revents) {
-            struct signalfd_siginfo si;
-            if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-                fprintf(stderr, "%s: got signal %u, finishing what is queued\n", prog, si.ssi_signo);
-            stopped = 1;
-            break;
-        }
         if (p[0].revents && receive_all(dgram, &lsock) != 0)
             goto out;
-        if (lsock >= 0 && p[2].revents)
+        if (p[1].revents)
             accept_all(lsock);
     }
 
-    if (!stopped) {
+    if (!stop_signal) {
         /* Exec mode, every listening socket here: leave no path behind for a
          * sender to wait on, and become the program. */
         remove_if_ours(path, &mine);
         bound = 0;
+        dgram_for_signal = -1; /* before the close: the number may be reused */
         close(dgram);
-        close(sigfd);
-        exec_activated(&old_mask);
+        exec_activated();
         return 1;
     }
+    fprintf(stderr, "%s: got signal %d, finishing what is queued\n", prog, (int)stop_signal);
 
     /* Graceful stop: after SHUT_RD the kernel refuses new datagrams (the
      * sender gets EPIPE and retries for the next handler); what is already
@@ -623,8 +640,8 @@ out:
         close(lsock);
     for (size_t k = 0; k < ex.have; k++)
         close(ex.fds[k]);
+    dgram_for_signal = -1;
     if (dgram >= 0)
         close(dgram);
-    close(sigfd);
     return status;
 }

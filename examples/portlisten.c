@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -54,7 +53,25 @@
 #define RETRY_LIMIT_MS 60000 /* a minute */
 
 static const char *prog = "portlisten";
-static int stopping; /* a stop signal has been read */
+/*
+ * Stop signals. The handler marks the stop and, in the connection mode,
+ * shuts the listening socket down, which wakes the accept blocked on it:
+ * the common path waits in accept itself, with no poll in front of it, and
+ * no signal is missed between a check and a blocking call. (Connections
+ * still in the accept queue are reset, as closing the socket at exit
+ * would.) Other waits are polls of at most 100 ms, which a signal cuts
+ * short (the handler is installed without SA_RESTART).
+ */
+static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t lsock_for_signal = -1;
+
+static void on_stop(int sig) {
+    int saved = errno;
+    stopping = sig;
+    if (lsock_for_signal >= 0)
+        shutdown(lsock_for_signal, SHUT_RD);
+    errno = saved;
+}
 
 static void usage(void) {
     fprintf(stderr, "usage: %s [--listener] [--max-batch N] [--addr ADDR] PORT SOCKPATH\n", prog);
@@ -67,23 +84,11 @@ static long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait up to `ms` for a stop signal; 1 if one came (or poll failed). */
-static int stop_requested(int sigfd, int ms) {
-    if (stopping)
-        return 1;
-    struct pollfd p = {.fd = sigfd, .events = POLLIN};
-    int r = poll(&p, 1, ms);
-    if (r < 0 && errno == EINTR)
-        return 0;
-    if (r == 0)
-        return 0;
-    struct signalfd_siginfo si;
-    if (r > 0 && read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-        fprintf(stderr, "%s: got signal %u, stopping\n", prog, si.ssi_signo);
-    else
-        perror("waiting for signals");
-    stopping = 1;
-    return 1;
+/* Wait up to `ms` for a stop signal; 1 if one came. */
+static int stop_requested(int ms) {
+    if (!stopping && ms > 0)
+        poll(NULL, 0, ms);
+    return stopping != 0;
 }
 
 /*
@@ -97,8 +102,7 @@ static int stop_requested(int sigfd, int ms) {
  * went away: a datagram naming the path would look the path up in the
  * filesystem on every send (a tenth of portlisten's time, measured).
  */
-static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, int *fds, size_t n, char tag,
-                    int sigfd) {
+static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, int *fds, size_t n, char tag) {
     static int connected;
     struct iovec iov = {.iov_base = &tag, .iov_len = 1};
     /* FDCRED_NO_SOCKET_CHECK: `dgram` is the AF_UNIX socket main() made,
@@ -141,7 +145,7 @@ static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, i
                     path, strerror(e), n);
             return -1;
         }
-        if (stop_requested(sigfd, wait_ms))
+        if (stop_requested(wait_ms))
             return -1;
     }
 }
@@ -156,13 +160,17 @@ static int pending(int lsock) {
 }
 
 /*
- * Accept up to `max` connections waiting on the non-blocking `lsock` into
- * `batch`: every one pending now. Returns how many; -1 on an error that
- * stops portlisten.
+ * Wait for a connection on `lsock` (blocking), then accept every other one
+ * pending now, up to `max` in all, into `batch`. A connection in the accept
+ * queue stays there until accepted (even one reset by its client), so an
+ * accept after `pending` does not block. Returns how many (0 after a stop
+ * signal); -1 on an error that stops portlisten.
  */
-static int accept_batch(int lsock, int *batch, size_t max, int sigfd) {
+static int accept_batch(int lsock, int *batch, size_t max) {
     size_t n = 0;
     while (n < max) {
+        if (stopping)
+            return (int)n;
         int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
         if (conn >= 0) {
             batch[n++] = conn;
@@ -170,6 +178,8 @@ static int accept_batch(int lsock, int *batch, size_t max, int sigfd) {
                 return (int)n;
             continue;
         }
+        if (stopping) /* EINVAL or EINTR: the handler shut the socket */
+            return (int)n;
         switch (errno) {
         case EAGAIN:
             return (int)n;
@@ -191,7 +201,7 @@ static int accept_batch(int lsock, int *batch, size_t max, int sigfd) {
             if (n > 0)
                 return (int)n;
             fprintf(stderr, "%s: accept: %s; retrying\n", prog, strerror(errno));
-            (void)stop_requested(sigfd, RETRY_INTERVAL_MS);
+            (void)stop_requested(RETRY_INTERVAL_MS);
             return 0;
         default:
             perror("accept");
@@ -255,19 +265,10 @@ int main(int argc, char **argv) {
         return 2;
     }
 
-    /* Stop signals arrive through a descriptor, so no call is interrupted
-     * and none is missed between a check and a blocking call. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stop, NULL) != 0) {
-        perror("sigprocmask");
-        return 1;
-    }
-    int sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
-    if (sigfd < 0) {
-        perror("signalfd");
+    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: see on_stop */
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+        perror("sigaction");
         return 1;
     }
 
@@ -319,64 +320,42 @@ int main(int argc, char **argv) {
     }
 
     if (listener_mode) {
-        if (pass_fds(dgram, &to, path, &lsock, 1, 'L', sigfd) != 0)
+        /* No shutdown from the signal handler here: once passed, the
+         * listening socket is the handler's too. */
+        if (pass_fds(dgram, &to, path, &lsock, 1, 'L') != 0) {
+            status = stopping ? 0 : 1;
             goto out;
+        }
         printf("%s: passed the listening socket (fd %d); the handler accepts from now on\n", prog, lsock);
         fflush(stdout);
         status = 0;
         goto out;
     }
 
-    /* Non-blocking only now: a passed listener keeps the blocking mode its
-     * receiver (a classic handler, a socket-activated daemon) expects. */
-    int fl = fcntl(lsock, F_GETFL);
-    if (fl < 0 || fcntl(lsock, F_SETFL, fl | O_NONBLOCK) != 0) {
-        perror("fcntl(O_NONBLOCK)");
-        goto out;
-    }
+    lsock_for_signal = lsock;
     static int batch[FDCRED_MAX_FDS];
-    for (;;) {
-        struct pollfd p[2] = {{.fd = lsock, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            perror("poll");
-            goto out;
-        }
-        if (p[1].revents) {
-            (void)stop_requested(sigfd, 0);
-            status = 0;
-            goto out;
-        }
-        if (!p[0].revents)
-            continue;
-        int n = accept_batch(lsock, batch, max_batch, sigfd);
+    while (!stopping) {
+        int n = accept_batch(lsock, batch, max_batch);
         if (n < 0)
             goto out;
-        if (n == 0) {
-            if (stopping) {
-                status = 0;
-                goto out;
-            }
+        if (n == 0)
             continue;
-        }
-        int sent = pass_fds(dgram, &to, path, batch, (size_t)n, 'C', sigfd);
-        /* Sent: the handler has its own copies. Not sent: closing ours
-         * tells the clients (end of file) rather than leaving them hanging. */
+        /* Sent: the handler has its own copies. Not sent (after a minute
+         * without a handler, or a stop): closing ours tells the clients (end
+         * of file) rather than leaving them hanging. */
+        (void)pass_fds(dgram, &to, path, batch, (size_t)n, 'C');
         for (int k = 0; k < n; k++)
             if (close(batch[k]) != 0)
                 fprintf(stderr, "%s: close(%d): %s\n", prog, batch[k], strerror(errno));
-        if (sent != 0 && stopping) {
-            status = 0;
-            goto out;
-        }
     }
+    fprintf(stderr, "%s: got signal %d, stopping\n", prog, (int)stopping);
+    status = 0;
 
 out:
+    lsock_for_signal = -1; /* before the close: the number may be reused */
     if (lsock >= 0)
         close(lsock);
     if (dgram >= 0)
         close(dgram);
-    close(sigfd);
     return status;
 }
