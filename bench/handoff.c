@@ -65,23 +65,7 @@ static void die(const char *fmt, ...) {
     exit(1);
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n) {
-    double s[MAX_ROUNDS];
-    memcpy(s, v, sizeof(double) * (size_t)n);
-    qsort(s, (size_t)n, sizeof(double), cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
+#include "stats.h"
 
 /* ---------- the servers ---------- */
 
@@ -329,17 +313,9 @@ int main(int argc, char **argv) {
     int rounds = 15, smoke = 0;
     double ms = 300;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--smoke"))
-            smoke = 1;
-        else if (!strcmp(argv[i], "--bin") && i + 1 < argc)
+        if (!strcmp(argv[i], "--bin") && i + 1 < argc)
             bin = argv[++i];
-        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-            rounds = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--ms") && i + 1 < argc)
-            ms = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
-            only = argv[++i];
-        else
+        else if (!common_option(argc, argv, &i, &smoke, &rounds, &ms, &only))
             usage();
     }
     if (!bin)
