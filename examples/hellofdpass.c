@@ -24,7 +24,8 @@
  * arrived, close-on-exec cleared), every other descriptor above 2 closed,
  * LISTEN_FDS=N, LISTEN_PID=its own pid (exec keeps it), LISTEN_FDNAMES the
  * given names (default "listener" each), after dropping to USER (a name or
- * a numeric uid: its uid, gid and supplementary groups; needs root) when
+ * a numeric uid: its uid, gid and supplementary groups; a uid with no
+ * passwd entry gets that number as gid and no groups; needs root) when
  * --user is given. So an unmodified daemon that supports socket activation
  * serves a port below 1024 without ever being root:
  *

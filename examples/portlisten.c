@@ -34,7 +34,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <fdcred.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -53,6 +52,7 @@
 #define RETRY_LIMIT_MS 60000 /* a minute */
 
 static const char *prog = "portlisten";
+
 /*
  * Stop signals. The handler marks the stop and, in the connection mode,
  * shuts the listening socket down, which wakes the accept blocked on it:
