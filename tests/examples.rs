@@ -445,6 +445,25 @@ fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
 }
 
 #[test]
+fn exec_mode_refuses_an_unknown_user_and_a_wrong_name_count_at_start() {
+    let sb = sandbox("ex-exec-args");
+    let sock = sb.run.join("activate.sock");
+    for (options, says) in [
+        (&["--user", "no-such-user-fdcred"][..], "no user no-such-user-fdcred"),
+        (&["--fds", "2", "--fdnames", "web"][..], "--fdnames needs 2 name(s)"),
+        (&["--fdnames", "a b"][..], "--fdnames needs 1 name(s)"),
+    ] {
+        let mut cmd = sb.command("hellofdpass");
+        cmd.arg("--exec").args(options).arg(&sock).arg("--").arg("/bin/true");
+        let mut p = Proc::spawn("hellofdpass --exec", &mut cmd);
+        let status = p.wait(20);
+        assert_eq!(status.code(), Some(2), "hellofdpass --exec {options:?}: {status}\n{}", p.output());
+        assert!(p.output().contains(says), "hellofdpass --exec {options:?} should say {says:?}:\n{}", p.output());
+        assert!(!exists(&sock), "hellofdpass --exec {options:?} bound {}", sock.display());
+    }
+}
+
+#[test]
 fn exec_mode_stopped_before_its_sockets_arrive_exits_cleanly_without_exec() {
     let sb = sandbox("ex-exec-stop");
     let sock = sb.run.join("activate.sock");
