@@ -619,7 +619,7 @@ int main(int argc, char **argv) {
         dgram_for_signal = -1; /* before the close: the number may be reused */
         close(dgram);
         exec_activated();
-        return 1;
+        return stop_signal ? 0 : 1; /* stopped just before the exec, or it failed */
     }
     fprintf(stderr, "%s: got signal %d, finishing what is queued\n", prog, (int)stop_signal);
 
