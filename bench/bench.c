@@ -92,21 +92,7 @@ static void die(const char *fmt, ...) {
             die(__VA_ARGS__);                                                                                         \
     } while (0)
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#include "stats.h"
 
 static double percentile(double *v, int n, double p) {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
@@ -474,18 +460,9 @@ int main(int argc, char **argv) {
     int rounds = 41, smoke = 0;
     double ms = 15;
     const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--smoke"))
-            smoke = 1;
-        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-            rounds = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--ms") && i + 1 < argc)
-            ms = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
-            only = argv[++i];
-        else
+    for (int i = 1; i < argc; i++)
+        if (!common_option(argc, argv, &i, &smoke, &rounds, &ms, &only))
             usage();
-    }
     if (smoke) {
         rounds = 2;
         ms = 5;

@@ -1,46 +1,91 @@
 /*
  * hellofdpass: the unprivileged half of a port listener.
  *
- *   hellofdpass SOCKPATH STRING
+ *   hellofdpass [--log] SOCKPATH STRING
+ *   hellofdpass --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]]
+ *               SOCKPATH PROGRAM [ARG...]
  *
  * Binds SOCKPATH as a SOCK_DGRAM Unix socket (removing a stale one left by a
  * handler that died; refusing if a live handler or a non-socket is there)
- * and receives descriptors, one per datagram, from portlisten or any
- * classic sender. A connected socket gets STRING written to it and is
- * closed; a listening socket (portlisten --listener) is kept, and every
- * connection accepted on it gets STRING. It needs no privilege: the port was
- * bound by someone else.
+ * and receives descriptors from portlisten or any classic sender, as many
+ * as a datagram carries (up to FDCRED_MAX_FDS). It needs no privilege: the
+ * port was bound by someone else.
+ *
+ * Greeter (the first form): each connected socket gets STRING written to it
+ * and is closed; a listening socket (portlisten --listener) is kept, and
+ * every connection accepted on it gets STRING. Per connection it makes the
+ * two calls a greeter needs (send, close) and prints nothing; --log prints
+ * one line per connection (its peer address, and its place in the datagram
+ * that brought it).
+ *
+ * Exec (the second form): instead of greeting, wait for N (default 1)
+ * listening sockets, then become PROGRAM the way systemd starts a
+ * socket-activated service: the sockets as fds 3, 4, ... (in the order they
+ * arrived, close-on-exec cleared), every other descriptor above 2 closed,
+ * LISTEN_FDS=N, LISTEN_PID=its own pid (exec keeps it), LISTEN_FDNAMES the
+ * given names (default "listener" each), after dropping to USER (a name or
+ * a numeric uid: its uid, gid and supplementary groups; a uid with no
+ * passwd entry gets that number as gid and no groups; needs root) when
+ * --user is given. So an unmodified daemon that supports socket activation
+ * serves a port below 1024 without ever being root:
+ *
+ *   hellofdpass --exec --user nobody /run/web.sock -- /usr/sbin/daemon ARGS &
+ *   portlisten --listener 80 /run/web.sock
  *
  * SIGINT/SIGTERM stop it without losing a connection: it stops taking new
  * datagrams (senders see EPIPE and retry), greets every connection already
- * queued to it, removes SOCKPATH and exits 0. (Killed with SIGKILL, the
- * connections still queued are closed by the kernel: their clients see end
- * of file, never a hang.)
+ * queued to it, removes SOCKPATH and exits 0 (in exec mode before the exec:
+ * exit 0 without running PROGRAM). (Killed with SIGKILL, the connections
+ * still queued are closed by the kernel: their clients see end of file,
+ * never a hang.)
  *
- * On stdout: one line when ready, then one line per connection greeted.
+ * On stdout: one line when ready (and with --log one per connection). On
+ * stderr at a stop: how many connections it greeted from how many
+ * datagrams, and the most descriptors one datagram carried.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <fdcred.h>
 #include <arpa/inet.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#define MAX_LISTEN_FDS 64
+
 static const char *prog = "hellofdpass";
 static const char *greeting;
 static size_t greeting_len;
-static unsigned long greeted;
+static int log_each; /* --log */
+
+/* Counted always (two additions per datagram), printed at a stop. */
+static unsigned long greeted, messages, largest_message;
+
+/* Exec mode: what to become, and the listening sockets collected so far. */
+static struct {
+    int on;
+    char **argv;
+    size_t want;
+    const char *names;
+    int switch_user;
+    uid_t uid;
+    gid_t gid;
+    const char *user_name; /* NULL: a numeric uid with no passwd entry */
+    int fds[MAX_LISTEN_FDS];
+    size_t have;
+} ex;
 
 /* "127.0.0.1:40000" for a TCP peer, else a short description. */
 static void describe_peer(int fd, char *out, size_t size) {
@@ -62,34 +107,60 @@ static void describe_peer(int fd, char *out, size_t size) {
     }
 }
 
-/* Write the greeting to a connection and close it. Never blocks for long:
- * a client that does not read gets 5 seconds. */
-static void greet(int conn, const char *how) {
-    char peer[128];
-    describe_peer(conn, peer, sizeof peer);
-    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
-    if (setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
-        fprintf(stderr, "%s: setsockopt(SO_SNDTIMEO) on fd %d: %s\n", prog, conn, strerror(errno));
+/*
+ * Write the greeting to a connection and close it. The common case is one
+ * non-blocking send that takes the whole greeting (a new connection's send
+ * buffer is empty); only a greeting that does not fit waits, and a client
+ * that does not read gets 5 seconds. `how` and the place `k` of `n` in
+ * its datagram are for --log.
+ */
+static void greet(int conn, const char *how, size_t k, size_t n) {
+    char peer[128] = "";
+    if (log_each)
+        describe_peer(conn, peer, sizeof peer);
     size_t done = 0;
+    int flags = MSG_NOSIGNAL | MSG_DONTWAIT; /* MSG_NOSIGNAL: a client that left must not kill us */
     while (done < greeting_len) {
-        /* MSG_NOSIGNAL: a client that already left must not kill us with SIGPIPE. */
-        ssize_t n = send(conn, greeting + done, greeting_len - done, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "%s: writing to %s (fd %d): %s\n", prog, peer, conn,
-                    errno == EAGAIN ? "client not reading for 5 s, gave up" : strerror(errno));
-            break;
+        ssize_t sent = send(conn, greeting + done, greeting_len - done, flags);
+        if (sent >= 0) {
+            done += (size_t)sent;
+            continue;
         }
-        done += (size_t)n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN && (flags & MSG_DONTWAIT)) {
+            struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+            if (setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+                fprintf(stderr, "%s: setsockopt(SO_SNDTIMEO) on fd %d: %s\n", prog, conn, strerror(errno));
+            flags = MSG_NOSIGNAL;
+            continue;
+        }
+        if (!log_each)
+            describe_peer(conn, peer, sizeof peer);
+        fprintf(stderr, "%s: writing to %s (fd %d): %s\n", prog, peer, conn,
+                errno == EAGAIN ? "client not reading for 5 s, gave up" : strerror(errno));
+        break;
     }
     if (close(conn) != 0)
         fprintf(stderr, "%s: close(%d): %s\n", prog, conn, strerror(errno));
-    if (done == greeting_len) {
-        greeted++;
-        printf("%s: %s fd %d from %s, wrote %zu bytes, closed it\n", prog, how, conn, peer, done);
+    if (done < greeting_len)
+        return;
+    greeted++;
+    if (log_each) {
+        if (n > 0)
+            printf("%s: %s fd %d (%zu of %zu in one datagram) from %s, wrote %zu bytes, closed it\n", prog, how, conn,
+                   k, n, peer, done);
+        else
+            printf("%s: %s fd %d from %s, wrote %zu bytes, closed it\n", prog, how, conn, peer, done);
         fflush(stdout);
     }
+}
+
+/* 1 if a connection is waiting on `lsock` right now: a poll costs a
+ * fraction of a failed accept4 (which allocates a socket first). */
+static int pending(int lsock) {
+    struct pollfd p = {.fd = lsock, .events = POLLIN};
+    return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
 /* Accept every connection waiting on the (non-blocking) listening socket. */
@@ -97,7 +168,9 @@ static void accept_all(int lsock) {
     for (;;) {
         int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
         if (conn >= 0) {
-            greet(conn, "accepted");
+            greet(conn, "accepted", 0, 0);
+            if (!pending(lsock))
+                return;
             continue;
         }
         switch (errno) {
@@ -114,19 +187,21 @@ static void accept_all(int lsock) {
     }
 }
 
-/* A descriptor arrived: greet a connection, keep a listening socket. */
-static void take_fd(int fd, int *lsock) {
+/* 1 if `fd` is a listening socket, 0 if another socket, -1 (closed, with a
+ * message) if not a usable socket. */
+static int is_listening(int fd) {
     int listening = 0;
     socklen_t len = sizeof listening;
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) {
         fprintf(stderr, "%s: received fd %d is not a usable socket (%s); closed it\n", prog, fd, strerror(errno));
         close(fd);
-        return;
+        return -1;
     }
-    if (!listening) {
-        greet(fd, "received connection");
-        return;
-    }
+    return listening != 0;
+}
+
+/* Greeter: keep a received listening socket and accept on it from now on. */
+static void keep_listener(int fd, int *lsock) {
     /* portlisten --listener has handed over and exited; nobody else uses
      * this open file, so making it non-blocking bothers no one. */
     int fl = fcntl(fd, F_GETFL);
@@ -142,39 +217,250 @@ static void take_fd(int fd, int *lsock) {
     fflush(stdout);
 }
 
-/*
- * Receive every datagram queued on the non-blocking socket. Returns 0 when
- * the queue is empty, -1 on an error that stops the handler.
- */
-static int receive_all(int dgram, int *lsock) {
-    for (;;) {
-        char byte[8];
-        int fd = -1;
-        size_t nfds = 1;
-        ssize_t n = fdcred_recv_fds(dgram, byte, sizeof byte, &fd, &nfds);
-        if (n < 0) {
-            switch (errno) {
-            case EAGAIN:
-                return 0;
-            case EMSGSIZE:
-                fprintf(stderr, "%s: a datagram carried more than one fd; all were closed\n", prog);
-                continue;
-            case EBADMSG:
-                fprintf(stderr, "%s: a datagram's fds were truncated by the kernel; all were closed\n", prog);
-                continue;
-            default:
-                perror("fdcred_recv_fds");
-                return -1;
-            }
-        }
-        if (nfds == 0) {
-            if (n == 0)
-                return 0; /* nothing more after shutdown(SHUT_RD) */
-            fprintf(stderr, "%s: ignored a %zd-byte datagram without a descriptor\n", prog, n);
-            continue;
-        }
-        take_fd(fd, lsock);
+/* Exec mode: collect a listening socket; anything else is not for us. */
+static void collect_listener(int fd) {
+    int l = is_listening(fd);
+    if (l < 0)
+        return;
+    if (!l || ex.have >= ex.want) {
+        fprintf(stderr, "%s: exec mode takes %zu listening socket(s) (portlisten --listener); closed fd %d (%s)\n",
+                prog, ex.want, fd, l ? "one too many" : "a connection");
+        close(fd);
+        return;
     }
+    ex.fds[ex.have++] = fd;
+    printf("%s: received listening socket %zu of %zu (fd %d)\n", prog, ex.have, ex.want, fd);
+    fflush(stdout);
+}
+
+/*
+ * The `n` descriptors of one datagram, all ours now. The tag says what they
+ * are: 'C' connections (greeted without another look), anything else is
+ * examined one by one.
+ */
+static void take_fds(char tag, const int *fds, size_t n, int *lsock) {
+    messages++;
+    if (n > largest_message)
+        largest_message = n;
+    for (size_t k = 0; k < n; k++) {
+        if (ex.on) {
+            collect_listener(fds[k]);
+        } else if (tag == 'C') {
+            greet(fds[k], "received connection", k + 1, n);
+        } else {
+            int l = is_listening(fds[k]);
+            if (l > 0)
+                keep_listener(fds[k], lsock);
+            else if (l == 0)
+                greet(fds[k], "received connection", k + 1, n);
+        }
+    }
+}
+
+/*
+ * Stop signals. The handler marks the stop and shuts the socket for
+ * reading, which wakes a receive blocked on it (and makes poll report it
+ * readable): the queue is then served to its end, after which a receive
+ * returns 0 at once. So the common path waits in the receive itself, with
+ * no poll in front of it, and no signal is missed between a check and a
+ * blocking call.
+ */
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t dgram_for_signal = -1;
+
+static void on_stop(int sig) {
+    int saved = errno;
+    stop_signal = sig;
+    if (dgram_for_signal >= 0)
+        shutdown(dgram_for_signal, SHUT_RD);
+    errno = saved;
+}
+
+/*
+ * Receive one datagram (`flags` 0: wait for it; FDCRED_NONBLOCK: only if
+ * one is queued) and take every descriptor in it. Returns 1 when something
+ * was read, 0 when nothing is left (empty queue, or the end after a stop),
+ * -1 on an error that stops the handler.
+ */
+static int receive_one(int dgram, unsigned flags, int *lsock) {
+    static int fds[FDCRED_MAX_FDS];
+    char tag[8];
+    struct iovec iov = {.iov_base = tag, .iov_len = sizeof tag};
+    struct fdcred_msg m = {.iov = &iov, .iovlen = 1, .fds = fds, .nfds = FDCRED_MAX_FDS};
+    ssize_t n = fdcred_recvmsg(dgram, &m, flags);
+    if (n < 0) {
+        if (errno == EAGAIN)
+            return 0;
+        perror("fdcred_recvmsg");
+        return -1;
+    }
+    if (m.result & FDCRED_MSG_CTRUNC)
+        fprintf(stderr, "%s: a datagram's fds were truncated by the kernel (out of descriptors?); all were closed\n",
+                prog);
+    else if (m.result & FDCRED_MSG_FDS_OVERFLOW)
+        fprintf(stderr, "%s: a datagram carried more than %d fds; all were closed\n", prog, FDCRED_MAX_FDS);
+    else if (m.nfds > 0)
+        take_fds(n > 0 ? tag[0] : '\0', fds, m.nfds, lsock);
+    else if (n == 0 && stop_signal)
+        return 0; /* the end of the queue after shutdown(SHUT_RD) */
+    else
+        fprintf(stderr, "%s: ignored a %zd-byte datagram without a descriptor\n", prog, n);
+    return 1;
+}
+
+/* Receive every datagram queued now. 0 when the queue is empty (or exec
+ * mode has all its sockets), -1 on an error that stops the handler. */
+static int receive_all(int dgram, int *lsock) {
+    int r;
+    while (!(ex.on && ex.have == ex.want) && (r = receive_one(dgram, FDCRED_NONBLOCK, lsock)) != 0)
+        if (r < 0)
+            return -1;
+    return 0;
+}
+
+/* --user NAME or UID: resolved before anything arrives, so a typo fails at
+ * start, not when the sockets come. */
+static int resolve_user(const char *spec) {
+    struct passwd *pw = getpwnam(spec);
+    char *end;
+    errno = 0;
+    unsigned long id = strtoul(spec, &end, 10);
+    int numeric = errno == 0 && *end == '\0' && end != spec && id < (uid_t)-1;
+    if (!pw && numeric)
+        pw = getpwuid((uid_t)id);
+    if (pw) {
+        ex.uid = pw->pw_uid;
+        ex.gid = pw->pw_gid;
+        ex.user_name = strdup(pw->pw_name);
+        if (!ex.user_name) {
+            perror("strdup");
+            return -1;
+        }
+    } else if (numeric) {
+        ex.uid = (uid_t)id; /* no passwd entry: its own number as gid, no groups */
+        ex.gid = (gid_t)id;
+        ex.user_name = NULL;
+    } else {
+        fprintf(stderr, "%s: no user %s\n", prog, spec);
+        return -1;
+    }
+    ex.switch_user = 1;
+    return 0;
+}
+
+static int valid_names(const char *names, size_t want) {
+    size_t count = 1, len = 0;
+    for (const char *c = names;; c++) {
+        if (*c == ':' || *c == '\0') {
+            if (len == 0 || len > 255)
+                return 0;
+            if (*c == '\0')
+                break;
+            count++;
+            len = 0;
+        } else if (*c < 0x21 || *c > 0x7e) {
+            return 0;
+        } else {
+            len++;
+        }
+    }
+    return count == want;
+}
+
+/* Close every descriptor from `lowest` up. */
+static void close_from(int lowest) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0U) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 1 << 20)
+        max = 1 << 20;
+    for (long fd = lowest; fd < max; fd++)
+        close((int)fd);
+}
+
+/* Remove `path` only if it is still the socket we bound (not a successor's). */
+static void remove_if_ours(const char *path, const struct stat *mine) {
+    struct stat now;
+    if (stat(path, &now) == 0 && now.st_dev == mine->st_dev && now.st_ino == mine->st_ino && unlink(path) != 0)
+        fprintf(stderr, "%s: removing %s: %s\n", prog, path, strerror(errno));
+}
+
+/*
+ * Become the socket-activated program. Called with every listening socket
+ * collected, SOCKPATH already removed and our own sockets closed. Returns
+ * only on failure (the caller exits 1).
+ */
+static void exec_activated(void) {
+    size_t n = ex.have;
+    int first = 3;
+    /* Out of the way first (above 3 + n), so that moving them into 3, 4, ...
+     * overwrites none still to be moved. */
+    for (size_t i = 0; i < n; i++) {
+        int high = fcntl(ex.fds[i], F_DUPFD_CLOEXEC, first + (int)n);
+        if (high < 0) {
+            perror("fcntl(F_DUPFD_CLOEXEC)");
+            return;
+        }
+        close(ex.fds[i]);
+        ex.fds[i] = high;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* dup2 leaves the new descriptor without close-on-exec. */
+        if (dup2(ex.fds[i], first + (int)i) < 0) {
+            perror("dup2");
+            return;
+        }
+        close(ex.fds[i]);
+    }
+    /* Nothing else of ours, or inherited, leaks into the daemon. */
+    close_from(first + (int)n);
+
+    if (ex.switch_user) {
+        int r = ex.user_name ? initgroups(ex.user_name, ex.gid) : setgroups(0, NULL);
+        if (r != 0 || setgid(ex.gid) != 0 || setuid(ex.uid) != 0) {
+            fprintf(stderr, "%s: switching to uid %u gid %u: %s\n", prog, (unsigned)ex.uid, (unsigned)ex.gid,
+                    strerror(errno));
+            return;
+        }
+        if (getuid() != ex.uid || geteuid() != ex.uid || getgid() != ex.gid || getegid() != ex.gid ||
+            (ex.uid != 0 && setuid(0) == 0)) {
+            fprintf(stderr, "%s: could not drop privileges for good\n", prog);
+            return;
+        }
+    }
+
+    char count[16], pid[16];
+    snprintf(count, sizeof count, "%zu", n);
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    /* The default names, "listener:listener:...": up to 64 x 9 bytes. */
+    char names[MAX_LISTEN_FDS * 9];
+    if (!ex.names) {
+        names[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+            strcat(names, i ? ":listener" : "listener");
+    }
+    if (setenv("LISTEN_FDS", count, 1) != 0 || setenv("LISTEN_PID", pid, 1) != 0 ||
+        setenv("LISTEN_FDNAMES", ex.names ? ex.names : names, 1) != 0) {
+        perror("setenv");
+        return;
+    }
+    if (stop_signal) {
+        fprintf(stderr, "%s: got signal %d before the exec; not running %s\n", prog, (int)stop_signal, ex.argv[0]);
+        return;
+    }
+    fflush(NULL); /* exec resets our signal handlers to the defaults */
+    execvp(ex.argv[0], ex.argv);
+    fprintf(stderr, "%s: exec %s: %s\n", prog, ex.argv[0], strerror(errno));
+}
+
+static void usage(void) {
+    fprintf(stderr,
+            "usage: %s [--log] SOCKPATH STRING\n"
+            "       %s --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]] SOCKPATH PROGRAM [ARG...]\n",
+            prog, prog);
+    exit(2);
 }
 
 /*
@@ -216,13 +502,55 @@ static int clear_stale(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s SOCKPATH STRING\n", prog);
-        return 2;
+    const char *user = NULL;
+    int i = 1;
+    ex.want = 1;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+        if (strcmp(argv[i], "--log") == 0)
+            log_each = 1;
+        else if (strcmp(argv[i], "--exec") == 0)
+            ex.on = 1;
+        else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+            user = argv[++i];
+        else if (strcmp(argv[i], "--fdnames") == 0 && i + 1 < argc)
+            ex.names = argv[++i];
+        else if (strcmp(argv[i], "--fds") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            long v = strtol(argv[++i], &end, 10);
+            if (errno != 0 || *end != '\0' || v < 1 || v > MAX_LISTEN_FDS) {
+                fprintf(stderr, "%s: --fds takes 1 to %d\n", prog, MAX_LISTEN_FDS);
+                return 2;
+            }
+            ex.want = (size_t)v;
+        } else if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        } else
+            usage();
     }
-    const char *path = argv[1];
-    greeting = argv[2];
-    greeting_len = strlen(greeting);
+    if (ex.on ? argc - i < 2 : argc - i != 2)
+        usage();
+    if (!ex.on && (user || ex.names))
+        usage();
+    const char *path = argv[i];
+    if (ex.on) {
+        if (i + 1 < argc && strcmp(argv[i + 1], "--") == 0)
+            i++;
+        if (i + 1 >= argc)
+            usage();
+        ex.argv = &argv[i + 1];
+        if (ex.names && !valid_names(ex.names, ex.want)) {
+            fprintf(stderr, "%s: --fdnames needs %zu name(s) separated by ':', each 1 to 255 printable characters\n",
+                    prog, ex.want);
+            return 2;
+        }
+        if (user && resolve_user(user) != 0)
+            return 2;
+    } else {
+        greeting = argv[i + 1];
+        greeting_len = strlen(greeting);
+    }
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     if (path[0] == '\0' || strlen(path) >= sizeof sun.sun_path) {
         fprintf(stderr, "%s: socket path must be 1 to %zu bytes\n", prog, sizeof sun.sun_path - 1);
@@ -230,27 +558,23 @@ int main(int argc, char **argv) {
     }
     memcpy(sun.sun_path, path, strlen(path) + 1);
 
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &stop, NULL) != 0) {
-        perror("sigprocmask");
-        return 1;
-    }
-    int sigfd = signalfd(-1, &stop, SFD_CLOEXEC);
-    if (sigfd < 0) {
-        perror("signalfd");
+    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: poll returns EINTR */
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+        perror("sigaction");
         return 1;
     }
 
     int status = 1, lsock = -1, bound = 0;
     struct stat mine;
-    int dgram = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int dgram = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (dgram < 0) {
         perror("socket(AF_UNIX, SOCK_DGRAM)");
         goto out;
     }
+    dgram_for_signal = dgram;
+    if (stop_signal) /* it came before the handler could shut the socket */
+        shutdown(dgram, SHUT_RD);
     if (clear_stale(path) != 0)
         goto out;
     if (bind(dgram, (struct sockaddr *)&sun, sizeof sun) != 0) {
@@ -262,32 +586,42 @@ int main(int argc, char **argv) {
         goto out;
     }
     bound = 1;
-    printf("%s: uid %u gid %u pid %d, waiting for descriptors on %s\n", prog, (unsigned)getuid(),
-           (unsigned)getgid(), (int)getpid(), path);
+    printf("%s: uid %u gid %u pid %d, waiting for %s on %s\n", prog, (unsigned)getuid(), (unsigned)getgid(),
+           (int)getpid(), ex.on ? "listening sockets to exec with" : "descriptors", path);
     if (fflush(stdout) != 0)
         goto out;
 
-    for (;;) {
-        struct pollfd p[3] = {{.fd = dgram, .events = POLLIN},
-                              {.fd = sigfd, .events = POLLIN},
-                              {.fd = lsock, .events = POLLIN}};
-        if (poll(p, lsock >= 0 ? 3 : 2, -1) < 0) {
+    while (!stop_signal && !(ex.on && ex.have == ex.want)) {
+        if (lsock < 0) {
+            /* Only the socket to wait on: wait in the receive itself. */
+            if (receive_one(dgram, 0, &lsock) < 0)
+                goto out;
+            continue;
+        }
+        struct pollfd p[2] = {{.fd = dgram, .events = POLLIN}, {.fd = lsock, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             perror("poll");
             goto out;
         }
-        if (p[1].revents) {
-            struct signalfd_siginfo si;
-            if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-                fprintf(stderr, "%s: got signal %u, finishing what is queued\n", prog, si.ssi_signo);
-            break;
-        }
         if (p[0].revents && receive_all(dgram, &lsock) != 0)
             goto out;
-        if (lsock >= 0 && p[2].revents)
+        if (p[1].revents)
             accept_all(lsock);
     }
+
+    if (!stop_signal) {
+        /* Exec mode, every listening socket here: leave no path behind for a
+         * sender to wait on, and become the program. */
+        remove_if_ours(path, &mine);
+        bound = 0;
+        dgram_for_signal = -1; /* before the close: the number may be reused */
+        close(dgram);
+        exec_activated();
+        return stop_signal ? 0 : 1; /* stopped just before the exec, or it failed */
+    }
+    fprintf(stderr, "%s: got signal %d, finishing what is queued\n", prog, (int)stop_signal);
 
     /* Graceful stop: after SHUT_RD the kernel refuses new datagrams (the
      * sender gets EPIPE and retries for the next handler); what is already
@@ -297,19 +631,18 @@ int main(int argc, char **argv) {
     status = receive_all(dgram, &lsock) == 0 ? 0 : 1;
     if (lsock >= 0)
         accept_all(lsock);
-    fprintf(stderr, "%s: stopped after greeting %lu connections\n", prog, greeted);
+    fprintf(stderr, "%s: stopped after greeting %lu connections from %lu datagrams (at most %lu fds in one)\n", prog,
+            greeted, messages, largest_message);
 
 out:
-    if (bound) {
-        /* Remove the path only if it is still ours (not a successor's). */
-        struct stat now;
-        if (stat(path, &now) == 0 && now.st_dev == mine.st_dev && now.st_ino == mine.st_ino && unlink(path) != 0)
-            fprintf(stderr, "%s: removing %s: %s\n", prog, path, strerror(errno));
-    }
+    if (bound)
+        remove_if_ours(path, &mine);
     if (lsock >= 0)
         close(lsock);
+    for (size_t k = 0; k < ex.have; k++)
+        close(ex.fds[k]);
+    dgram_for_signal = -1;
     if (dgram >= 0)
         close(dgram);
-    close(sigfd);
     return status;
 }

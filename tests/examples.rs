@@ -1,10 +1,13 @@
 //! The examples end to end, driven as a user runs them: examples/ built by
 //! its Makefile through pkg-config; portlisten (root) binding a port below
-//! 1024 and handing connections to hellofdpass running as uid 65534; the
-//! handler restarted mid-run; the listener mode; credserver serving one uid
-//! and refusing another; and both port programs against classic
-//! hand-written peers (plain sendmsg/recvmsg, c-tests/classic_*.c); and all
-//! four under valgrind, closing every descriptor they open.
+//! 1024 and handing connections to hellofdpass running as uid 65534; pending
+//! connections batched into one datagram; the handler restarted mid-run and
+//! mid-batch; the listener mode; the exec mode starting an unmodified
+//! socket-activated daemon (c-tests/activated_greeter.c) as uid 65534 on
+//! ports below 1024; credserver serving one uid and refusing another; and
+//! both port programs against classic hand-written peers (plain
+//! sendmsg/recvmsg, c-tests/classic_*.c); and all four under valgrind,
+//! closing every descriptor they open.
 //! Loopback only; every wait has a deadline.
 #[path = "examples/common.rs"]
 mod common;
@@ -54,8 +57,14 @@ fn free_low_port() -> u16 {
 
 /// Start hellofdpass at `sock`, as uid/gid 65534 when root.
 fn start_handler(sb: &Sandbox, sock: &Path, greeting: &str) -> Proc {
+    start_handler_with(sb, &[], sock, greeting)
+}
+
+/// Start hellofdpass with `options` (e.g. `--log`) at `sock`, as uid/gid
+/// 65534 when root.
+fn start_handler_with(sb: &Sandbox, options: &[&str], sock: &Path, greeting: &str) -> Proc {
     let mut cmd = sb.command("hellofdpass");
-    cmd.arg(sock).arg(greeting);
+    cmd.args(options).arg(sock).arg(greeting);
     if is_root() {
         as_user(&mut cmd, NOBODY, NOBODY);
     }
@@ -65,11 +74,12 @@ fn start_handler(sb: &Sandbox, sock: &Path, greeting: &str) -> Proc {
 }
 
 fn start_portlisten(sb: &Sandbox, port: u16, sock: &Path, listener: bool) -> Proc {
+    start_portlisten_with(sb, if listener { &["--listener"] } else { &[] }, port, sock)
+}
+
+fn start_portlisten_with(sb: &Sandbox, options: &[&str], port: u16, sock: &Path) -> Proc {
     let mut cmd = sb.command("portlisten");
-    if listener {
-        cmd.arg("--listener");
-    }
-    cmd.arg(port.to_string()).arg(sock);
+    cmd.args(options).arg(port.to_string()).arg(sock);
     Proc::spawn("portlisten", &mut cmd)
 }
 
@@ -128,7 +138,7 @@ fn root_portlisten_on_low_port_hands_connections_to_uid_65534_handler() {
     let sb = sandbox("ex-privsep");
     let sock = sb.run.join("hello.sock");
     let port = free_low_port();
-    let handler = start_handler(&sb, &sock, GREETING);
+    let handler = start_handler_with(&sb, &["--log"], &sock, GREETING);
 
     // The handler never had privilege: every uid and gid is 65534, no
     // supplementary group, no capability, and that identity cannot bind the
@@ -241,6 +251,234 @@ fn handler_killed_with_sigkill_leaves_no_connection_hanging() {
     restart_mid_run("ex-restart-kill", libc::SIGKILL);
 }
 
+/// Stop a handler with SIGTERM and return the most descriptors one datagram
+/// brought it, from its "at most N fds in one" line.
+fn largest_datagram_after_stop(handler: &mut Proc) -> usize {
+    handler.signal(libc::SIGTERM);
+    let status = handler.wait(20);
+    let out = handler.output();
+    assert!(status.success(), "{} after SIGTERM: {status}; output:\n{out}", handler.name);
+    let at = out.find("at most ").unwrap_or_else(|| panic!("{}: no statistics line; output:\n{out}", handler.name));
+    let digits: String = out[at + "at most ".len()..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("{}: no count in the statistics line; output:\n{out}", handler.name))
+}
+
+/// `n` connections made while portlisten cannot run (frozen), so that they
+/// are all pending when it wakes; a moment for the last handshakes to land
+/// in the accept queue.
+fn connect_while_frozen(pl: &Proc, port: u16, n: usize) -> Vec<std::net::TcpStream> {
+    pl.freeze();
+    let conns: Vec<_> = (0..n).map(|_| connect(port)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    conns
+}
+
+fn all_greeted(conns: Vec<std::net::TcpStream>, what: &str) {
+    for (i, s) in conns.into_iter().enumerate() {
+        match read_all(s) {
+            Ok(got) => assert_eq!(got, GREETING, "{what}: connection {i}"),
+            Err(e) => panic!("{what}: connection {i}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn pending_connections_travel_in_one_datagram_and_the_handler_greets_every_fd() {
+    let sb = sandbox("ex-batch");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = start_handler_with(&sb, &["--log"], &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+    greeted(port, "a lone connection");
+    handler.expect_line("(1 of 1 in one datagram)", 10);
+
+    let conns = connect_while_frozen(&pl, port, 50);
+    pl.signal(libc::SIGCONT);
+    all_greeted(conns, "50 connections pending at once");
+    // portlisten woke to 50 pending connections: one accept burst, one
+    // datagram of 50 descriptors, each greeted by the handler.
+    handler.expect_line("(50 of 50 in one datagram)", 10);
+    assert_eq!(largest_datagram_after_stop(&mut handler), 50, "output:\n{}", handler.output());
+    still_running(&mut pl);
+}
+
+#[test]
+fn max_batch_1_keeps_a_classic_one_fd_handler_working_under_a_burst() {
+    let sb = sandbox("ex-batch-classic");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = classic_handler(&sock);
+    let mut pl = start_portlisten_with(&sb, &["--max-batch", "1"], 0, &sock);
+    let port = pl.listening_port();
+    let conns = connect_while_frozen(&pl, port, 30);
+    pl.signal(libc::SIGCONT);
+    // classic_hellofdpass exits on any datagram with more than one fd.
+    all_greeted(conns, "30 pending connections passed one per datagram");
+    still_running(&mut handler);
+    still_running(&mut pl);
+}
+
+/// The handler restarted while batches are in flight: the old handler is
+/// stopped (SIGTERM) with a multi-fd datagram queued to it and serves all of
+/// it; the next batch, accepted while no handler runs, is retried whole
+/// until the new handler takes it. Every connection is greeted.
+#[test]
+fn handler_restarted_mid_batch_loses_no_connection() {
+    let sb = sandbox("ex-restart-batch");
+    let sock = sb.run.join("hello.sock");
+    let mut first = start_handler(&sb, &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+
+    // A batch of 30 queued to the frozen first handler.
+    first.freeze();
+    let queued = connect_while_frozen(&pl, port, 30);
+    pl.signal(libc::SIGCONT);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // A second batch of 30 waits in portlisten's accept queue.
+    let pending = connect_while_frozen(&pl, port, 30);
+
+    // Restart: the first handler serves its queued batch and exits...
+    first.signal(libc::SIGTERM);
+    first.signal(libc::SIGCONT);
+    let largest_first = largest_datagram_after_stop(&mut first);
+    // ...portlisten, woken, accepts the second batch with no handler there
+    // and retries it whole.
+    pl.signal(libc::SIGCONT);
+    pl.expect_output("retrying 30 connection(s)", 20);
+    let mut second = start_handler(&sb, &sock, GREETING);
+    let after: Vec<_> = (0..20).map(|_| connect(port)).collect();
+
+    all_greeted(queued, "a batch queued to the handler that was stopped");
+    all_greeted(pending, "a batch accepted while no handler ran");
+    all_greeted(after, "after the restart");
+    assert!(largest_first > 1, "the first handler never got a multi-fd datagram:\n{}", first.output());
+    let largest_second = largest_datagram_after_stop(&mut second);
+    assert_eq!(largest_second, 30, "the retried batch did not arrive whole:\n{}", second.output());
+    still_running(&mut pl);
+}
+
+/// Start `hellofdpass --exec` with `options`, waiting for listening sockets
+/// at `sock`, to become c-tests/activated_greeter.
+fn start_exec_handler(sb: &Sandbox, options: &[&str], sock: &Path) -> Proc {
+    static GREETER: OnceLock<PathBuf> = OnceLock::new();
+    let built = GREETER.get_or_init(|| compile_c("activated_greeter", &["activated_greeter.c"], Link::Dynamic, &[]));
+    // Into the sandbox, where uid 65534 may execute it.
+    let exe = sb.bin.join("activated_greeter");
+    std::fs::copy(built, &exe).unwrap_or_else(|e| panic!("copying activated_greeter: {e}"));
+    let mut cmd = sb.command("hellofdpass");
+    cmd.arg("--exec").args(options).arg(sock).arg("--").arg(&exe);
+    let mut p = Proc::spawn("hellofdpass --exec", &mut cmd);
+    p.expect_line("waiting for listening sockets", 10);
+    p
+}
+
+/// The descriptors open in process `pid`.
+fn open_fds(pid: i32) -> Vec<i32> {
+    let mut fds: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
+        .collect();
+    fds.sort();
+    fds
+}
+
+fn activated_answer(port: u16) -> String {
+    read_all(connect(port)).unwrap_or_else(|e| panic!("the activated daemon on port {port}: {e}"))
+}
+
+#[test]
+fn exec_mode_runs_a_socket_activated_daemon_as_uid_65534_on_two_low_ports() {
+    if skip_unless_root("the exec-mode test (ports below 1024, the daemon dropped to uid 65534)") {
+        return;
+    }
+    let sb = sandbox("ex-exec");
+    let sock = sb.run.join("activate.sock");
+    let (web, alt) = (free_low_port(), free_low_port());
+    let mut handler = start_exec_handler(&sb, &["--user", "65534", "--fds", "2", "--fdnames", "web:alt"], &sock);
+    let pid = handler.pid();
+    for port in [web, alt] {
+        let mut pl = start_portlisten(&sb, port, &sock, true);
+        assert_eq!(pl.listening_port(), port);
+        assert!(pl.wait(20).success(), "portlisten --listener {port}:\n{}", pl.output());
+    }
+    // The same process, now the daemon: LISTEN_PID matched its pid, the two
+    // sockets came as fds 3 and 4, in order, with their names.
+    let line = handler.expect_line("activated_greeter: pid", 20);
+    assert_eq!(
+        line,
+        format!("activated_greeter: pid {pid} uid 65534 gid 65534, 2 fds: web={web} alt={alt}"),
+        "output:\n{}",
+        handler.output()
+    );
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert!(exe.ends_with("activated_greeter"), "pid {pid} runs {}", exe.display());
+    assert_eq!(proc_status(pid, "Uid"), vec!["65534"; 4], "the daemon's uids");
+    assert_eq!(proc_status(pid, "Gid"), vec!["65534"; 4], "the daemon's gids");
+    assert_eq!(proc_status(pid, "CapEff"), vec!["0000000000000000"], "the daemon's effective capabilities");
+    assert_eq!(proc_status(pid, "CapPrm"), vec!["0000000000000000"], "the daemon's permitted capabilities");
+    assert_eq!(open_fds(pid), vec![0, 1, 2, 3, 4], "descriptors open in the daemon");
+    assert!(!exists(&sock), "hellofdpass left {} behind", sock.display());
+    for (name, port) in [("web", web), ("alt", alt)] {
+        for _ in 0..5 {
+            assert_eq!(activated_answer(port), format!("activated {name} uid 65534 gid 65534 pid {pid}\n"));
+        }
+    }
+    still_running(&mut handler);
+}
+
+#[test]
+fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
+    let sb = sandbox("ex-exec-plain");
+    let sock = sb.run.join("activate.sock");
+    let mut handler = start_exec_handler(&sb, &[], &sock);
+    let pid = handler.pid();
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    let port = pl.listening_port();
+    assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
+    let line = handler.expect_line("activated_greeter: pid", 20);
+    let uid = my_uid();
+    // SAFETY: getgid has no preconditions and cannot fail.
+    let gid = unsafe { libc::getgid() };
+    assert_eq!(line, format!("activated_greeter: pid {pid} uid {uid} gid {gid}, 1 fds: listener={port}"));
+    assert_eq!(open_fds(pid), vec![0, 1, 2, 3], "descriptors open in the daemon");
+    assert!(activated_answer(port).starts_with("activated listener uid "));
+}
+
+#[test]
+fn exec_mode_refuses_an_unknown_user_and_a_wrong_name_count_at_start() {
+    let sb = sandbox("ex-exec-args");
+    let sock = sb.run.join("activate.sock");
+    for (options, says) in [
+        (&["--user", "no-such-user-fdcred"][..], "no user no-such-user-fdcred"),
+        (&["--fds", "2", "--fdnames", "web"][..], "--fdnames needs 2 name(s)"),
+        (&["--fdnames", "a b"][..], "--fdnames needs 1 name(s)"),
+    ] {
+        let mut cmd = sb.command("hellofdpass");
+        cmd.arg("--exec").args(options).arg(&sock).arg("--").arg("/bin/true");
+        let mut p = Proc::spawn("hellofdpass --exec", &mut cmd);
+        let status = p.wait(20);
+        assert_eq!(status.code(), Some(2), "hellofdpass --exec {options:?}: {status}\n{}", p.output());
+        assert!(p.output().contains(says), "hellofdpass --exec {options:?} should say {says:?}:\n{}", p.output());
+        assert!(!exists(&sock), "hellofdpass --exec {options:?} bound {}", sock.display());
+    }
+}
+
+#[test]
+fn exec_mode_stopped_before_its_sockets_arrive_exits_cleanly_without_exec() {
+    let sb = sandbox("ex-exec-stop");
+    let sock = sb.run.join("activate.sock");
+    let mut handler = start_exec_handler(&sb, &["--fds", "2"], &sock);
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    pl.listening_port();
+    assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
+    handler.expect_line("listening socket 1 of 2", 10);
+    handler.signal(libc::SIGTERM);
+    let status = handler.wait(20);
+    assert!(status.success(), "hellofdpass --exec after SIGTERM: {status}\n{}", handler.output());
+    assert!(!handler.output().contains("activated_greeter"), "it exec'd anyway:\n{}", handler.output());
+    assert!(!exists(&sock), "hellofdpass left {} behind", sock.display());
+}
+
 #[test]
 fn listener_mode_handler_accepts_on_the_passed_listening_socket() {
     if skip_unless_root("the listener-mode test (port below 1024, handler as uid 65534)") {
@@ -249,7 +487,7 @@ fn listener_mode_handler_accepts_on_the_passed_listening_socket() {
     let sb = sandbox("ex-listener");
     let sock = sb.run.join("hello.sock");
     let port = free_low_port();
-    let mut handler = start_handler(&sb, &sock, GREETING);
+    let mut handler = start_handler_with(&sb, &["--log"], &sock, GREETING);
     let mut pl = start_portlisten(&sb, port, &sock, true);
     assert_eq!(pl.listening_port(), port);
     let status = pl.wait(20);

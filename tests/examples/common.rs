@@ -178,6 +178,21 @@ impl Proc {
         }
     }
 
+    /// Wait (at most `secs`) for `needle` anywhere in its output, stderr
+    /// included.
+    pub fn expect_output(&self, needle: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !self.output().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "{}: nothing containing {needle:?} within {secs} s; output:\n{}",
+                self.name,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The TCP port in its "listening on 127.0.0.1:PORT" line.
     pub fn listening_port(&mut self) -> u16 {
         self.listening_port_within(10)
@@ -205,6 +220,23 @@ impl Proc {
                 panic!("{}: still running after {secs} s; output:\n{}", self.name, self.output());
             }
             thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGSTOP it and wait (at most 10 s) until the kernel shows it stopped,
+    /// so that whatever the caller does next happens while it cannot run.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+        let stat = format!("/proc/{}/stat", self.pid());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&stat).unwrap_or_default();
+            // The state follows the parenthesised command name.
+            if text.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('T')) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{}: not stopped 10 s after SIGSTOP ({stat}: {text:?})", self.name);
+            thread::sleep(Duration::from_millis(5));
         }
     }
 
