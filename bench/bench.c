@@ -86,10 +86,10 @@ static void die(const char *fmt, ...) {
     exit(1);
 }
 
-#define CHECK(cond, ...)                                                                                              \
-    do {                                                                                                              \
-        if (!(cond))                                                                                                  \
-            die(__VA_ARGS__);                                                                                         \
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond))                                                                                                   \
+            die(__VA_ARGS__);                                                                                          \
     } while (0)
 
 #include "stats.h"
@@ -139,7 +139,9 @@ static ssize_t base_recv_fds(int sock, void *buf, size_t len, int *fds, size_t c
         struct cmsghdr align;
     } control;
     struct iovec iov = {.iov_base = buf, .iov_len = len};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.bytes,
                          .msg_controllen = CMSG_SPACE(sizeof(int) * (cap ? cap : 1))};
     ssize_t n;
     do
@@ -200,8 +202,8 @@ static ssize_t base_send_cred(int sock, const void *buf, size_t len) {
     } control;
     struct ucred uc = {.pid = getpid(), .uid = getuid(), .gid = getgid()};
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
-                         .msg_controllen = sizeof control.bytes};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
     memset(control.bytes, 0, sizeof control.bytes);
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
@@ -221,8 +223,8 @@ static ssize_t base_recv_cred(int sock, struct ucred *out, void *buf, size_t len
         struct cmsghdr align;
     } control;
     struct iovec iov = {.iov_base = buf, .iov_len = len};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
-                         .msg_controllen = sizeof control.bytes};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
     ssize_t n;
     do
         n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
@@ -336,7 +338,8 @@ static void iterate(const struct scenario *s, int lib, long iters) {
         case K_PEERCRED: {
             if (lib) {
                 struct fdcred_cred c;
-                int r = nocheck ? fdcred_peer_cred_flags(sv[1], &c, FDCRED_NO_SOCKET_CHECK) : fdcred_peer_cred(sv[1], &c);
+                int r =
+                    nocheck ? fdcred_peer_cred_flags(sv[1], &c, FDCRED_NO_SOCKET_CHECK) : fdcred_peer_cred(sv[1], &c);
                 CHECK(r == 0, "%s library: peer credentials of %d: %s", s->name, sv[1], strerror(errno));
             } else {
                 struct ucred uc;
@@ -497,8 +500,8 @@ int main(int argc, char **argv) {
                "best = the library's best round over the baseline's best round (the least disturbed pair)\n");
         printf("target (docs/benchmark.md): ratio >= 0.97, >= 0.99 with 253 fds per message; 0 allocations "
                "per message\n\n");
-        printf("%-46s %12s %12s %12s %7s %7s %7s %7s %11s %s\n", "scenario", "lib msg/s", "base msg/s",
-               "lib fds/s", "ratio", "min", "max", "best", "allocs/msg", "target");
+        printf("%-46s %12s %12s %12s %7s %7s %7s %7s %11s %s\n", "scenario", "lib msg/s", "base msg/s", "lib fds/s",
+               "ratio", "min", "max", "best", "allocs/msg", "target");
     }
 
     unsigned long total_lib_allocs = 0, total_lib_msgs = 0;
@@ -586,9 +589,11 @@ int main(int argc, char **argv) {
             double l50 = median(p50[1], rounds), b50 = median(p50[0], rounds);
             double l99 = median(p99[1], rounds), b99 = median(p99[0], rounds);
             double m50 = median(r50, rounds), m99 = median(r99, rounds);
-            printf("%-46s %9.2f us %9.2f us %12s %7.3f %7.3f %7.3f %7.3f %11s %s\n", s->nocheck ? "ping-pong, NO_SOCKET_CHECK, latency/fd p50" : "ping-pong 1 fd, latency/fd p50",
+            printf("%-46s %9.2f us %9.2f us %12s %7.3f %7.3f %7.3f %7.3f %11s %s\n",
+                   s->nocheck ? "ping-pong, NO_SOCKET_CHECK, latency/fd p50" : "ping-pong 1 fd, latency/fd p50",
                    l50 * 1e6, b50 * 1e6, "", m50, lo, hi, best, "-", target(m50, 0.97));
-            printf("%-46s %9.2f us %9.2f us %12s %7.3f %7s %7s %7s %11s %s\n", s->nocheck ? "ping-pong, NO_SOCKET_CHECK, latency/fd p99" : "ping-pong 1 fd, latency/fd p99",
+            printf("%-46s %9.2f us %9.2f us %12s %7.3f %7s %7s %7s %11s %s\n",
+                   s->nocheck ? "ping-pong, NO_SOCKET_CHECK, latency/fd p99" : "ping-pong 1 fd, latency/fd p99",
                    l99 * 1e6, b99 * 1e6, "", m99, "", "", "", "-", target(m99, 0.97));
             continue;
         }

@@ -216,8 +216,8 @@ static pthread_barrier_t start_line;
 
 static void *client(void *arg) {
     struct client *c = arg;
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)c->port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct timeval tv = {.tv_sec = 10};
     char buf[256];
     pthread_barrier_wait(&start_line);
@@ -307,7 +307,8 @@ static const char *const names[NSERVERS] = {
 };
 
 static void usage(void) {
-    fprintf(stderr, "usage: fdcred-handoff-bench --bin DIR [--smoke] [--rounds N] [--ms MILLISECONDS] [--only SUBSTRING]\n");
+    fprintf(stderr,
+            "usage: fdcred-handoff-bench --bin DIR [--smoke] [--rounds N] [--ms MILLISECONDS] [--only SUBSTRING]\n");
     exit(2);
 }
 

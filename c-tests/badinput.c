@@ -37,9 +37,14 @@ enum kind {
     K_DGRAM,  /* an unbound, unconnected, non-blocking Unix datagram socket */
     NKINDS
 };
-static const char *const kind_names[NKINDS] = {"-1",        "INT_MIN",          "a closed fd",
-                                               "a pipe",    "a regular file",   "a TCP socket",
-                                               "a listening Unix socket", "a socket shut down for writing",
+static const char *const kind_names[NKINDS] = {"-1",
+                                               "INT_MIN",
+                                               "a closed fd",
+                                               "a pipe",
+                                               "a regular file",
+                                               "a TCP socket",
+                                               "a listening Unix socket",
+                                               "a socket shut down for writing",
                                                "an unconnected Unix dgram socket"};
 
 /* Expected outcome: OK (the call succeeds), an errno, or ALT(a, b): either. */
@@ -53,12 +58,12 @@ struct ctx {
     int tcp_listener, tcp_peer;
     int shut_peer;
     char listen_path[108];
-    int good, peer;   /* connected Unix stream pair; `peer` has queued "d" for `good` */
+    int good, peer;     /* connected Unix stream pair; `peer` has queued "d" for `good` */
     int gdgram, pdgram; /* Unix datagram pair; `pdgram` has queued "e" for `gdgram` */
-    int rx;           /* a bound datagram receiver */
+    int rx;             /* a bound datagram receiver */
     char rx_path[108];
     char file_path[108]; /* a regular file that is no socket */
-    int p[2];         /* a pipe, to pass */
+    int p[2];            /* a pipe, to pass */
 };
 
 static const char *current_row = "";
@@ -230,10 +235,22 @@ static long peer_cred_flags_on(struct ctx *c, int sock) {
     (void)c;
     return peer_cred_flags_with(sock, FDCRED_NO_SOCKET_CHECK);
 }
-static long allow_recv_cred_on(struct ctx *c, int sock) { (void)c; return fdcred_allow_recv_cred(sock); }
-static long allow_recv_pidfd_on(struct ctx *c, int sock) { (void)c; return fdcred_allow_recv_pidfd(sock); }
-static long refuse_fds_on(struct ctx *c, int sock) { (void)c; return fdcred_refuse_fds(sock); }
-static long send_cred_on(struct ctx *c, int sock) { (void)c; return fdcred_send_cred(sock, NULL, "x", 1); }
+static long allow_recv_cred_on(struct ctx *c, int sock) {
+    (void)c;
+    return fdcred_allow_recv_cred(sock);
+}
+static long allow_recv_pidfd_on(struct ctx *c, int sock) {
+    (void)c;
+    return fdcred_allow_recv_pidfd(sock);
+}
+static long refuse_fds_on(struct ctx *c, int sock) {
+    (void)c;
+    return fdcred_refuse_fds(sock);
+}
+static long send_cred_on(struct ctx *c, int sock) {
+    (void)c;
+    return fdcred_send_cred(sock, NULL, "x", 1);
+}
 
 static long recv_cred_with(int sock, void *buf, size_t len, int null_out) {
     struct fdcred_cred out;
@@ -249,7 +266,10 @@ static long recv_cred_on(struct ctx *c, int sock) {
     char b;
     return recv_cred_with(sock, &b, 1, 0);
 }
-static long peer_groups_on(struct ctx *c, int sock) { (void)c; return fdcred_peer_groups(sock, NULL, 0); }
+static long peer_groups_on(struct ctx *c, int sock) {
+    (void)c;
+    return fdcred_peer_groups(sock, NULL, 0);
+}
 static long peer_pidfd_on(struct ctx *c, int sock) {
     (void)c;
     int fd = fdcred_peer_pidfd(sock);
@@ -292,9 +312,7 @@ static long recv_fds_on(struct ctx *c, int sock) {
     size_t n = 1;
     return recv_fds_with(sock, &b, 1, fds, &n);
 }
-static long sendto_fds_on(struct ctx *c, int sock) {
-    return fdcred_sendto_fds(sock, c->rx_path, "x", 1, &c->p[1], 1);
-}
+static long sendto_fds_on(struct ctx *c, int sock) { return fdcred_sendto_fds(sock, c->rx_path, "x", 1, &c->p[1], 1); }
 
 static struct fdcred_msg msg_of(struct iovec *iov, size_t iovlen, int *fds, size_t nfds, struct sockaddr *addr,
                                 socklen_t addrlen) {
@@ -384,8 +402,8 @@ static const struct sock_row sock_rows[] = {
     SOCK_ROW(send_cred, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ENOTCONN, EPIPE, ENOTCONN),
     SOCK_ROW(recv_cred, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ENOTCONN, ECONNRESET, EAGAIN),
     SOCK_ROW(peer_groups, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ENOTCONN, OK, ENOTCONN),
-    SOCK_ROW(peer_pidfd, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ALT(ENOTCONN, ENOPROTOOPT),
-             OK_OR_NOPROTO, ALT(ENOTCONN, ENOPROTOOPT)),
+    SOCK_ROW(peer_pidfd, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, EOPNOTSUPP, ALT(ENOTCONN, ENOPROTOOPT), OK_OR_NOPROTO,
+             ALT(ENOTCONN, ENOPROTOOPT)),
     /* Without an LSM that labels sockets every socket gives ENOPROTOOPT. */
     SOCK_ROW(peer_security, EBADF, EBADF, EBADF, ENOTSOCK, ENOTSOCK, ALT(EOPNOTSUPP, ENOPROTOOPT),
              ALT(ENOTCONN, ENOPROTOOPT), OK_OR_NOPROTO, ALT(ENOTCONN, ENOPROTOOPT)),

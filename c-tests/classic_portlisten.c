@@ -30,8 +30,11 @@ static int pass(int dgram, const struct sockaddr_un *to, int fd, char tag) {
         } control;
         memset(&control, 0, sizeof control);
         struct iovec iov = {.iov_base = &tag, .iov_len = 1};
-        struct msghdr msg = {.msg_name = (void *)to, .msg_namelen = sizeof *to, .msg_iov = &iov,
-                             .msg_iovlen = 1, .msg_control = control.bytes,
+        struct msghdr msg = {.msg_name = (void *)to,
+                             .msg_namelen = sizeof *to,
+                             .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.bytes,
                              .msg_controllen = sizeof control.bytes};
         struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
@@ -59,7 +62,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: classic_portlisten [--listener] PORT SOCKPATH\n");
         return 2;
     }
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1 + listener])),
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)atoi(argv[1 + listener])),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct sockaddr_un to = {.sun_family = AF_UNIX};
     snprintf(to.sun_path, sizeof to.sun_path, "%s", argv[2 + listener]);

@@ -32,7 +32,8 @@ struct test {
     void (*fn)(void);
 };
 
-#define TEST(fn) { #fn, fn }
+#define TEST(fn)                                                                                                       \
+    { #fn, fn }
 #define NTESTS(a) (sizeof(a) / sizeof((a)[0]))
 #define SKIP_STATUS 77
 #ifndef TEST_TIMEOUT_SECONDS
@@ -40,44 +41,41 @@ struct test {
 #endif
 
 /* Fail the current test: where, what, and errno at that moment. */
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            int check_errno_ = errno;                                           \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);     \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fprintf(stderr, " (errno %d: %s)\n", check_errno_,                  \
-                    strerror(check_errno_));                                    \
-            exit(1);                                                            \
-        }                                                                       \
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            int check_errno_ = errno;                                                                                  \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fprintf(stderr, " (errno %d: %s)\n", check_errno_, strerror(check_errno_));                                \
+            exit(1);                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 /* A call that must succeed (return >= 0). */
-#define MUST(call)                                                              \
-    ({                                                                          \
-        long must_rc_ = (long)(call);                                           \
-        CHECK(must_rc_ >= 0, "%s returned %ld", #call, must_rc_);               \
-        must_rc_;                                                               \
+#define MUST(call)                                                                                                     \
+    ({                                                                                                                 \
+        long must_rc_ = (long)(call);                                                                                  \
+        CHECK(must_rc_ >= 0, "%s returned %ld", #call, must_rc_);                                                      \
+        must_rc_;                                                                                                      \
     })
 
 /* A call that must fail with -1 and the given errno. */
-#define MUST_FAIL(call, want_errno)                                             \
-    do {                                                                        \
-        errno = 0;                                                              \
-        long fail_rc_ = (long)(call);                                           \
-        int fail_errno_ = errno;                                                \
-        CHECK(fail_rc_ == -1 && fail_errno_ == (want_errno),                    \
-              "%s returned %ld errno %d (%s), wanted -1 errno %d (%s)", #call,  \
-              fail_rc_, fail_errno_, strerror(fail_errno_), (want_errno),       \
-              strerror(want_errno));                                            \
+#define MUST_FAIL(call, want_errno)                                                                                    \
+    do {                                                                                                               \
+        errno = 0;                                                                                                     \
+        long fail_rc_ = (long)(call);                                                                                  \
+        int fail_errno_ = errno;                                                                                       \
+        CHECK(fail_rc_ == -1 && fail_errno_ == (want_errno), "%s returned %ld errno %d (%s), wanted -1 errno %d (%s)", \
+              #call, fail_rc_, fail_errno_, strerror(fail_errno_), (want_errno), strerror(want_errno));                \
     } while (0)
 
-#define SKIP(...)                                                               \
-    do {                                                                        \
-        fprintf(stderr, "SKIP: ");                                              \
-        fprintf(stderr, __VA_ARGS__);                                           \
-        fprintf(stderr, "\n");                                                  \
-        exit(SKIP_STATUS);                                                      \
+#define SKIP(...)                                                                                                      \
+    do {                                                                                                               \
+        fprintf(stderr, "SKIP: ");                                                                                     \
+        fprintf(stderr, __VA_ARGS__);                                                                                  \
+        fprintf(stderr, "\n");                                                                                         \
+        exit(SKIP_STATUS);                                                                                             \
     } while (0)
 
 /* Number of open descriptors of this process. */
@@ -116,8 +114,7 @@ static inline void close_all(const int *fds, size_t n) {
 static inline void wait_peer(pid_t pid, const char *what) {
     int status = 0;
     CHECK(waitpid(pid, &status, 0) == pid, "waitpid for %s", what);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-          "peer %s ended with status 0x%x", what, status);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "peer %s ended with status 0x%x", what, status);
 }
 
 static inline int run_tests(const struct test *tests, size_t n, int argc, char **argv) {
@@ -145,8 +142,7 @@ static inline int run_tests(const struct test *tests, size_t n, int argc, char *
             int before = count_open_fds();
             tests[i].fn();
             int after = count_open_fds();
-            CHECK(before == after, "%s: %d fds open before, %d after (leak)",
-                  tests[i].name, before, after);
+            CHECK(before == after, "%s: %d fds open before, %d after (leak)", tests[i].name, before, after);
             _exit(0);
         }
         int status = 0;

@@ -38,8 +38,8 @@ static void expect_eof(int rd, const char *step) {
 
 /* The receive calls, as a hostile peer meets them. */
 enum call { C_RECVFD, C_RECV_FDS, C_RECV_CRED, C_RECVMSG, NCALLS };
-static const char *const call_names[NCALLS] = {"fdcred_recvfd", "fdcred_recv_fds (capacity 2)",
-                                                "fdcred_recv_cred", "fdcred_recvmsg (nfds 0, data only)"};
+static const char *const call_names[NCALLS] = {"fdcred_recvfd", "fdcred_recv_fds (capacity 2)", "fdcred_recv_cred",
+                                               "fdcred_recvmsg (nfds 0, data only)"};
 
 /* One receive with the given call; returns bytes (or the fd for recvfd), -1
  * with errno. *overflow is set when recvmsg reported FDS_OVERFLOW/CTRUNC
@@ -117,14 +117,14 @@ static void test_fd_flood_253_fds_every_message_every_receive_call(void) {
                 CHECK(r == sizeof seq && seq == i && (result & FDCRED_MSG_FDS_OVERFLOW),
                       "%s, message %u: returned %ld seq %u result 0x%x", call_names[c], i, r, seq, result);
             } else {
-                CHECK(r == -1 && errno == EMSGSIZE, "%s, message %u: returned %ld, wanted EMSGSIZE", call_names[c],
-                      i, r);
+                CHECK(r == -1 && errno == EMSGSIZE, "%s, message %u: returned %ld, wanted EMSGSIZE", call_names[c], i,
+                      r);
             }
             int open_now = count_open_fds();
             if (open_now > highest)
                 highest = open_now;
-            CHECK(open_now == base, "%s, after message %u of 253 fds: %d fds open, %d before the flood",
-                  call_names[c], i, open_now, base);
+            CHECK(open_now == base, "%s, after message %u of 253 fds: %d fds open, %d before the flood", call_names[c],
+                  i, open_now, base);
         }
         wait_peer(pid, "flooding peer");
         unsigned result;
@@ -238,8 +238,8 @@ static void test_small_capacity_closes_all_fds_of_the_message(void) {
             errno = 0;
             long r = fdcred_recv_fds(sv[1], &b, 1, got, &n);
             if (counts[ci] > cap) {
-                CHECK(r == -1 && errno == EMSGSIZE && n == cap, "%zu fds, capacity %zu: %ld, nfds %zu", counts[ci],
-                      cap, r, n);
+                CHECK(r == -1 && errno == EMSGSIZE && n == cap, "%zu fds, capacity %zu: %ld, nfds %zu", counts[ci], cap,
+                      r, n);
                 CHECK(count_open_fds() == before, "%zu fds over capacity %zu left fds open", counts[ci], cap);
             } else {
                 CHECK(r == 1 && n == counts[ci], "%zu fds, capacity %zu: %ld, nfds %zu", counts[ci], cap, r, n);
@@ -347,7 +347,7 @@ static void test_forged_credentials_from_nobody_never_seen_as_valid(void) {
             close(sv[1]);
             become_nobody();
             const struct ucred forged[] = {
-                {getpid(), 0, NOBODY}, {getpid(), NOBODY, 0}, {1, NOBODY, NOBODY}, {me, NOBODY, NOBODY},
+                {getpid(), 0, NOBODY},    {getpid(), NOBODY, 0},    {1, NOBODY, NOBODY}, {me, NOBODY, NOBODY},
                 {getpid(), 1234, NOBODY}, {getpid(), NOBODY, 1234}, {0, NOBODY, NOBODY}, {getpid(), (uid_t)-1, NOBODY},
             };
             for (size_t i = 0; i < NTESTS(forged); i++) {
@@ -514,8 +514,7 @@ static void test_peer_killed_mid_stream_after_partial_write(void) {
         got += (size_t)k;
         n = 4;
     }
-    CHECK(k == 0 && got == 10 && memcmp(body, "0123456789", 10) == 0, "rest of the record: %zu bytes then %ld", got,
-          k);
+    CHECK(k == 0 && got == 10 && memcmp(body, "0123456789", 10) == 0, "rest of the record: %zu bytes then %ld", got, k);
     MUST_FAIL(fdcred_recvfd(sv[1]), ECONNRESET);
     CHECK(count_open_fds() == before, "partial record left fds open");
     expect_eof(p[0], "after the partial record");
@@ -580,8 +579,7 @@ static void test_peer_killed_with_fds_in_flight_none_leaked(void) {
                     CHECK(r >= 0 || errno == EMSGSIZE, "%s draining a dead peer: %ld errno %d", call_names[c], r,
                           errno);
                     got++;
-                    CHECK(count_open_fds() == before, "%s: fds open grew while draining a dead peer",
-                          call_names[c]);
+                    CHECK(count_open_fds() == before, "%s: fds open grew while draining a dead peer", call_names[c]);
                 }
                 CHECK(got >= 1, "nothing was in flight");
                 messages += got;
@@ -663,8 +661,9 @@ static void test_unwanted_lingering_socket_never_blocks_any_receive(void) {
     check_lingering_close_blocks();
     enum { TRUNCATED = NCALLS, HANDSHAKE, NCASES };
     for (int c = 0; c < NCASES; c++) {
-        const char *what = c < NCALLS ? call_names[c] : c == TRUNCATED ? "fdcred_recv_fds (kernel-truncated message)"
-                                                                       : "fdcred_cred_handshake_sender";
+        const char *what = c < NCALLS       ? call_names[c]
+                           : c == TRUNCATED ? "fdcred_recv_fds (kernel-truncated message)"
+                                            : "fdcred_cred_handshake_sender";
         int sv[2], p[2], server;
         MUST(socketpair(AF_UNIX, c == HANDSHAKE ? SOCK_STREAM : SOCK_SEQPACKET, 0, sv));
         MUST(pipe(p));
@@ -712,7 +711,9 @@ static void test_unwanted_lingering_socket_never_blocks_any_receive(void) {
         if (c == C_RECVMSG)
             CHECK(r == 1 && (result & FDCRED_MSG_FDS_OVERFLOW), "%s: %ld result 0x%x", what, r, result);
         else
-            CHECK(r == -1 && err == (c == TRUNCATED ? EBADMSG : c == HANDSHAKE ? EPROTO : EMSGSIZE),
+            CHECK(r == -1 && err == (c == TRUNCATED   ? EBADMSG
+                                     : c == HANDSHAKE ? EPROTO
+                                                      : EMSGSIZE),
                   "%s: returned %ld errno %d (%s)", what, r, err, strerror(err));
         CHECK(count_open_fds() == before, "%s: %d fds left open", what, count_open_fds() - before);
         expect_eof(p[0], what);

@@ -418,7 +418,8 @@ static void test_fds_and_credentials_in_one_message(void) {
     } ctl;
     memset(&ctl, 0, sizeof ctl);
     struct iovec piov = {"p", 1};
-    struct msghdr pm = {.msg_iov = &piov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
+    struct msghdr pm = {
+        .msg_iov = &piov, .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
     struct cmsghdr *h = CMSG_FIRSTHDR(&pm);
     h->cmsg_level = SOL_SOCKET;
     h->cmsg_type = SCM_CREDENTIALS;
@@ -537,8 +538,8 @@ static void test_seqpacket_server_accepts_one_uid_refuses_another(void) {
             MUST(write(s, "update", 6));
             char reply[32] = {0};
             CHECK(read(s, reply, sizeof reply - 1) > 0, "reading the verdict");
-            CHECK(strcmp(reply, uids[i] == NOBODY ? "accepted" : "refused") == 0, "uid %u got '%s'",
-                  (unsigned)uids[i], reply);
+            CHECK(strcmp(reply, uids[i] == NOBODY ? "accepted" : "refused") == 0, "uid %u got '%s'", (unsigned)uids[i],
+                  reply);
             close(s);
             _exit(0);
         }
@@ -654,8 +655,7 @@ static void test_root_claiming_nobody_is_seen_as_nobody_both_ways(void) {
             struct ucred uc;
             CHECK(plain_recv_claim(sv[1], &uc, step) == 'r', "%s: data byte", step);
             CHECK(uc.uid == NOBODY && uc.gid == NOBODY && uc.pid == getpid(),
-                  "%s: plain receiver saw pid %d uid %u gid %u", step, (int)uc.pid, (unsigned)uc.uid,
-                  (unsigned)uc.gid);
+                  "%s: plain receiver saw pid %d uid %u gid %u", step, (int)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid);
         }
     for (int how = 0; how < 2; how++) {
         struct fdcred_cred zero = {0};
@@ -717,8 +717,8 @@ static void test_partial_claims_fill_unmarked_fields_with_the_callers_own(void) 
     for (int how = 0; how < 2; how++) {
         struct ucred uc;
         CHECK(plain_recv_claim(sv[1], &uc, "nobody's partial claim") == 'n', "data byte");
-        CHECK(uc.pid == pid && uc.uid == NOBODY && uc.gid == NOBODY, "nobody's partial claim seen as pid %d uid %u gid %u",
-              (int)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid);
+        CHECK(uc.pid == pid && uc.uid == NOBODY && uc.gid == NOBODY,
+              "nobody's partial claim seen as pid %d uid %u gid %u", (int)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid);
     }
     close_all(sv, 2);
 }

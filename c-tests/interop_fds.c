@@ -49,7 +49,8 @@ static void test_lib_send_to_plain_peer_on_every_socket_type(void) {
             int flags = 0;
             ssize_t r = plain_recv(sv[1], buf, sizeof buf, got, 8, &n, CMSG_SPACE(sizeof(int)), &flags);
             CHECK(r == 1 && n == 1, "%s: sendfd gave %zd bytes, %zu fds", type_name(socket_types[t]), r, n);
-            CHECK(same_file(got[0], p[1]), "%s: sendfd delivered fd %d not the pipe", type_name(socket_types[t]), got[0]);
+            CHECK(same_file(got[0], p[1]), "%s: sendfd delivered fd %d not the pipe", type_name(socket_types[t]),
+                  got[0]);
             close(got[0]);
             r = plain_recv(sv[1], buf, sizeof buf, got, 8, &n, CMSG_SPACE(sizeof(int) * 8), &flags);
             CHECK(r == 3 && n == 2 && memcmp(buf, "abc", 3) == 0, "%s: send_fds gave %zd bytes %zu fds",
@@ -273,8 +274,12 @@ static void test_general_call_iov_fds_and_addresses_both_ways(void) {
         struct cmsghdr align;
     } ctl;
     memset(&ctl, 0, sizeof ctl);
-    struct msghdr pm = {.msg_name = &rx_addr, .msg_namelen = sizeof rx_addr, .msg_iov = &siov, .msg_iovlen = 1,
-                        .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
+    struct msghdr pm = {.msg_name = &rx_addr,
+                        .msg_namelen = sizeof rx_addr,
+                        .msg_iov = &siov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctl.bytes,
+                        .msg_controllen = sizeof ctl.bytes};
     struct cmsghdr *c = CMSG_FIRSTHDR(&pm);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -307,8 +312,7 @@ static void test_general_call_iov_fds_and_addresses_both_ways(void) {
     struct fdcred_msg tm = {0};
     tm.iov = &siov2;
     tm.iovlen = 1;
-    CHECK(fdcred_recvmsg(rx, &tm, 0) == 4 && (tm.result & FDCRED_MSG_DATA_TRUNC), "truncation bit 0x%x",
-          tm.result);
+    CHECK(fdcred_recvmsg(rx, &tm, 0) == 4 && (tm.result & FDCRED_MSG_DATA_TRUNC), "truncation bit 0x%x", tm.result);
     unlink(rx_addr.sun_path);
     unlink(tx_addr.sun_path);
     close(rx);
@@ -787,10 +791,10 @@ static void test_nonblocking_partial_write_sends_fds_once_and_every_byte_once(vo
         long r;
         struct iovec iov;
         struct fdcred_msg m = {0};
-#define SEND_WITH_FDS(off)                                                                                   \
-    (variant == 0 ? fdcred_send_fds(sv[0], chunk + (off), (size_t)(total - (off)), fds, 3)                   \
-                  : (iov.iov_base = chunk + (off), iov.iov_len = (size_t)(total - (off)), m.iov = &iov,      \
-                     m.iovlen = 1, m.fds = fds, m.nfds = 3, fdcred_sendmsg(sv[0], &m, FDCRED_NONBLOCK)))
+#define SEND_WITH_FDS(off)                                                                                             \
+    (variant == 0 ? fdcred_send_fds(sv[0], chunk + (off), (size_t)(total - (off)), fds, 3)                             \
+                  : (iov.iov_base = chunk + (off), iov.iov_len = (size_t)(total - (off)), m.iov = &iov, m.iovlen = 1,  \
+                     m.fds = fds, m.nfds = 3, fdcred_sendmsg(sv[0], &m, FDCRED_NONBLOCK)))
         /* buffer full: EAGAIN, and nothing of it went out (checked below:
          * the fds arrive once, the bytes once) */
         errno = 0;
@@ -806,8 +810,8 @@ static void test_nonblocking_partial_write_sends_fds_once_and_every_byte_once(vo
             drain_and_check(sv[1], &sc, p[0], -1);
             /* the rest goes without fds: they travelled with the first byte */
             ssize_t w = variant == 0 ? fdcred_send_fds(sv[0], chunk + done, (size_t)(total - done), NULL, 0)
-                                     : (iov.iov_base = chunk + done, iov.iov_len = (size_t)(total - done),
-                                        m.nfds = 0, m.fds = NULL, fdcred_sendmsg(sv[0], &m, FDCRED_NONBLOCK));
+                                     : (iov.iov_base = chunk + done, iov.iov_len = (size_t)(total - done), m.nfds = 0,
+                                        m.fds = NULL, fdcred_sendmsg(sv[0], &m, FDCRED_NONBLOCK));
             if (w < 0) {
                 CHECK(errno == EAGAIN, "%s: sending the rest at %ld", vn, done);
                 continue;
@@ -829,10 +833,9 @@ static void test_nonblocking_partial_write_sends_fds_once_and_every_byte_once(vo
         CHECK(read(sv[1], &c, 1) == 0, "%s: bytes past the end of what was sent", vn);
         CHECK(sc.fds_seen == 3, "%s: %zu fds arrived, 3 were sent once", vn, sc.fds_seen);
         CHECK(sc.fd_read_start <= start && start < sc.fd_read_end,
-              "%s: the fds came with bytes %ld..%ld, not with byte %ld (the first of the send)", vn,
-              sc.fd_read_start, sc.fd_read_end, start);
-        printf("  %s: %ld bytes filled, then 64 KiB: %ld with the fds, the rest in %d sends\n", vn, start, r,
-               rounds);
+              "%s: the fds came with bytes %ld..%ld, not with byte %ld (the first of the send)", vn, sc.fd_read_start,
+              sc.fd_read_end, start);
+        printf("  %s: %ld bytes filled, then 64 KiB: %ld with the fds, the rest in %d sends\n", vn, start, r, rounds);
         close(sv[1]);
         close_all(p, 2);
     }

@@ -98,8 +98,8 @@ static void test_receiver_half_on_stream_seqpacket_and_datagram_pairs(void) {
         char buf[8];
         ssize_t n = fdcred_recv_cred(sv[0], &who, buf, sizeof buf);
         CHECK(n == 3, "type %d: fdcred_recv_cred returned %zd", types[t], n);
-        CHECK(who.pid == pid && who.uid == getuid(), "type %d: pid %d uid %u, wanted %d %u", types[t],
-              (int)who.pid, (unsigned)who.uid, (int)pid, (unsigned)getuid());
+        CHECK(who.pid == pid && who.uid == getuid(), "type %d: pid %d uid %u, wanted %d %u", types[t], (int)who.pid,
+              (unsigned)who.uid, (int)pid, (unsigned)getuid());
         wait_peer(pid, "plain sender");
         close(sv[0]);
     }
@@ -141,8 +141,8 @@ static void test_sender_half_waits_for_plain_receivers_go_on(void) {
         } control;
         char data[8];
         struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
-                             .msg_controllen = sizeof control.bytes};
+        struct msghdr msg = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
         ssize_t n = recvmsg(sv[1], &msg, 0);
         CHECK(n == 4, "plain receiver: recvmsg returned %zd", n);
         struct cmsghdr *c0 = CMSG_FIRSTHDR(&msg);
@@ -259,6 +259,4 @@ static const struct test tests[] = {
     TEST(test_bad_sockets_give_clear_errors),
 };
 
-int main(int argc, char **argv) {
-    return run_tests(tests, NTESTS(tests), argc, argv);
-}
+int main(int argc, char **argv) { return run_tests(tests, NTESTS(tests), argc, argv); }

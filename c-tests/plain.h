@@ -28,8 +28,7 @@ static inline ssize_t plain_sendmsg(int sock, const struct msghdr *msg, int flag
 
 /* Send `len` bytes with `nfds` fds in `ncmsgs` SCM_RIGHTS messages (the fds
  * split evenly), with plain sendmsg. Returns sendmsg's result. */
-static inline ssize_t plain_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds,
-                                 int ncmsgs) {
+static inline ssize_t plain_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds, int ncmsgs) {
     union {
         char bytes[CMSG_SPACE(sizeof(int) * 256) * 2];
         struct cmsghdr align;
@@ -67,8 +66,7 @@ static inline ssize_t plain_recv(int sock, void *buf, size_t len, int *fds, size
         struct cmsghdr align;
     } control;
     struct iovec iov = {.iov_base = buf, .iov_len = len};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
-                         .msg_controllen = control_len};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = control_len};
     ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
     *nfds = 0;
     if (n < 0)

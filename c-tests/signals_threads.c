@@ -169,12 +169,11 @@ static void test_sigalrm_every_100us_blocking_calls_no_failure_no_lost_fd(void) 
             m.fds = fds;
             m.nfds = 2;
             long r = fdcred_recvmsg(sv[1], &m, 0);
-            CHECK(r == 4 && seq == i && m.nfds == 1 && m.result == 0, "recvmsg %u: %ld, seq %u, %zu fds, 0x%x", i,
-                  r, seq, m.nfds, m.result);
+            CHECK(r == 4 && seq == i && m.nfds == 1 && m.result == 0, "recvmsg %u: %ld, seq %u, %zu fds, 0x%x", i, r,
+                  seq, m.nfds, m.result);
             fd = fds[0];
         }
-        CHECK(same_file(fd, pool[i % POOL][1]) && is_cloexec(fd), "message %u: fd %d is not pipe %u", i, fd,
-              i % POOL);
+        CHECK(same_file(fd, pool[i % POOL][1]) && is_cloexec(fd), "message %u: fd %d is not pipe %u", i, fd, i % POOL);
         close(fd);
     }
     stop_sigalrm();
@@ -242,8 +241,8 @@ static void *own_pair_thread(void *arg) {
                 CHECK(fdcred_recvmsg(s, &m, 0) == sizeof tg, "thread %u recvmsg %u", t, want);
                 n = m.nfds;
             }
-            CHECK(tg.thread == t && tg.seq == want && n == 1, "thread %u got message %u of thread %u (%zu fds), wanted %u",
-                  t, tg.seq, tg.thread, n, want);
+            CHECK(tg.thread == t && tg.seq == want && n == 1,
+                  "thread %u got message %u of thread %u (%zu fds), wanted %u", t, tg.seq, tg.thread, n, want);
             CHECK(same_file(fds[0], tpool[t][want % WINDOW][0]), "thread %u message %u: fd of another pipe", t, want);
             close(fds[0]);
         }
@@ -309,8 +308,8 @@ static void test_8_threads_own_socketpairs_every_fd_once_at_the_right_place(void
     }
     wait_peer(pid, "plain echo peer");
     stop_watchdog(dog);
-    printf("  %d threads x %ld round trips = %ld messages each way, every fd once at its thread, %.1f s\n",
-           NTHREADS, per_thread, per_thread * NTHREADS, now() - t0);
+    printf("  %d threads x %ld round trips = %ld messages each way, every fd once at its thread, %.1f s\n", NTHREADS,
+           per_thread, per_thread * NTHREADS, now() - t0);
 }
 
 /* ---- 8 threads sharing one SOCK_DGRAM socket ----------------------------- */

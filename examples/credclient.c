@@ -66,9 +66,8 @@ int main(int argc, char **argv) {
         perror("fdcred_peer_cred");
         goto out;
     }
-    printf("%s: I am pid %d uid %u gid %u; the server is pid %d uid %u\n", prog, (int)getpid(),
-           (unsigned)getuid(), (unsigned)getgid(), (server.known & FDCRED_CRED_PID) ? (int)server.pid : -1,
-           (unsigned)server.uid);
+    printf("%s: I am pid %d uid %u gid %u; the server is pid %d uid %u\n", prog, (int)getpid(), (unsigned)getuid(),
+           (unsigned)getgid(), (server.known & FDCRED_CRED_PID) ? (int)server.pid : -1, (unsigned)server.uid);
     fflush(stdout);
 
     /* NULL: attach my own pid and real ids; the kernel checks them. A

@@ -54,9 +54,7 @@ static void format_cred(const struct fdcred_cred *c, char *out, size_t size) {
     snprintf(out, size, "pid %s uid %s gid %s", pid, uid, gid);
 }
 
-static int is_allowed(const struct fdcred_cred *c) {
-    return (c->known & FDCRED_CRED_UID) && c->uid == allowed_uid;
-}
+static int is_allowed(const struct fdcred_cred *c) { return (c->known & FDCRED_CRED_UID) && c->uid == allowed_uid; }
 
 static void reply(int conn, const char *text) {
     /* One record; MSG_NOSIGNAL: a client that left must not kill us. */
@@ -87,10 +85,10 @@ static void hang_up_gently(int conn) {
 static void refuse(int conn, const struct fdcred_cred *c, const char *what) {
     char who[96], msg[256];
     format_cred(c, who, sizeof who);
-    fprintf(stderr, "%s: REFUSED %s from %s: only uid %u (%s) is served\n", prog, what, who,
-            (unsigned)allowed_uid, allowed_name);
-    snprintf(msg, sizeof msg, "refused: you are %s; this server serves only uid %u (%s)", who,
-             (unsigned)allowed_uid, allowed_name);
+    fprintf(stderr, "%s: REFUSED %s from %s: only uid %u (%s) is served\n", prog, what, who, (unsigned)allowed_uid,
+            allowed_name);
+    snprintf(msg, sizeof msg, "refused: you are %s; this server serves only uid %u (%s)", who, (unsigned)allowed_uid,
+             allowed_name);
     reply(conn, msg);
     hang_up_gently(conn);
 }

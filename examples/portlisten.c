@@ -137,8 +137,9 @@ static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, i
         if (attempt == 0) {
             deadline = now_ms() + RETRY_LIMIT_MS;
             if (e != EAGAIN)
-                fprintf(stderr, "%s: no handler at %s (%s), retrying %zu connection(s) every %d ms for up to a minute\n",
-                        prog, path, strerror(e), n, RETRY_INTERVAL_MS);
+                fprintf(stderr,
+                        "%s: no handler at %s (%s), retrying %zu connection(s) every %d ms for up to a minute\n", prog,
+                        path, strerror(e), n, RETRY_INTERVAL_MS);
         }
         if (now_ms() >= deadline) {
             fprintf(stderr, "%s: still no handler at %s after a minute (%s): giving up on %zu connection(s)\n", prog,
@@ -232,8 +233,7 @@ int main(int argc, char **argv) {
                 return 2;
             }
             max_batch = (size_t)v;
-        }
-        else if (strcmp(argv[i], "--") == 0) {
+        } else if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
         } else
