@@ -355,7 +355,7 @@ fn main() {
         if smoke || !bench { " (smoke run: numbers mean nothing)" } else { "" }
     );
     // A smoke run shows that each row ran, and nothing that reads as a verdict.
-    let judged = !(smoke || !bench);
+    let judged = bench && !smoke;
     if judged {
         println!("ratio = library/baseline throughput, median of the per-round ratios (> 1: library faster);");
         println!("best = the library's fastest round over the baseline's fastest (the least disturbed pair)");
