@@ -107,14 +107,53 @@ struct Sock {
 /// check; a plain integer keeps it.
 fn sock_of(obj: &Bound<'_, PyAny>) -> PyResult<Sock> {
     let py = obj.py();
-    if let Some(socket) = socket_type_methods(py)? {
-        if obj.is_instance(socket.cls.bind(py))? {
-            let fd = fd_number(&socket.fileno.bind(py).call1((obj,))?)?;
-            let family: i32 = socket.family.bind(py).call1((obj,))?.extract()?;
-            return Ok(Sock { fd, vouched: family == libc::AF_UNIX });
-        }
+    if let Some(socket) = socket_methods_for(obj)? {
+        let fd = fd_number(&call_with(socket.fileno.bind(py), obj)?)?;
+        let family: i32 = call_with(socket.family.bind(py), obj)?.extract()?;
+        return Ok(Sock { fd, vouched: family == libc::AF_UNIX });
     }
     Ok(Sock { fd: fd_of(obj)?, vouched: false })
+}
+
+/// The descriptor of the socket to receive on: `fd_of`, with a socket
+/// object's C-level `fileno` called unbound, as `sock_of` does (no bound
+/// method is made per call).
+fn recv_sock_of(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    if obj.is_exact_instance_of::<PyInt>() {
+        return fd_number(obj);
+    }
+    match socket_methods_for(obj)? {
+        Some(socket) => fd_number(&call_with(socket.fileno.bind(obj.py()), obj)?),
+        None => fd_of(obj),
+    }
+}
+
+/// The `_socket.socket` methods when `obj` is a socket object.
+fn socket_methods_for(obj: &Bound<'_, PyAny>) -> PyResult<Option<&'static SocketMethods>> {
+    let py = obj.py();
+    match socket_type_methods(py)? {
+        Some(socket) if obj.is_instance(socket.cls.bind(py))? => Ok(Some(socket)),
+        _ => Ok(None),
+    }
+}
+
+/// `f(arg)`. PyO3's `call1` under the 3.9 limited API packs the argument
+/// into a new tuple; `PyObject_CallFunctionObjArgs` (limited API) passes it
+/// to a vectorcall callable on the stack (CPython >= 3.9).
+fn call_with<'py>(f: &Bound<'py, PyAny>, arg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: both objects are live; the argument list ends with NULL as
+    // the variadic function requires; it returns a new reference or NULL
+    // with an exception set.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            f.py(),
+            pyo3::ffi::PyObject_CallFunctionObjArgs(
+                f.as_ptr(),
+                arg.as_ptr(),
+                core::ptr::null_mut::<pyo3::ffi::PyObject>(),
+            ),
+        )
+    }
 }
 
 /// `_socket.socket` and its C-level `fileno` method and `family` getter,
@@ -470,7 +509,7 @@ fn sendfd(py: Python<'_>, sock: &Bound<'_, PyAny>, fd: &Bound<'_, PyAny>) -> PyR
 
 #[pyfunction]
 fn recvfd(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
-    let sock = fd_of(sock)?;
+    let sock = recv_sock_of(sock)?;
     let mut byte = [0u8; 1];
     let mut received = recv(py, sock, &mut byte, None, &RecvOptions { max_fds: 1, ..Default::default() })?;
     complete(&received)?;
@@ -514,7 +553,7 @@ fn recv_fds<'py>(
     bufsize: isize,
     maxfds: isize,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let sock = fd_of(sock)?;
+    let sock = recv_sock_of(sock)?;
     let bufsize = check_size(bufsize, "negative bufsize")?;
     let maxfds = check_size(maxfds, "negative maxfds")?.min(MAX_FDS);
     refuse_empty_stream_read(sock, bufsize)?;
@@ -738,6 +777,261 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+// ---------------------------------------------------------------------------
+// METH_FASTCALL entry points for the per-message calls.
+//
+// Under `abi3-py39` PyO3 registers every function as METH_VARARGS |
+// METH_KEYWORDS: each call packs its arguments into a new tuple, which the
+// wrapper unpacks again (METH_FASTCALL entered the limited API only in 3.10,
+// so PyO3 uses it only for abi3-py310 and up). For `send_fds`, `recv_fds`,
+// `sendfd` and `recvfd`, the calls made once per message, the module
+// registers its own METH_FASTCALL | METH_KEYWORDS `PyMethodDef` instead.
+// Why this is sound in an abi3 wheel for CPython 3.9:
+//
+// * METH_FASTCALL (0x0080) and the (self, args, nargs, kwnames) calling
+//   convention are honoured by every CPython since 3.7 (PEP 590 made the
+//   convention public in 3.8); 3.10 only *declared* the flag in the
+//   limited headers, and the stable ABI promises that value and that
+//   signature from then on. The 3.9 interpreter's own builtins use it. The
+//   wheel keeps its tag (`cp39-abi3`, from PyO3's `abi3-py39`), and the
+//   functions it calls (`PyCMethod_New`, tuple/dict building) are in the
+//   stable ABI of 3.9.
+// * Only exact positional calls take the fast path. Any other call (keyword
+//   arguments, a wrong count) goes to the PyO3-generated function, kept in
+//   `SLOW`, so argument errors and keyword calls behave as before.
+// * Each entry point is a trampoline like PyO3's own: it attaches through
+//   `Python::attach` (PyO3's attach count stays right, deferred reference
+//   drops run), turns an `Err` into a raised exception and a panic into
+//   `PanicException`, never unwinding into C.
+
+use pyo3::ffi;
+
+/// `METH_FASTCALL` (CPython's `methodobject.h`, the same since 3.7).
+const METH_FASTCALL: core::ffi::c_int = 0x0080;
+
+type FastFn = unsafe extern "C" fn(
+    *mut ffi::PyObject,
+    *const *mut ffi::PyObject,
+    ffi::Py_ssize_t,
+    *mut ffi::PyObject,
+) -> *mut ffi::PyObject;
+
+/// A `PyMethodDef` CPython keeps a pointer to for the module's lifetime.
+struct MethodDef(core::cell::UnsafeCell<ffi::PyMethodDef>);
+
+// SAFETY: CPython only reads the definition (through the `*mut` its API
+// takes); nothing in this module writes it after it is built.
+unsafe impl Sync for MethodDef {}
+
+impl MethodDef {
+    const fn new(name: &'static core::ffi::CStr, doc: &'static core::ffi::CStr, meth: FastFn) -> Self {
+        MethodDef(core::cell::UnsafeCell::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            // SAFETY: a C function pointer stored under the type CPython's
+            // `ml_meth` is declared with; CPython calls it with the
+            // fastcall signature because `ml_flags` says METH_FASTCALL |
+            // METH_KEYWORDS (what C code does with a cast to PyCFunction).
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunction: unsafe { core::mem::transmute::<FastFn, ffi::PyCFunction>(meth) },
+            },
+            ml_flags: METH_FASTCALL | ffi::METH_KEYWORDS,
+            ml_doc: doc.as_ptr(),
+        }))
+    }
+}
+
+/// The PyO3-generated functions, for the calls the fast path does not take.
+struct Slow {
+    sendfd: Py<PyAny>,
+    recvfd: Py<PyAny>,
+    send_fds: Py<PyAny>,
+    recv_fds: Py<PyAny>,
+}
+
+static SLOW: PyOnceLock<Slow> = PyOnceLock::new();
+
+/// The body of a fastcall trampoline: `fast` gets the positional arguments
+/// when there are exactly `N` and no keywords; otherwise, or when `fast`
+/// returns `None` (an argument it does not convert), the PyO3 function
+/// `slow` picks out of `SLOW` takes the whole call.
+///
+/// # Safety
+/// CPython's fastcall contract: the thread is attached, `args` holds
+/// `nargs` positional arguments followed by one value per name in
+/// `kwnames` (NULL or a tuple of str), all borrowed for the call.
+unsafe fn fastcall<const N: usize>(
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+    slow: fn(&Slow) -> &Py<PyAny>,
+    fast: for<'py> fn(Python<'py>, [Borrowed<'_, 'py, PyAny>; N]) -> PyResult<Option<Bound<'py, PyAny>>>,
+) -> *mut ffi::PyObject {
+    Python::attach(|py| {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: the caller's contract; `kwnames` is NULL or a tuple.
+            let kwnames = unsafe { Borrowed::from_ptr_or_opt(py, kwnames) };
+            let nkw = kwnames.as_ref().map_or(0, |k| k.len().unwrap_or(0));
+            if nargs == N as ffi::Py_ssize_t && nkw == 0 {
+                // SAFETY: `args` holds N borrowed, non-NULL objects.
+                let argv = core::array::from_fn(|i| unsafe { Borrowed::from_ptr(py, *args.add(i)) });
+                if let Some(value) = fast(py, argv)? {
+                    return Ok(value);
+                }
+            }
+            slow_call(py, args, nargs, kwnames, slow)
+        }));
+        let result = outcome.unwrap_or_else(|payload| {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic in fdcred".to_owned());
+            Err(pyo3::panic::PanicException::new_err(what))
+        });
+        match result {
+            Ok(value) => value.into_ptr(),
+            Err(e) => {
+                e.restore(py);
+                core::ptr::null_mut()
+            }
+        }
+    })
+}
+
+/// Any call but an exact positional one: handed to the PyO3 function with
+/// its arguments as a tuple and a dict, as PyO3's own registration gets them.
+fn slow_call<'py>(
+    py: Python<'py>,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: Option<Borrowed<'_, 'py, PyAny>>,
+    slow: fn(&Slow) -> &Py<PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some(functions) = SLOW.get(py) else {
+        return Err(PyTypeError::new_err("fdcred._fdcred is not initialised"));
+    };
+    let arg = |i: usize| {
+        // SAFETY: `args` holds nargs + len(kwnames) borrowed objects.
+        unsafe { Borrowed::from_ptr(py, *args.add(i)) }.to_owned()
+    };
+    let nargs = nargs as usize;
+    let positional = PyTuple::new(py, (0..nargs).map(arg))?;
+    let kwargs = match kwnames {
+        Some(names) => {
+            let dict = pyo3::types::PyDict::new(py);
+            for (i, name) in names.try_iter()?.enumerate() {
+                dict.set_item(name?, arg(nargs + i))?;
+            }
+            Some(dict)
+        }
+        None => None,
+    };
+    slow(functions).bind(py).call(positional, kwargs.as_ref())
+}
+
+unsafe extern "C" fn sendfd_fast(
+    _module: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS function.
+    unsafe {
+        fastcall::<2>(
+            args,
+            nargs,
+            kwnames,
+            |s| &s.sendfd,
+            |py, [sock, fd]| {
+                sendfd(py, &sock, &fd)?;
+                Ok(Some(py.None().into_bound(py)))
+            },
+        )
+    }
+}
+
+unsafe extern "C" fn recvfd_fast(
+    _module: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS function.
+    unsafe {
+        fastcall::<1>(
+            args,
+            nargs,
+            kwnames,
+            |s| &s.recvfd,
+            |py, [sock]| Ok(Some(recvfd(py, &sock)?.into_pyobject(py)?.into_any())),
+        )
+    }
+}
+
+unsafe extern "C" fn send_fds_fast(
+    _module: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS function.
+    unsafe {
+        fastcall::<3>(
+            args,
+            nargs,
+            kwnames,
+            |s| &s.send_fds,
+            |py, [sock, data, fds]| Ok(Some(send_fds(py, &sock, &data, &fds)?.into_pyobject(py)?.into_any())),
+        )
+    }
+}
+
+unsafe extern "C" fn recv_fds_fast(
+    _module: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS function.
+    unsafe {
+        fastcall::<3>(
+            args,
+            nargs,
+            kwnames,
+            |s| &s.recv_fds,
+            |py, [sock, bufsize, maxfds]| {
+                // A size that is no int: PyO3's wrapper raises its own error
+                // (naming the argument).
+                let (Ok(bufsize), Ok(maxfds)) = (bufsize.extract::<isize>(), maxfds.extract::<isize>()) else {
+                    return Ok(None);
+                };
+                Ok(Some(recv_fds(py, &sock, bufsize, maxfds)?.into_any()))
+            },
+        )
+    }
+}
+
+static SENDFD_DEF: MethodDef = MethodDef::new(c"sendfd", c"sendfd(sock, fd)\n--\n\n", sendfd_fast);
+static RECVFD_DEF: MethodDef = MethodDef::new(c"recvfd", c"recvfd(sock)\n--\n\n", recvfd_fast);
+static SEND_FDS_DEF: MethodDef = MethodDef::new(c"send_fds", c"send_fds(sock, data, fds)\n--\n\n", send_fds_fast);
+static RECV_FDS_DEF: MethodDef = MethodDef::new(c"recv_fds", c"recv_fds(sock, bufsize, maxfds)\n--\n\n", recv_fds_fast);
+
+/// Put the fastcall function for `def` in the module in place of its PyO3 twin.
+fn add_fast(m: &Bound<'_, PyModule>, def: &'static MethodDef) -> PyResult<()> {
+    let py = m.py();
+    let name = m.name()?;
+    // SAFETY: `def` is a static that outlives the function object; `name`
+    // is a live str, as PyCMethod_New wants for `__module__`.
+    let function = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyCMethod_New(def.0.get(), core::ptr::null_mut(), name.as_ptr(), core::ptr::null_mut()),
+        )
+    }?;
+    // Replaces the PyO3 function of the same name (already in `__all__`).
+    m.setattr(function.getattr("__name__")?.cast_into::<PyString>()?, function)
+}
+
 #[pymodule]
 fn _fdcred(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -778,5 +1072,16 @@ fn _fdcred(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cred_handshake_receiver, m)?)?;
     m.add_function(wrap_pyfunction!(cred_handshake_sender, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    let slow = |name: &str| m.getattr(name).map(Bound::unbind);
+    let functions = Slow {
+        sendfd: slow("sendfd")?,
+        recvfd: slow("recvfd")?,
+        send_fds: slow("send_fds")?,
+        recv_fds: slow("recv_fds")?,
+    };
+    let _ = SLOW.set(py, functions);
+    for def in [&SENDFD_DEF, &RECVFD_DEF, &SEND_FDS_DEF, &RECV_FDS_DEF] {
+        add_fast(m, def)?;
+    }
     Ok(())
 }
