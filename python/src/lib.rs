@@ -291,24 +291,41 @@ fn send(
     py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)).map_err(io_error)
 }
 
-/// One `recvmsg` through the core, with the GIL released, into `buf`.
-fn recv(
+/// One `recvmsg` through the core, with the GIL released, into `buf`; `then`
+/// gets `buf`, `addr` and what arrived. The `Received` stays where the core
+/// wrote it: it holds MAX_FDS descriptor slots (over a kilobyte), and
+/// returning it through a `PyResult` copied it twice per message.
+fn recv<T>(
     py: Python<'_>,
     sock: RawFd,
     buf: &mut [u8],
     mut addr: Option<&mut [u8]>,
     opts: &RecvOptions,
-) -> PyResult<Received> {
+    then: impl FnOnce(&mut [u8], Option<&mut [u8]>, &mut Received) -> PyResult<T>,
+) -> PyResult<T> {
     let sock = borrow(sock);
     // A message already queued is taken without releasing the GIL (a
     // receive that cannot block needs no other thread to run meanwhile);
     // only when none is, and the caller wants to wait, is the GIL released.
     let first = RecvOptions { nonblocking: true, ..*opts };
-    match fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first) {
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock && !opts.nonblocking => {}
-        result => return result.map_err(io_error),
+    let mut result = fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first);
+    if !opts.nonblocking && matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+        let mut result = py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), opts));
+        return deliver(&mut result, buf, addr, then);
     }
-    py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr, opts)).map_err(io_error)
+    deliver(&mut result, buf, addr, then)
+}
+
+fn deliver<T>(
+    result: &mut io::Result<Received>,
+    buf: &mut [u8],
+    addr: Option<&mut [u8]>,
+    then: impl FnOnce(&mut [u8], Option<&mut [u8]>, &mut Received) -> PyResult<T>,
+) -> PyResult<T> {
+    match result {
+        Ok(received) => then(buf, addr, received),
+        Err(e) => Err(os_error(e.raw_os_error().unwrap_or(libc::EIO))),
+    }
 }
 
 fn socket_type(sock: RawFd) -> io::Result<i32> {
@@ -511,13 +528,14 @@ fn sendfd(py: Python<'_>, sock: &Bound<'_, PyAny>, fd: &Bound<'_, PyAny>) -> PyR
 fn recvfd(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     let sock = recv_sock_of(sock)?;
     let mut byte = [0u8; 1];
-    let mut received = recv(py, sock, &mut byte, None, &RecvOptions { max_fds: 1, ..Default::default() })?;
-    complete(&received)?;
-    let fd = received.fds.drain().next();
-    match fd {
-        Some(fd) => Ok(fd.into_raw_fd()),
-        None => Err(missing(sock, received.bytes)),
-    }
+    recv(py, sock, &mut byte, None, &RecvOptions { max_fds: 1, ..Default::default() }, |_, _, received| {
+        complete(received)?;
+        let fd = received.fds.drain().next();
+        match fd {
+            Some(fd) => Ok(fd.into_raw_fd()),
+            None => Err(missing(sock, received.bytes)),
+        }
+    })
 }
 
 #[pyfunction]
@@ -558,11 +576,12 @@ fn recv_fds<'py>(
     let maxfds = check_size(maxfds, "negative maxfds")?.min(MAX_FDS);
     refuse_empty_stream_read(sock, bufsize)?;
     with_recv_buf(bufsize, |buf| {
-        let mut received = recv(py, sock, buf, None, &RecvOptions { max_fds: maxfds, ..Default::default() })?;
-        complete(&received)?;
-        let data = PyBytes::new(py, &buf[..received.bytes]);
-        let fds = fd_list(py, &mut received)?;
-        PyTuple::new(py, [data.into_any(), fds.into_any()])
+        recv(py, sock, buf, None, &RecvOptions { max_fds: maxfds, ..Default::default() }, |buf, _, received| {
+            complete(received)?;
+            let data = PyBytes::new(py, &buf[..received.bytes]);
+            let fds = fd_list(py, received)?;
+            PyTuple::new(py, [data.into_any(), fds.into_any()])
+        })
     })
 }
 
@@ -596,13 +615,14 @@ fn recvcred<'py>(py: Python<'py>, sock: &Bound<'py, PyAny>, bufsize: isize) -> P
     }
     refuse_empty_stream_read(sock, bufsize)?;
     with_recv_buf(bufsize, |buf| {
-        let received = recv(py, sock, buf, None, &RecvOptions { max_fds: 0, ..Default::default() })?;
-        complete(&received)?;
-        let Some(cred) = received.cred else {
-            return Err(missing(sock, received.bytes));
-        };
-        let data = PyBytes::new(py, &buf[..received.bytes]);
-        PyTuple::new(py, [data.into_any(), cred_tuple(py, &cred)?])
+        recv(py, sock, buf, None, &RecvOptions { max_fds: 0, ..Default::default() }, |buf, _, received| {
+            complete(received)?;
+            let Some(cred) = received.cred else {
+                return Err(missing(sock, received.bytes));
+            };
+            let data = PyBytes::new(py, &buf[..received.bytes]);
+            PyTuple::new(py, [data.into_any(), cred_tuple(py, &cred)?])
+        })
     })
 }
 
@@ -673,27 +693,29 @@ fn recv_msg<'py>(
                 core::mem::size_of::<libc::sockaddr_un>(),
             )
         };
-        let mut received = recv(py, sock, buf, Some(&mut *addr_buf), &opts)?;
-        if received.control_truncated || received.fds_overflowed {
-            complete(&received)?;
-        }
-        let data = PyBytes::new(py, &buf[..received.bytes]);
-        let cred = match &received.cred {
-            Some(c) => cred_tuple(py, c)?,
-            None => py.None().into_bound(py),
-        };
-        let addr_len = received.addr_len.min(addr_buf.len());
-        let address = address_object(py, &addr_buf[..addr_len])?;
-        let truncated = received.data_truncated;
-        let pidfd_num = received.pidfd.as_ref().map(|p| p.as_raw_fd());
-        let fds = fd_list(py, &mut received)?;
-        let cls = MESSAGE_TYPE.get(py).expect("Message is made at import").bind(py);
-        let message = cls.call1((data, fds, cred, pidfd_num, address, truncated))?;
-        // Every Python object exists: the pidfd is the caller's now.
-        if let Some(p) = received.pidfd.take() {
-            let _ = p.into_raw_fd();
-        }
-        Ok(message)
+        recv(py, sock, buf, Some(addr_buf), &opts, |buf, addr_buf, received| {
+            let addr_buf = addr_buf.unwrap_or_default();
+            if received.control_truncated || received.fds_overflowed {
+                complete(received)?;
+            }
+            let data = PyBytes::new(py, &buf[..received.bytes]);
+            let cred = match &received.cred {
+                Some(c) => cred_tuple(py, c)?,
+                None => py.None().into_bound(py),
+            };
+            let addr_len = received.addr_len.min(addr_buf.len());
+            let address = address_object(py, &addr_buf[..addr_len])?;
+            let truncated = received.data_truncated;
+            let pidfd_num = received.pidfd.as_ref().map(|p| p.as_raw_fd());
+            let fds = fd_list(py, received)?;
+            let cls = MESSAGE_TYPE.get(py).expect("Message is made at import").bind(py);
+            let message = cls.call1((data, fds, cred, pidfd_num, address, truncated))?;
+            // Every Python object exists: the pidfd is the caller's now.
+            if let Some(p) = received.pidfd.take() {
+                let _ = p.into_raw_fd();
+            }
+            Ok(message)
+        })
     })
 }
 
