@@ -810,23 +810,29 @@ fn version() -> &'static str {
 // registers its own METH_FASTCALL | METH_KEYWORDS `PyMethodDef` instead.
 // Why this is sound in an abi3 wheel for CPython 3.9:
 //
-// * METH_FASTCALL (0x0080) and the (self, args, nargs, kwnames) calling
-//   convention are honoured by every CPython since 3.7 (PEP 590 made the
-//   convention public in 3.8); 3.10 only *declared* the flag in the
-//   limited headers, and the stable ABI promises that value and that
-//   signature from then on. The 3.9 interpreter's own builtins use it. The
-//   wheel keeps its tag (`cp39-abi3`, from PyO3's `abi3-py39`), and the
-//   functions it calls (`PyCMethod_New`, tuple/dict building) are in the
-//   stable ABI of 3.9.
+// * METH_FASTCALL (0x0080) and METH_FASTCALL | METH_KEYWORDS with the
+//   (self, args, nargs, kwnames) signature are documented since CPython 3.7
+//   ("New in version 3.7") and honoured by every CPython since; 3.10 only
+//   added them to the limited API ("now part of the stable ABI"), which
+//   fixes that value and signature for good. The 3.9 interpreter dispatches
+//   on `ml_flags` at run time, as for its own builtins. The wheel keeps its
+//   tag (`cp39-abi3`, from PyO3's `abi3-py39`), it links no symbol outside
+//   the 3.9 stable ABI (`PyCMethod_New` is in it since 3.9), and the stubs
+//   (`_fdcred.pyi`) describe the same signatures.
 // * Only exact positional calls take the fast path. Any other call (keyword
-//   arguments, a wrong count) goes to the PyO3-generated function, kept in
-//   `SLOW`, so argument errors and keyword calls behave as before.
-// * Each entry point is a trampoline like PyO3's own: it attaches through
-//   `Python::attach` (PyO3's attach count stays right, deferred reference
-//   drops run), turns an `Err` into a raised exception and a panic into
-//   `PanicException`, never unwinding into C.
+//   arguments, a wrong count, a size that is no int) goes to the
+//   PyO3-generated function, kept in `SLOW`, so such calls and their errors
+//   behave as before.
+// * The C entry point is PyO3's own fastcall trampoline (the one its macros
+//   use without abi3): it marks the thread attached for PyO3, turns an `Err`
+//   into the raised exception and a panic into `PanicException`. It lives
+//   in PyO3's unstable `impl_` module, hence the exact `pyo3` version in
+//   Cargo.toml. `Python::attach` instead (public API) costs a
+//   `PyGILState_Ensure`/`Release` pair per call, about 1% of the bench's
+//   time per message (docs/benchmark.md).
 
 use pyo3::ffi;
+use pyo3::impl_::trampoline::get_trampoline_function;
 
 /// `METH_FASTCALL` (CPython's `methodobject.h`, the same since 3.7).
 const METH_FASTCALL: core::ffi::c_int = 0x0080;
@@ -862,6 +868,11 @@ impl MethodDef {
     }
 }
 
+/// A function's fast path: its `N` positional arguments in, its result out,
+/// or `None` to hand the call to the PyO3 function.
+type FastBody<const N: usize> =
+    for<'py> fn(Python<'py>, [Borrowed<'_, 'py, PyAny>; N]) -> PyResult<Option<Bound<'py, PyAny>>>;
+
 /// The PyO3-generated functions, for the calls the fast path does not take.
 struct Slow {
     sendfd: Py<PyAny>,
@@ -882,42 +893,24 @@ static SLOW: PyOnceLock<Slow> = PyOnceLock::new();
 /// `nargs` positional arguments followed by one value per name in
 /// `kwnames` (NULL or a tuple of str), all borrowed for the call.
 unsafe fn fastcall<const N: usize>(
+    py: Python<'_>,
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
     slow: fn(&Slow) -> &Py<PyAny>,
-    fast: for<'py> fn(Python<'py>, [Borrowed<'_, 'py, PyAny>; N]) -> PyResult<Option<Bound<'py, PyAny>>>,
-) -> *mut ffi::PyObject {
-    Python::attach(|py| {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: the caller's contract; `kwnames` is NULL or a tuple.
-            let kwnames = unsafe { Borrowed::from_ptr_or_opt(py, kwnames) };
-            let nkw = kwnames.as_ref().map_or(0, |k| k.len().unwrap_or(0));
-            if nargs == N as ffi::Py_ssize_t && nkw == 0 {
-                // SAFETY: `args` holds N borrowed, non-NULL objects.
-                let argv = core::array::from_fn(|i| unsafe { Borrowed::from_ptr(py, *args.add(i)) });
-                if let Some(value) = fast(py, argv)? {
-                    return Ok(value);
-                }
-            }
-            slow_call(py, args, nargs, kwnames, slow)
-        }));
-        let result = outcome.unwrap_or_else(|payload| {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic in fdcred".to_owned());
-            Err(pyo3::panic::PanicException::new_err(what))
-        });
-        match result {
-            Ok(value) => value.into_ptr(),
-            Err(e) => {
-                e.restore(py);
-                core::ptr::null_mut()
-            }
+    fast: FastBody<N>,
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the caller's contract; `kwnames` is NULL or a tuple.
+    let kwnames = unsafe { Borrowed::from_ptr_or_opt(py, kwnames) };
+    let nkw = kwnames.as_ref().map_or(0, |k| k.len().unwrap_or(0));
+    if nargs == N as ffi::Py_ssize_t && nkw == 0 {
+        // SAFETY: `args` holds N borrowed, non-NULL objects.
+        let argv = core::array::from_fn(|i| unsafe { Borrowed::from_ptr(py, *args.add(i)) });
+        if let Some(value) = fast(py, argv)? {
+            return Ok(value.into_ptr());
         }
-    })
+    }
+    Ok(slow_call(py, args, nargs, kwnames, slow)?.into_ptr())
 }
 
 /// Any call but an exact positional one: handed to the PyO3 function with
@@ -951,15 +944,17 @@ fn slow_call<'py>(
     slow(functions).bind(py).call(positional, kwargs.as_ref())
 }
 
-unsafe extern "C" fn sendfd_fast(
+unsafe fn sendfd_fast(
+    py: Python<'_>,
     _module: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS function.
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the trampoline passes on the arguments of a METH_FASTCALL | METH_KEYWORDS call.
     unsafe {
         fastcall::<2>(
+            py,
             args,
             nargs,
             kwnames,
@@ -972,15 +967,17 @@ unsafe extern "C" fn sendfd_fast(
     }
 }
 
-unsafe extern "C" fn recvfd_fast(
+unsafe fn recvfd_fast(
+    py: Python<'_>,
     _module: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS function.
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the trampoline passes on the arguments of a METH_FASTCALL | METH_KEYWORDS call.
     unsafe {
         fastcall::<1>(
+            py,
             args,
             nargs,
             kwnames,
@@ -990,15 +987,17 @@ unsafe extern "C" fn recvfd_fast(
     }
 }
 
-unsafe extern "C" fn send_fds_fast(
+unsafe fn send_fds_fast(
+    py: Python<'_>,
     _module: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS function.
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the trampoline passes on the arguments of a METH_FASTCALL | METH_KEYWORDS call.
     unsafe {
         fastcall::<3>(
+            py,
             args,
             nargs,
             kwnames,
@@ -1008,15 +1007,17 @@ unsafe extern "C" fn send_fds_fast(
     }
 }
 
-unsafe extern "C" fn recv_fds_fast(
+unsafe fn recv_fds_fast(
+    py: Python<'_>,
     _module: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython as a METH_FASTCALL | METH_KEYWORDS function.
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the trampoline passes on the arguments of a METH_FASTCALL | METH_KEYWORDS call.
     unsafe {
         fastcall::<3>(
+            py,
             args,
             nargs,
             kwnames,
@@ -1033,10 +1034,26 @@ unsafe extern "C" fn recv_fds_fast(
     }
 }
 
-static SENDFD_DEF: MethodDef = MethodDef::new(c"sendfd", c"sendfd(sock, fd)\n--\n\n", sendfd_fast);
-static RECVFD_DEF: MethodDef = MethodDef::new(c"recvfd", c"recvfd(sock)\n--\n\n", recvfd_fast);
-static SEND_FDS_DEF: MethodDef = MethodDef::new(c"send_fds", c"send_fds(sock, data, fds)\n--\n\n", send_fds_fast);
-static RECV_FDS_DEF: MethodDef = MethodDef::new(c"recv_fds", c"recv_fds(sock, bufsize, maxfds)\n--\n\n", recv_fds_fast);
+static SENDFD_DEF: MethodDef = MethodDef::new(
+    c"sendfd",
+    c"sendfd(sock, fd)\n--\n\n",
+    get_trampoline_function!(fastcall_cfunction_with_keywords, sendfd_fast),
+);
+static RECVFD_DEF: MethodDef = MethodDef::new(
+    c"recvfd",
+    c"recvfd(sock)\n--\n\n",
+    get_trampoline_function!(fastcall_cfunction_with_keywords, recvfd_fast),
+);
+static SEND_FDS_DEF: MethodDef = MethodDef::new(
+    c"send_fds",
+    c"send_fds(sock, data, fds)\n--\n\n",
+    get_trampoline_function!(fastcall_cfunction_with_keywords, send_fds_fast),
+);
+static RECV_FDS_DEF: MethodDef = MethodDef::new(
+    c"recv_fds",
+    c"recv_fds(sock, bufsize, maxfds)\n--\n\n",
+    get_trampoline_function!(fastcall_cfunction_with_keywords, recv_fds_fast),
+);
 
 /// Put the fastcall function for `def` in the module in place of its PyO3 twin.
 fn add_fast(m: &Bound<'_, PyModule>, def: &'static MethodDef) -> PyResult<()> {
