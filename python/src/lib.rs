@@ -231,9 +231,10 @@ impl FdNumbers {
 }
 
 /// The descriptors of `fds` (a sequence or iterable of ints or objects with
-/// fileno()). More than MAX_FDS is `EINVAL`.
-fn collect_fds(fds: &Bound<'_, PyAny>) -> PyResult<FdNumbers> {
-    let mut out = FdNumbers::new();
+/// fileno()) into `out`, an empty `FdNumbers` of the caller's (returning one,
+/// over a kilobyte, cost a memmove per message). More than MAX_FDS is
+/// `EINVAL`.
+fn collect_fds(fds: &Bound<'_, PyAny>, out: &mut FdNumbers) -> PyResult<()> {
     if let Ok(list) = fds.cast_exact::<PyList>() {
         for item in list.iter() {
             out.push(fd_of(&item)?)?;
@@ -247,7 +248,7 @@ fn collect_fds(fds: &Bound<'_, PyAny>) -> PyResult<FdNumbers> {
             out.push(fd_of(&item?)?)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Run `f` over the bytes of `data`: bytes directly, anything else through
@@ -546,8 +547,9 @@ fn send_fds(
     fds: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
-    let fds = collect_fds(fds)?;
-    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), None, None, false))
+    let mut numbers = FdNumbers::new();
+    collect_fds(fds, &mut numbers)?;
+    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), None, None, false))
 }
 
 #[pyfunction]
@@ -559,9 +561,10 @@ fn sendto_fds(
     address: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
-    let fds = collect_fds(fds)?;
+    let mut numbers = FdNumbers::new();
+    collect_fds(fds, &mut numbers)?;
     let addr = unix_address(address)?;
-    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), None, Some(addr_bytes(&addr)), false))
+    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), None, Some(addr_bytes(&addr)), false))
 }
 
 #[pyfunction]
@@ -653,17 +656,17 @@ fn send_msg(
     nonblocking: bool,
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
-    let fds = match fds {
-        Some(fds) if !fds.is_none() => collect_fds(fds)?,
-        _ => FdNumbers::new(),
-    };
+    let mut numbers = FdNumbers::new();
+    if let Some(fds) = fds.filter(|fds| !fds.is_none()) {
+        collect_fds(fds, &mut numbers)?;
+    }
     let source = cred_source(cred)?;
     let addr = match address {
         Some(a) if !a.is_none() => Some(unix_address(a)?),
         _ => None,
     };
     let dest = addr.as_ref().map(addr_bytes);
-    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), source, dest, nonblocking))
+    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), source, dest, nonblocking))
 }
 
 #[pyfunction]
