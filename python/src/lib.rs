@@ -947,115 +947,62 @@ fn slow_call<'py>(
     slow(functions).bind(py).call(positional, kwargs.as_ref())
 }
 
-unsafe fn sendfd_fast(
-    py: Python<'_>,
-    _module: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> PyResult<*mut ffi::PyObject> {
-    // SAFETY: the trampoline passes on the arguments of a METH_FASTCALL | METH_KEYWORDS call.
-    unsafe {
-        fastcall::<2>(
-            py,
-            args,
-            nargs,
-            kwnames,
-            |s| &s.sendfd,
-            |py, [sock, fd]| {
-                sendfd(py, &sock, &fd)?;
-                Ok(Some(py.None().into_bound(py)))
+/// `static $def`: the fastcall `PyMethodDef` of `$name`, whose fast path
+/// (`fastcall`) takes `$n` positional arguments to `$fast` and leaves every
+/// other call to the PyO3 function `SLOW.$name`.
+macro_rules! fastcall_def {
+    ($def:ident, $entry:ident, $name:ident, $doc:literal, $n:literal, $fast:expr) => {
+        unsafe fn $entry(
+            py: Python<'_>,
+            _module: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> PyResult<*mut ffi::PyObject> {
+            // SAFETY: the trampoline passes on the arguments of a
+            // METH_FASTCALL | METH_KEYWORDS call.
+            unsafe { fastcall::<$n>(py, args, nargs, kwnames, |s| &s.$name, $fast) }
+        }
+
+        static $def: MethodDef = MethodDef::new(
+            match core::ffi::CStr::from_bytes_with_nul(concat!(stringify!($name), "\0").as_bytes()) {
+                Ok(name) => name,
+                Err(_) => panic!("a function name has no NUL"),
             },
-        )
-    }
+            $doc,
+            get_trampoline_function!(fastcall_cfunction_with_keywords, $entry),
+        );
+    };
 }
 
-unsafe fn recvfd_fast(
-    py: Python<'_>,
-    _module: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> PyResult<*mut ffi::PyObject> {
-    // SAFETY: the trampoline passes on the arguments of a METH_FASTCALL | METH_KEYWORDS call.
-    unsafe {
-        fastcall::<1>(
-            py,
-            args,
-            nargs,
-            kwnames,
-            |s| &s.recvfd,
-            |py, [sock]| Ok(Some(recvfd(py, &sock)?.into_pyobject(py)?.into_any())),
-        )
-    }
-}
-
-unsafe fn send_fds_fast(
-    py: Python<'_>,
-    _module: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> PyResult<*mut ffi::PyObject> {
-    // SAFETY: the trampoline passes on the arguments of a METH_FASTCALL | METH_KEYWORDS call.
-    unsafe {
-        fastcall::<3>(
-            py,
-            args,
-            nargs,
-            kwnames,
-            |s| &s.send_fds,
-            |py, [sock, data, fds]| Ok(Some(send_fds(py, &sock, &data, &fds)?.into_pyobject(py)?.into_any())),
-        )
-    }
-}
-
-unsafe fn recv_fds_fast(
-    py: Python<'_>,
-    _module: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-    kwnames: *mut ffi::PyObject,
-) -> PyResult<*mut ffi::PyObject> {
-    // SAFETY: the trampoline passes on the arguments of a METH_FASTCALL | METH_KEYWORDS call.
-    unsafe {
-        fastcall::<3>(
-            py,
-            args,
-            nargs,
-            kwnames,
-            |s| &s.recv_fds,
-            |py, [sock, bufsize, maxfds]| {
-                // A size that is no int: PyO3's wrapper raises its own error
-                // (naming the argument).
-                let (Ok(bufsize), Ok(maxfds)) = (bufsize.extract::<isize>(), maxfds.extract::<isize>()) else {
-                    return Ok(None);
-                };
-                Ok(Some(recv_fds(py, &sock, bufsize, maxfds)?.into_any()))
-            },
-        )
-    }
-}
-
-static SENDFD_DEF: MethodDef = MethodDef::new(
-    c"sendfd",
-    c"sendfd(sock, fd)\n--\n\n",
-    get_trampoline_function!(fastcall_cfunction_with_keywords, sendfd_fast),
-);
-static RECVFD_DEF: MethodDef = MethodDef::new(
-    c"recvfd",
-    c"recvfd(sock)\n--\n\n",
-    get_trampoline_function!(fastcall_cfunction_with_keywords, recvfd_fast),
-);
-static SEND_FDS_DEF: MethodDef = MethodDef::new(
-    c"send_fds",
+fastcall_def!(SENDFD_DEF, sendfd_fast, sendfd, c"sendfd(sock, fd)\n--\n\n", 2, |py, [sock, fd]| {
+    sendfd(py, &sock, &fd)?;
+    Ok(Some(py.None().into_bound(py)))
+});
+fastcall_def!(RECVFD_DEF, recvfd_fast, recvfd, c"recvfd(sock)\n--\n\n", 1, |py, [sock]| {
+    Ok(Some(recvfd(py, &sock)?.into_pyobject(py)?.into_any()))
+});
+fastcall_def!(
+    SEND_FDS_DEF,
+    send_fds_fast,
+    send_fds,
     c"send_fds(sock, data, fds)\n--\n\n",
-    get_trampoline_function!(fastcall_cfunction_with_keywords, send_fds_fast),
+    3,
+    |py, [sock, data, fds]| { Ok(Some(send_fds(py, &sock, &data, &fds)?.into_pyobject(py)?.into_any())) }
 );
-static RECV_FDS_DEF: MethodDef = MethodDef::new(
-    c"recv_fds",
+fastcall_def!(
+    RECV_FDS_DEF,
+    recv_fds_fast,
+    recv_fds,
     c"recv_fds(sock, bufsize, maxfds)\n--\n\n",
-    get_trampoline_function!(fastcall_cfunction_with_keywords, recv_fds_fast),
+    3,
+    |py, [sock, bufsize, maxfds]| {
+        // A size that is no int: PyO3's function raises its own error.
+        let (Ok(bufsize), Ok(maxfds)) = (bufsize.extract::<isize>(), maxfds.extract::<isize>()) else {
+            return Ok(None);
+        };
+        Ok(Some(recv_fds(py, &sock, bufsize, maxfds)?.into_any()))
+    }
 );
 
 /// Put the fastcall function for `def` in the module in place of its PyO3 twin.
