@@ -1009,12 +1009,13 @@ fastcall_def!(
 fn add_fast(m: &Bound<'_, PyModule>, def: &'static MethodDef) -> PyResult<()> {
     let py = m.py();
     let name = m.name()?;
-    // SAFETY: `def` is a static that outlives the function object; `name`
-    // is a live str, as PyCMethod_New wants for `__module__`.
+    // SAFETY: `def` is a static that outlives the function object; the
+    // module (`__self__`, as PyO3 sets it) and `name` (`__module__`) are
+    // live objects, which PyCMethod_New takes new references to.
     let function = unsafe {
         Bound::from_owned_ptr_or_err(
             py,
-            ffi::PyCMethod_New(def.0.get(), core::ptr::null_mut(), name.as_ptr(), core::ptr::null_mut()),
+            ffi::PyCMethod_New(def.0.get(), m.as_ptr(), name.as_ptr(), core::ptr::null_mut()),
         )
     }?;
     // Replaces the PyO3 function of the same name (already in `__all__`).

@@ -79,4 +79,5 @@ class FastCall(Base):
             function = getattr(fdcred, name)
             self.assertEqual(function.__name__, name)
             self.assertEqual(function.__module__, "fdcred._fdcred")
+            self.assertIs(function.__self__, fdcred._fdcred)
             self.assertEqual(list(inspect.signature(function).parameters), params)
