@@ -107,14 +107,53 @@ struct Sock {
 /// check; a plain integer keeps it.
 fn sock_of(obj: &Bound<'_, PyAny>) -> PyResult<Sock> {
     let py = obj.py();
-    if let Some(socket) = socket_type_methods(py)? {
-        if obj.is_instance(socket.cls.bind(py))? {
-            let fd = fd_number(&socket.fileno.bind(py).call1((obj,))?)?;
-            let family: i32 = socket.family.bind(py).call1((obj,))?.extract()?;
-            return Ok(Sock { fd, vouched: family == libc::AF_UNIX });
-        }
+    if let Some(socket) = socket_methods_for(obj)? {
+        let fd = fd_number(&call_with(socket.fileno.bind(py), obj)?)?;
+        let family: i32 = call_with(socket.family.bind(py), obj)?.extract()?;
+        return Ok(Sock { fd, vouched: family == libc::AF_UNIX });
     }
     Ok(Sock { fd: fd_of(obj)?, vouched: false })
+}
+
+/// The descriptor of the socket to receive on: `fd_of`, with a socket
+/// object's C-level `fileno` called unbound, as `sock_of` does (no bound
+/// method is made per call).
+fn recv_sock_of(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    if obj.is_exact_instance_of::<PyInt>() {
+        return fd_number(obj);
+    }
+    match socket_methods_for(obj)? {
+        Some(socket) => fd_number(&call_with(socket.fileno.bind(obj.py()), obj)?),
+        None => fd_of(obj),
+    }
+}
+
+/// The `_socket.socket` methods when `obj` is a socket object.
+fn socket_methods_for(obj: &Bound<'_, PyAny>) -> PyResult<Option<&'static SocketMethods>> {
+    let py = obj.py();
+    match socket_type_methods(py)? {
+        Some(socket) if obj.is_instance(socket.cls.bind(py))? => Ok(Some(socket)),
+        _ => Ok(None),
+    }
+}
+
+/// `f(arg)`. PyO3's `call1` under the 3.9 limited API packs the argument
+/// into a new tuple; `PyObject_CallFunctionObjArgs` (limited API) passes it
+/// to a vectorcall callable on the stack (CPython >= 3.9).
+fn call_with<'py>(f: &Bound<'py, PyAny>, arg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: both objects are live; the argument list ends with NULL as
+    // the variadic function requires; it returns a new reference or NULL
+    // with an exception set.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            f.py(),
+            pyo3::ffi::PyObject_CallFunctionObjArgs(
+                f.as_ptr(),
+                arg.as_ptr(),
+                core::ptr::null_mut::<pyo3::ffi::PyObject>(),
+            ),
+        )
+    }
 }
 
 /// `_socket.socket` and its C-level `fileno` method and `family` getter,
@@ -192,9 +231,10 @@ impl FdNumbers {
 }
 
 /// The descriptors of `fds` (a sequence or iterable of ints or objects with
-/// fileno()). More than MAX_FDS is `EINVAL`.
-fn collect_fds(fds: &Bound<'_, PyAny>) -> PyResult<FdNumbers> {
-    let mut out = FdNumbers::new();
+/// fileno()) into `out`, an empty `FdNumbers` of the caller's (returning one,
+/// over a kilobyte, cost a memmove per message). More than MAX_FDS is
+/// `EINVAL`.
+fn collect_fds(fds: &Bound<'_, PyAny>, out: &mut FdNumbers) -> PyResult<()> {
     if let Ok(list) = fds.cast_exact::<PyList>() {
         for item in list.iter() {
             out.push(fd_of(&item)?)?;
@@ -208,7 +248,7 @@ fn collect_fds(fds: &Bound<'_, PyAny>) -> PyResult<FdNumbers> {
             out.push(fd_of(&item?)?)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Run `f` over the bytes of `data`: bytes directly, anything else through
@@ -252,24 +292,41 @@ fn send(
     py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)).map_err(io_error)
 }
 
-/// One `recvmsg` through the core, with the GIL released, into `buf`.
-fn recv(
+/// One `recvmsg` through the core, with the GIL released, into `buf`; `then`
+/// gets `buf`, `addr` and what arrived. The `Received` stays where the core
+/// wrote it: it holds MAX_FDS descriptor slots (over a kilobyte), and
+/// returning it through a `PyResult` copied it twice per message.
+fn recv<T>(
     py: Python<'_>,
     sock: RawFd,
     buf: &mut [u8],
     mut addr: Option<&mut [u8]>,
     opts: &RecvOptions,
-) -> PyResult<Received> {
+    then: impl FnOnce(&mut [u8], Option<&mut [u8]>, &mut Received) -> PyResult<T>,
+) -> PyResult<T> {
     let sock = borrow(sock);
     // A message already queued is taken without releasing the GIL (a
     // receive that cannot block needs no other thread to run meanwhile);
     // only when none is, and the caller wants to wait, is the GIL released.
     let first = RecvOptions { nonblocking: true, ..*opts };
-    match fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first) {
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock && !opts.nonblocking => {}
-        result => return result.map_err(io_error),
+    let mut result = fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first);
+    if !opts.nonblocking && matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+        let mut result = py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), opts));
+        return deliver(&mut result, buf, addr, then);
     }
-    py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr, opts)).map_err(io_error)
+    deliver(&mut result, buf, addr, then)
+}
+
+fn deliver<T>(
+    result: &mut io::Result<Received>,
+    buf: &mut [u8],
+    addr: Option<&mut [u8]>,
+    then: impl FnOnce(&mut [u8], Option<&mut [u8]>, &mut Received) -> PyResult<T>,
+) -> PyResult<T> {
+    match result {
+        Ok(received) => then(buf, addr, received),
+        Err(e) => Err(os_error(e.raw_os_error().unwrap_or(libc::EIO))),
+    }
 }
 
 fn socket_type(sock: RawFd) -> io::Result<i32> {
@@ -470,15 +527,16 @@ fn sendfd(py: Python<'_>, sock: &Bound<'_, PyAny>, fd: &Bound<'_, PyAny>) -> PyR
 
 #[pyfunction]
 fn recvfd(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
-    let sock = fd_of(sock)?;
+    let sock = recv_sock_of(sock)?;
     let mut byte = [0u8; 1];
-    let mut received = recv(py, sock, &mut byte, None, &RecvOptions { max_fds: 1, ..Default::default() })?;
-    complete(&received)?;
-    let fd = received.fds.drain().next();
-    match fd {
-        Some(fd) => Ok(fd.into_raw_fd()),
-        None => Err(missing(sock, received.bytes)),
-    }
+    recv(py, sock, &mut byte, None, &RecvOptions { max_fds: 1, ..Default::default() }, |_, _, received| {
+        complete(received)?;
+        let fd = received.fds.drain().next();
+        match fd {
+            Some(fd) => Ok(fd.into_raw_fd()),
+            None => Err(missing(sock, received.bytes)),
+        }
+    })
 }
 
 #[pyfunction]
@@ -489,8 +547,9 @@ fn send_fds(
     fds: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
-    let fds = collect_fds(fds)?;
-    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), None, None, false))
+    let mut numbers = FdNumbers::new();
+    collect_fds(fds, &mut numbers)?;
+    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), None, None, false))
 }
 
 #[pyfunction]
@@ -502,9 +561,10 @@ fn sendto_fds(
     address: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
-    let fds = collect_fds(fds)?;
+    let mut numbers = FdNumbers::new();
+    collect_fds(fds, &mut numbers)?;
     let addr = unix_address(address)?;
-    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), None, Some(addr_bytes(&addr)), false))
+    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), None, Some(addr_bytes(&addr)), false))
 }
 
 #[pyfunction]
@@ -514,16 +574,17 @@ fn recv_fds<'py>(
     bufsize: isize,
     maxfds: isize,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let sock = fd_of(sock)?;
+    let sock = recv_sock_of(sock)?;
     let bufsize = check_size(bufsize, "negative bufsize")?;
     let maxfds = check_size(maxfds, "negative maxfds")?.min(MAX_FDS);
     refuse_empty_stream_read(sock, bufsize)?;
     with_recv_buf(bufsize, |buf| {
-        let mut received = recv(py, sock, buf, None, &RecvOptions { max_fds: maxfds, ..Default::default() })?;
-        complete(&received)?;
-        let data = PyBytes::new(py, &buf[..received.bytes]);
-        let fds = fd_list(py, &mut received)?;
-        PyTuple::new(py, [data.into_any(), fds.into_any()])
+        recv(py, sock, buf, None, &RecvOptions { max_fds: maxfds, ..Default::default() }, |buf, _, received| {
+            complete(received)?;
+            let data = PyBytes::new(py, &buf[..received.bytes]);
+            let fds = fd_list(py, received)?;
+            PyTuple::new(py, [data.into_any(), fds.into_any()])
+        })
     })
 }
 
@@ -557,13 +618,14 @@ fn recvcred<'py>(py: Python<'py>, sock: &Bound<'py, PyAny>, bufsize: isize) -> P
     }
     refuse_empty_stream_read(sock, bufsize)?;
     with_recv_buf(bufsize, |buf| {
-        let received = recv(py, sock, buf, None, &RecvOptions { max_fds: 0, ..Default::default() })?;
-        complete(&received)?;
-        let Some(cred) = received.cred else {
-            return Err(missing(sock, received.bytes));
-        };
-        let data = PyBytes::new(py, &buf[..received.bytes]);
-        PyTuple::new(py, [data.into_any(), cred_tuple(py, &cred)?])
+        recv(py, sock, buf, None, &RecvOptions { max_fds: 0, ..Default::default() }, |buf, _, received| {
+            complete(received)?;
+            let Some(cred) = received.cred else {
+                return Err(missing(sock, received.bytes));
+            };
+            let data = PyBytes::new(py, &buf[..received.bytes]);
+            PyTuple::new(py, [data.into_any(), cred_tuple(py, &cred)?])
+        })
     })
 }
 
@@ -594,17 +656,17 @@ fn send_msg(
     nonblocking: bool,
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
-    let fds = match fds {
-        Some(fds) if !fds.is_none() => collect_fds(fds)?,
-        _ => FdNumbers::new(),
-    };
+    let mut numbers = FdNumbers::new();
+    if let Some(fds) = fds.filter(|fds| !fds.is_none()) {
+        collect_fds(fds, &mut numbers)?;
+    }
     let source = cred_source(cred)?;
     let addr = match address {
         Some(a) if !a.is_none() => Some(unix_address(a)?),
         _ => None,
     };
     let dest = addr.as_ref().map(addr_bytes);
-    with_bytes(data, |data| send(py, sock, data, fds.as_slice(), source, dest, nonblocking))
+    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), source, dest, nonblocking))
 }
 
 #[pyfunction]
@@ -634,27 +696,29 @@ fn recv_msg<'py>(
                 core::mem::size_of::<libc::sockaddr_un>(),
             )
         };
-        let mut received = recv(py, sock, buf, Some(&mut *addr_buf), &opts)?;
-        if received.control_truncated || received.fds_overflowed {
-            complete(&received)?;
-        }
-        let data = PyBytes::new(py, &buf[..received.bytes]);
-        let cred = match &received.cred {
-            Some(c) => cred_tuple(py, c)?,
-            None => py.None().into_bound(py),
-        };
-        let addr_len = received.addr_len.min(addr_buf.len());
-        let address = address_object(py, &addr_buf[..addr_len])?;
-        let truncated = received.data_truncated;
-        let pidfd_num = received.pidfd.as_ref().map(|p| p.as_raw_fd());
-        let fds = fd_list(py, &mut received)?;
-        let cls = MESSAGE_TYPE.get(py).expect("Message is made at import").bind(py);
-        let message = cls.call1((data, fds, cred, pidfd_num, address, truncated))?;
-        // Every Python object exists: the pidfd is the caller's now.
-        if let Some(p) = received.pidfd.take() {
-            let _ = p.into_raw_fd();
-        }
-        Ok(message)
+        recv(py, sock, buf, Some(addr_buf), &opts, |buf, addr_buf, received| {
+            let addr_buf = addr_buf.unwrap_or_default();
+            if received.control_truncated || received.fds_overflowed {
+                complete(received)?;
+            }
+            let data = PyBytes::new(py, &buf[..received.bytes]);
+            let cred = match &received.cred {
+                Some(c) => cred_tuple(py, c)?,
+                None => py.None().into_bound(py),
+            };
+            let addr_len = received.addr_len.min(addr_buf.len());
+            let address = address_object(py, &addr_buf[..addr_len])?;
+            let truncated = received.data_truncated;
+            let pidfd_num = received.pidfd.as_ref().map(|p| p.as_raw_fd());
+            let fds = fd_list(py, received)?;
+            let cls = MESSAGE_TYPE.get(py).expect("Message is made at import").bind(py);
+            let message = cls.call1((data, fds, cred, pidfd_num, address, truncated))?;
+            // Every Python object exists: the pidfd is the caller's now.
+            if let Some(p) = received.pidfd.take() {
+                let _ = p.into_raw_fd();
+            }
+            Ok(message)
+        })
     })
 }
 
@@ -738,6 +802,226 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+// ---------------------------------------------------------------------------
+// METH_FASTCALL entry points for the per-message calls.
+//
+// Under `abi3-py39` PyO3 registers every function as METH_VARARGS |
+// METH_KEYWORDS: each call packs its arguments into a new tuple, which the
+// wrapper unpacks again (METH_FASTCALL entered the limited API only in 3.10,
+// so PyO3 uses it only for abi3-py310 and up). For `send_fds`, `recv_fds`,
+// `sendfd` and `recvfd`, the calls made once per message, the module
+// registers its own METH_FASTCALL | METH_KEYWORDS `PyMethodDef` instead.
+// Why this is sound in an abi3 wheel for CPython 3.9:
+//
+// * METH_FASTCALL (0x0080) and METH_FASTCALL | METH_KEYWORDS with the
+//   (self, args, nargs, kwnames) signature are documented since CPython 3.7
+//   ("New in version 3.7") and honoured by every CPython since; 3.10 only
+//   added them to the limited API ("now part of the stable ABI"), which
+//   fixes that value and signature for good. The 3.9 interpreter dispatches
+//   on `ml_flags` at run time, as for its own builtins. The wheel keeps its
+//   tag (`cp39-abi3`, from PyO3's `abi3-py39`), it links no symbol outside
+//   the 3.9 stable ABI (`PyCMethod_New` is in it since 3.9), and the stubs
+//   (`_fdcred.pyi`) describe the same signatures.
+// * Only exact positional calls take the fast path. Any other call (keyword
+//   arguments, a wrong count, a size that is no int) goes to the
+//   PyO3-generated function, kept in `SLOW`, so such calls and their errors
+//   behave as before.
+// * The C entry point is PyO3's own fastcall trampoline (the one its macros
+//   use without abi3): it marks the thread attached for PyO3, turns an `Err`
+//   into the raised exception and a panic into `PanicException`. It lives
+//   in PyO3's unstable `impl_` module, hence the exact `pyo3` version in
+//   Cargo.toml. `Python::attach` instead (public API) costs a
+//   `PyGILState_Ensure`/`Release` pair per call, about 1% of the bench's
+//   time per message (docs/benchmark.md).
+
+use pyo3::ffi;
+use pyo3::impl_::trampoline::get_trampoline_function;
+
+/// `METH_FASTCALL` (CPython's `methodobject.h`, the same since 3.7).
+const METH_FASTCALL: core::ffi::c_int = 0x0080;
+
+type FastFn = unsafe extern "C" fn(
+    *mut ffi::PyObject,
+    *const *mut ffi::PyObject,
+    ffi::Py_ssize_t,
+    *mut ffi::PyObject,
+) -> *mut ffi::PyObject;
+
+/// A `PyMethodDef` CPython keeps a pointer to for the module's lifetime.
+struct MethodDef(core::cell::UnsafeCell<ffi::PyMethodDef>);
+
+// SAFETY: CPython only reads the definition (through the `*mut` its API
+// takes); nothing in this module writes it after it is built.
+unsafe impl Sync for MethodDef {}
+
+impl MethodDef {
+    const fn new(name: &'static core::ffi::CStr, doc: &'static core::ffi::CStr, meth: FastFn) -> Self {
+        MethodDef(core::cell::UnsafeCell::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            // SAFETY: a C function pointer stored under the type CPython's
+            // `ml_meth` is declared with; CPython calls it with the
+            // fastcall signature because `ml_flags` says METH_FASTCALL |
+            // METH_KEYWORDS (what C code does with a cast to PyCFunction).
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunction: unsafe { core::mem::transmute::<FastFn, ffi::PyCFunction>(meth) },
+            },
+            ml_flags: METH_FASTCALL | ffi::METH_KEYWORDS,
+            ml_doc: doc.as_ptr(),
+        }))
+    }
+}
+
+/// A function's fast path: its `N` positional arguments in, its result out,
+/// or `None` to hand the call to the PyO3 function.
+type FastBody<const N: usize> =
+    for<'py> fn(Python<'py>, [Borrowed<'_, 'py, PyAny>; N]) -> PyResult<Option<Bound<'py, PyAny>>>;
+
+/// The PyO3-generated functions, for the calls the fast path does not take.
+struct Slow {
+    sendfd: Py<PyAny>,
+    recvfd: Py<PyAny>,
+    send_fds: Py<PyAny>,
+    recv_fds: Py<PyAny>,
+}
+
+static SLOW: PyOnceLock<Slow> = PyOnceLock::new();
+
+/// The body of a fastcall trampoline: `fast` gets the positional arguments
+/// when there are exactly `N` and no keywords; otherwise, or when `fast`
+/// returns `None` (an argument it does not convert), the PyO3 function
+/// `slow` picks out of `SLOW` takes the whole call.
+///
+/// # Safety
+/// CPython's fastcall contract: the thread is attached, `args` holds
+/// `nargs` positional arguments followed by one value per name in
+/// `kwnames` (NULL or a tuple of str), all borrowed for the call.
+unsafe fn fastcall<const N: usize>(
+    py: Python<'_>,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+    slow: fn(&Slow) -> &Py<PyAny>,
+    fast: FastBody<N>,
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: the caller's contract; `kwnames` is NULL or a tuple.
+    let kwnames = unsafe { Borrowed::from_ptr_or_opt(py, kwnames) };
+    let nkw = kwnames.as_ref().map_or(0, |k| k.len().unwrap_or(0));
+    if nargs == N as ffi::Py_ssize_t && nkw == 0 {
+        // SAFETY: `args` holds N borrowed, non-NULL objects.
+        let argv = core::array::from_fn(|i| unsafe { Borrowed::from_ptr(py, *args.add(i)) });
+        if let Some(value) = fast(py, argv)? {
+            return Ok(value.into_ptr());
+        }
+    }
+    Ok(slow_call(py, args, nargs, kwnames, slow)?.into_ptr())
+}
+
+/// Any call but an exact positional one: handed to the PyO3 function with
+/// its arguments as a tuple and a dict, as PyO3's own registration gets them.
+fn slow_call<'py>(
+    py: Python<'py>,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: Option<Borrowed<'_, 'py, PyAny>>,
+    slow: fn(&Slow) -> &Py<PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some(functions) = SLOW.get(py) else {
+        return Err(PyTypeError::new_err("fdcred._fdcred is not initialised"));
+    };
+    let arg = |i: usize| {
+        // SAFETY: `args` holds nargs + len(kwnames) borrowed objects.
+        unsafe { Borrowed::from_ptr(py, *args.add(i)) }.to_owned()
+    };
+    let nargs = nargs as usize;
+    let positional = PyTuple::new(py, (0..nargs).map(arg))?;
+    let kwargs = match kwnames {
+        Some(names) => {
+            let dict = pyo3::types::PyDict::new(py);
+            for (i, name) in names.try_iter()?.enumerate() {
+                dict.set_item(name?, arg(nargs + i))?;
+            }
+            Some(dict)
+        }
+        None => None,
+    };
+    slow(functions).bind(py).call(positional, kwargs.as_ref())
+}
+
+/// `static $def`: the fastcall `PyMethodDef` of `$name`, whose fast path
+/// (`fastcall`) takes `$n` positional arguments to `$fast` and leaves every
+/// other call to the PyO3 function `SLOW.$name`.
+macro_rules! fastcall_def {
+    ($def:ident, $entry:ident, $name:ident, $doc:literal, $n:literal, $fast:expr) => {
+        unsafe fn $entry(
+            py: Python<'_>,
+            _module: *mut ffi::PyObject,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> PyResult<*mut ffi::PyObject> {
+            // SAFETY: the trampoline passes on the arguments of a
+            // METH_FASTCALL | METH_KEYWORDS call.
+            unsafe { fastcall::<$n>(py, args, nargs, kwnames, |s| &s.$name, $fast) }
+        }
+
+        static $def: MethodDef = MethodDef::new(
+            match core::ffi::CStr::from_bytes_with_nul(concat!(stringify!($name), "\0").as_bytes()) {
+                Ok(name) => name,
+                Err(_) => panic!("a function name has no NUL"),
+            },
+            $doc,
+            get_trampoline_function!(fastcall_cfunction_with_keywords, $entry),
+        );
+    };
+}
+
+fastcall_def!(SENDFD_DEF, sendfd_fast, sendfd, c"sendfd(sock, fd)\n--\n\n", 2, |py, [sock, fd]| {
+    sendfd(py, &sock, &fd)?;
+    Ok(Some(py.None().into_bound(py)))
+});
+fastcall_def!(RECVFD_DEF, recvfd_fast, recvfd, c"recvfd(sock)\n--\n\n", 1, |py, [sock]| {
+    Ok(Some(recvfd(py, &sock)?.into_pyobject(py)?.into_any()))
+});
+fastcall_def!(
+    SEND_FDS_DEF,
+    send_fds_fast,
+    send_fds,
+    c"send_fds(sock, data, fds)\n--\n\n",
+    3,
+    |py, [sock, data, fds]| { Ok(Some(send_fds(py, &sock, &data, &fds)?.into_pyobject(py)?.into_any())) }
+);
+fastcall_def!(
+    RECV_FDS_DEF,
+    recv_fds_fast,
+    recv_fds,
+    c"recv_fds(sock, bufsize, maxfds)\n--\n\n",
+    3,
+    |py, [sock, bufsize, maxfds]| {
+        // A size that is no int: PyO3's function raises its own error.
+        let (Ok(bufsize), Ok(maxfds)) = (bufsize.extract::<isize>(), maxfds.extract::<isize>()) else {
+            return Ok(None);
+        };
+        Ok(Some(recv_fds(py, &sock, bufsize, maxfds)?.into_any()))
+    }
+);
+
+/// Put the fastcall function for `def` in the module in place of its PyO3 twin.
+fn add_fast(m: &Bound<'_, PyModule>, def: &'static MethodDef) -> PyResult<()> {
+    let py = m.py();
+    let name = m.name()?;
+    // SAFETY: `def` is a static that outlives the function object; the
+    // module (`__self__`, as PyO3 sets it) and `name` (`__module__`) are
+    // live objects, which PyCMethod_New takes new references to.
+    let function = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyCMethod_New(def.0.get(), m.as_ptr(), name.as_ptr(), core::ptr::null_mut()),
+        )
+    }?;
+    // Replaces the PyO3 function of the same name (already in `__all__`).
+    m.setattr(function.getattr("__name__")?.cast_into::<PyString>()?, function)
+}
+
 #[pymodule]
 fn _fdcred(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -778,5 +1062,16 @@ fn _fdcred(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cred_handshake_receiver, m)?)?;
     m.add_function(wrap_pyfunction!(cred_handshake_sender, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    let slow = |name: &str| m.getattr(name).map(Bound::unbind);
+    let functions = Slow {
+        sendfd: slow("sendfd")?,
+        recvfd: slow("recvfd")?,
+        send_fds: slow("send_fds")?,
+        recv_fds: slow("recv_fds")?,
+    };
+    let _ = SLOW.set(py, functions);
+    for def in [&SENDFD_DEF, &RECVFD_DEF, &SEND_FDS_DEF, &RECV_FDS_DEF] {
+        add_fast(m, def)?;
+    }
     Ok(())
 }
