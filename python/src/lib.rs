@@ -16,7 +16,7 @@
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 
-use fdcred::{fdcred_cred, CredSource, Received, RecvOptions, SendOptions, MAX_FDS};
+use fdcred::{fdcred_cred, CredSource, Received, RecvOptions, SendOptions, UnixAddr, MAX_FDS};
 use pyo3::exceptions::{PyOSError, PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -456,46 +456,25 @@ fn cred_source(cred: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CredSource>> 
 /// A `sockaddr_un` for `address`: a filesystem path (str or bytes), or an
 /// abstract name, written as the socket module does (a leading NUL byte) or
 /// as the C library does (`@name`, so a file named `@x` is written `./@x`).
-/// A path may fill `sun_path` exactly (passed without its NUL, which the
-/// kernel accepts). The library's own rules (`fdcred::UnixAddr` once the
-/// userns branch is merged) are the same. Returns the address and its length.
-fn unix_address(address: &Bound<'_, PyAny>) -> PyResult<(libc::sockaddr_un, usize)> {
-    let name: Vec<u8> = if let Ok(s) = address.cast::<PyString>() {
+/// The core's `fdcred::UnixAddr` builds it (so a path may fill `sun_path`
+/// exactly, and an abstract name needs Linux).
+fn unix_address(address: &Bound<'_, PyAny>) -> PyResult<UnixAddr> {
+    let mut name: Vec<u8> = if let Ok(s) = address.cast::<PyString>() {
         let os = address.py().import("os")?;
         os.call_method1("fsencode", (s,))?.extract()?
     } else {
         with_bytes(address, |b| Ok(b.to_vec()))?
     };
-    // SAFETY: sockaddr_un is plain data; all-zero is a valid value.
-    let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let capacity = addr.sun_path.len();
-    // The bytes that go into sun_path from `start`: the path itself, or the
-    // abstract name after its NUL.
-    let (start, bytes) = match name.split_first() {
-        None => return Err(os_error_why(libc::EINVAL, "empty address")),
-        Some((0 | b'@', [])) => return Err(os_error_why(libc::EINVAL, "empty abstract name")),
-        Some((0 | b'@', rest)) => (1, rest),
-        Some(_) => (0, &name[..]),
-    };
-    if bytes.contains(&0) {
-        return Err(os_error_why(libc::EINVAL, "NUL byte in the address"));
+    // Python's socket module writes a Linux abstract address with a leading
+    // NUL; the core's spelling (and $NOTIFY_SOCKET's) is a leading '@'.
+    if let Some(first @ 0) = name.first_mut() {
+        *first = b'@';
     }
-    if start + bytes.len() > capacity {
-        return Err(os_error(libc::ENAMETOOLONG));
-    }
-    for (dst, &src) in addr.sun_path[start..].iter_mut().zip(bytes) {
-        *dst = src as libc::c_char;
-    }
-    let used = start + bytes.len();
-    let path_len = if start == 0 && used < capacity { used + 1 } else { used };
-    Ok((addr, core::mem::offset_of!(libc::sockaddr_un, sun_path) + path_len))
+    UnixAddr::new(&name).map_err(io_error)
 }
 
-fn addr_bytes(addr: &(libc::sockaddr_un, usize)) -> &[u8] {
-    // SAFETY: a live sockaddr_un, zeroed then written, so its first `len`
-    // (<= size_of) bytes are initialised.
-    unsafe { core::slice::from_raw_parts((&addr.0 as *const libc::sockaddr_un).cast::<u8>(), addr.1) }
+fn addr_bytes(addr: &UnixAddr) -> &[u8] {
+    addr.as_bytes()
 }
 
 /// The source address of a received datagram: a str path, bytes for an
