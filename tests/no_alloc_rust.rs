@@ -5,7 +5,6 @@
 //! way by c-tests/signals_threads.c with an interposed malloc. So does the
 //! slow branch of a receive that meets the overflow id (65534): it reads
 //! /proc/self/uid_map and gid_map (src/sys/linux/idmap.rs).
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
@@ -14,61 +13,18 @@ use fdcred::{
     allow_recv_cred, allow_recv_pidfd, fdcred_cred, recv_msg, send_msg, CredSource, RecvOptions, SendOptions,
 };
 
-struct Counting;
-
-// The initializers are const already; clippy 1.96 still flags them on
-// targets where the macro expands without native TLS (OpenBSD, illumos).
-#[allow(clippy::missing_const_for_thread_local)]
-mod counters {
-    use std::cell::Cell;
-    thread_local! {
-        pub(super) static COUNTING: Cell<bool> = const { Cell::new(false) };
-        pub(super) static COUNT: Cell<u64> = const { Cell::new(0) };
-    }
-}
-use counters::{COUNT, COUNTING};
-
-fn note() {
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        }
-    });
-}
-
-// SAFETY: forwards every call to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+// The counting allocator tests/rust_std.rs and benches/tokio.rs use too.
+#[path = "net_support/alloc.rs"]
+mod alloc;
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: alloc::Counting = alloc::Counting;
 
 /// The counter works: a Box in the window is seen (and the count reset).
 fn assert_the_counter_sees_a_box() {
-    COUNTING.with(|c| c.set(true));
+    alloc::start();
     drop(std::hint::black_box(Box::new(1u64)));
-    COUNTING.with(|c| c.set(false));
-    assert_eq!(COUNT.with(|c| c.replace(0)), 2, "the counting allocator does not see allocations");
+    assert_eq!(alloc::stop(), 2, "the counting allocator does not see allocations");
 }
 
 #[test]
@@ -84,7 +40,7 @@ fn send_and_receive_paths_never_allocate() {
     let mut failures = 0u64;
     let mut fds_received = 0u64;
 
-    COUNTING.with(|c| c.set(true));
+    alloc::start();
     for i in 0..5_000u32 {
         let data = i.to_ne_bytes();
         let opts = SendOptions { fds: &fds, cred: Some(CredSource::Own), ..Default::default() };
@@ -101,8 +57,7 @@ fn send_and_receive_paths_never_allocate() {
         }
         calls += 2;
     }
-    COUNTING.with(|c| c.set(false));
-    let allocations = COUNT.with(|c| c.get());
+    let allocations = alloc::stop();
     assert_eq!(failures, 0, "{failures} of {calls} calls failed");
     assert_eq!(allocations, 0, "{allocations} heap calls during {calls} send/receive calls");
     println!("{calls} send_msg/recv_msg calls, {fds_received} fds received, 0 heap calls");
@@ -124,7 +79,7 @@ fn receiving_the_overflow_id_reads_the_id_maps_without_allocating() {
     // SAFETY: getpid has no preconditions.
     let claim = fdcred_cred::claim(unsafe { libc::getpid() }, 65534, 65534);
     let mut failures = 0u64;
-    COUNTING.with(|c| c.set(true));
+    alloc::start();
     for _ in 0..200 {
         let opts = SendOptions { cred: Some(CredSource::Claim(claim)), ..Default::default() };
         failures += u64::from(send_msg(tx.as_fd(), &[IoSlice::new(b"x")], &opts).map_or(true, |n| n != 1));
@@ -135,8 +90,7 @@ fn receiving_the_overflow_id_reads_the_id_maps_without_allocating() {
             Err(_) => failures += 1,
         }
     }
-    COUNTING.with(|c| c.set(false));
-    let allocations = COUNT.with(|c| c.get());
+    let allocations = alloc::stop();
     assert_eq!(failures, 0, "{failures} of 200 round trips failed or misreported uid 65534");
     assert_eq!(allocations, 0, "{allocations} heap calls while reading the id maps");
 }

@@ -1,5 +1,6 @@
 //! A counting global allocator (it counts only on the thread that asked and
-//! only while asked), shared by tests/rust_std.rs and benches/tokio.rs. Each
+//! only while asked), shared by tests/rust_std.rs, tests/no_alloc_rust.rs and
+//! benches/tokio.rs. Each
 //! installs it with `#[global_allocator] static ALLOC: Counting = Counting;`.
 #![allow(dead_code)]
 
