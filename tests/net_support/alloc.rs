@@ -1,7 +1,6 @@
 //! A counting global allocator (it counts only on the thread that asked and
 //! only while asked), shared by tests/rust_std.rs, tests/no_alloc_rust.rs and
-//! benches/tokio.rs. Each
-//! installs it with `#[global_allocator] static ALLOC: Counting = Counting;`.
+//! benches/tokio.rs. Each installs it with `#[global_allocator]`.
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
