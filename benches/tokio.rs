@@ -229,8 +229,12 @@ async fn lib_round(row: Row, s: &Sockets, iters: u64) -> u64 {
             match row {
                 Row::TokioRecvWith => {
                     let got = s.lib.1.recv_with(&mut [IoSliceMut::new(&mut buf)], &opts).await;
-                    let got = got.unwrap_or_else(|e| fail("recv_with", e));
+                    let mut got = got.unwrap_or_else(|e| fail("recv_with", e));
                     check(got.bytes, got.fds.len() == 1, "recv_with");
+                    // Taken out and closed as the baseline closes it: a
+                    // Received dropped with its fds still inside treats them
+                    // as unwanted (SO_LINGER off first, one more syscall each).
+                    got.fds.drain().for_each(drop);
                 }
                 Row::TokioRecvVec => {
                     let info = s.lib.1.recv_with_fds(&mut buf, &mut fds).await.unwrap_or_else(|e| fail("recv", e));
@@ -239,8 +243,12 @@ async fn lib_round(row: Row, s: &Sockets, iters: u64) -> u64 {
                 }
                 Row::Std => {
                     let got = s.std_lib.1.recv_with(&mut [IoSliceMut::new(&mut buf)], &opts);
-                    let got = got.unwrap_or_else(|e| fail("recv_with", e));
+                    let mut got = got.unwrap_or_else(|e| fail("recv_with", e));
                     check(got.bytes, got.fds.len() == 1, "recv_with");
+                    // Taken out and closed as the baseline closes it: a
+                    // Received dropped with its fds still inside treats them
+                    // as unwanted (SO_LINGER off first, one more syscall each).
+                    got.fds.drain().for_each(drop);
                 }
             }
         }
