@@ -30,6 +30,12 @@ static void become(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups) {
     CHECK(getuid() == uid && geteuid() == uid, "setuid(%u)", (unsigned)uid);
 }
 
+/* In a forked peer: become uid and gid 65534 with no other group. */
+static void become_nobody(void) {
+    gid_t g = NOBODY;
+    become(NOBODY, NOBODY, &g, 1);
+}
+
 static void sock_path(struct sockaddr_un *addr, const char *tag) {
     memset(addr, 0, sizeof *addr);
     addr->sun_family = AF_UNIX;
@@ -231,8 +237,7 @@ static void test_scm_credentials_interop_both_ways(void) {
     MUST(setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one));
     pid_t pid = MUST(fork());
     if (pid == 0) {
-        gid_t g = NOBODY;
-        become(NOBODY, NOBODY, &g, 1);
+        become_nobody();
         int err = plain_send_ucred(sv[0], getpid(), NOBODY, NOBODY);
         CHECK(err == 0, "plain SCM_CREDENTIALS send of own ids");
         CHECK(fdcred_send_cred(sv[0], NULL, "n", 1) == 1, "send_cred with own ids");
@@ -274,8 +279,7 @@ static void test_forged_credentials_are_refused_and_never_seen(void) {
     MUST(fdcred_allow_recv_cred(sv[1]));
     pid_t pid = MUST(fork());
     if (pid == 0) {
-        gid_t g = NOBODY;
-        become(NOBODY, NOBODY, &g, 1);
+        become_nobody();
         struct fdcred_cred forged = {0};
         forged.known = FDCRED_CRED_UID;
         forged.uid = 0;
@@ -607,8 +611,7 @@ static void test_zero_filled_claim_from_nobody_is_refused_not_replaced(void) {
     passcred_dgram_pair(sv);
     pid_t pid = MUST(fork());
     if (pid == 0) {
-        gid_t g = NOBODY;
-        become(NOBODY, NOBODY, &g, 1);
+        become_nobody();
         for (int how = 0; how < 2; how++) {
             struct fdcred_cred c = {0};
             c.pid = getpid();
@@ -702,8 +705,7 @@ static void test_partial_claims_fill_unmarked_fields_with_the_callers_own(void) 
         }
     pid_t pid = MUST(fork());
     if (pid == 0) {
-        gid_t g = NOBODY;
-        become(NOBODY, NOBODY, &g, 1);
+        become_nobody();
         for (int how = 0; how < 2; how++) {
             struct fdcred_cred c = {0};
             c.known = FDCRED_CRED_UID;
@@ -755,8 +757,7 @@ static void test_peer_cred_on_socketpair_names_the_creator_not_the_holder(void) 
     pid_t pid = MUST(fork());
     if (pid == 0) {
         close(sv[1]);
-        gid_t g = NOBODY;
-        become(NOBODY, NOBODY, &g, 1);
+        become_nobody();
         MUST(write(sv[0], "x", 1));
         char c;
         CHECK(read(sv[0], &c, 1) == 0, "waiting for the parent to finish");
