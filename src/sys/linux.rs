@@ -120,6 +120,7 @@ pub(crate) fn decode_cred(_kind: libc::c_int, payload: &[u8]) -> Option<fdcred_c
 ///   message queued before `SO_PASSCRED` was enabled;
 /// * the overflow uid/gid where this user namespace leaves ids unmapped: the
 ///   kernel's stand-in for an id it cannot name here (see `idmap`).
+#[inline(always)]
 fn from_kernel_ucred(uc: libc::ucred) -> fdcred_cred {
     let mut cred = fdcred_cred::unknown();
     if uc.pid > 0 {
@@ -128,11 +129,16 @@ fn from_kernel_ucred(uc: libc::ucred) -> fdcred_cred {
     }
     let synthesized = uc.pid == 0;
     let (overflow_uid, overflow_gid) = idmap::overflow_ids();
-    if uc.uid != libc::uid_t::MAX && !(synthesized && uc.uid == overflow_uid) && !is_stand_in(uc.uid, IdKind::Uid) {
+    // Only the overflow id can be a stand-in: any other id is decided by two
+    // comparisons, on the path every peer query and credential takes.
+    let named = |id: u32, overflow: u32, kind: IdKind| {
+        id != u32::MAX && (id != overflow || (!synthesized && !is_stand_in(id, kind)))
+    };
+    if named(uc.uid, overflow_uid, IdKind::Uid) {
         cred.uid = uc.uid;
         cred.known |= FDCRED_CRED_UID;
     }
-    if uc.gid != libc::gid_t::MAX && !(synthesized && uc.gid == overflow_gid) && !is_stand_in(uc.gid, IdKind::Gid) {
+    if named(uc.gid, overflow_gid, IdKind::Gid) {
         cred.gid = uc.gid;
         cred.known |= FDCRED_CRED_GID;
     }
