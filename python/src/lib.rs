@@ -311,19 +311,9 @@ fn recv<T>(
     let first = RecvOptions { nonblocking: true, ..*opts };
     let mut result = fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first);
     if !opts.nonblocking && matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-        let mut result = py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), opts));
-        return deliver(&mut result, buf, addr, then);
+        result = py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), opts));
     }
-    deliver(&mut result, buf, addr, then)
-}
-
-fn deliver<T>(
-    result: &mut io::Result<Received>,
-    buf: &mut [u8],
-    addr: Option<&mut [u8]>,
-    then: impl FnOnce(&mut [u8], Option<&mut [u8]>, &mut Received) -> PyResult<T>,
-) -> PyResult<T> {
-    match result {
+    match &mut result {
         Ok(received) => then(buf, addr, received),
         Err(e) => Err(os_error(e.raw_os_error().unwrap_or(libc::EIO))),
     }
@@ -473,10 +463,6 @@ fn unix_address(address: &Bound<'_, PyAny>) -> PyResult<UnixAddr> {
     UnixAddr::new(&name).map_err(io_error)
 }
 
-fn addr_bytes(addr: &UnixAddr) -> &[u8] {
-    addr.as_bytes()
-}
-
 /// The source address of a received datagram: a str path, bytes for an
 /// abstract name (leading NUL) or a path that is not UTF-8, None if unnamed.
 fn address_object<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyAny>> {
@@ -543,7 +529,7 @@ fn sendto_fds(
     let mut numbers = FdNumbers::new();
     collect_fds(fds, &mut numbers)?;
     let addr = unix_address(address)?;
-    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), None, Some(addr_bytes(&addr)), false))
+    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), None, Some(addr.as_bytes()), false))
 }
 
 #[pyfunction]
@@ -644,7 +630,7 @@ fn send_msg(
         Some(a) if !a.is_none() => Some(unix_address(a)?),
         _ => None,
     };
-    let dest = addr.as_ref().map(addr_bytes);
+    let dest = addr.as_ref().map(UnixAddr::as_bytes);
     with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), source, dest, nonblocking))
 }
 
