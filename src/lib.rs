@@ -21,7 +21,7 @@
 //! on one that points up the stack (or at an item of this file, the top).
 //!
 //! 1. `types`: the shared types: [`fdcred_cred`], the `FDCRED_CRED_*` bits,
-//!    [`CredSource`]. Uses nothing else of the crate.
+//!    [`Credentials`], [`CredSource`]. Uses nothing else of the crate.
 //! 2. `sys`: the OS backends. Return what they want attached to a send
 //!    (level, type, payload); never frame control messages themselves.
 //! 3. [`cmsg`]: control-message framing: the builder and the parser.
@@ -77,7 +77,8 @@ pub use peer::{
     refuse_fds,
 };
 pub use types::{
-    fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID, FDCRED_CRED_UID,
+    fdcred_cred, CredSource, Credentials, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_RGID, FDCRED_CRED_RUID,
+    FDCRED_CRED_UID,
 };
 
 /// The largest number of descriptors one message may carry on this OS
