@@ -120,6 +120,9 @@
 #![cfg_attr(not(feature = "tokio"), doc = "[`tokio::AsyncUnixSocketExt`]: #with-tokio")]
 #![cfg_attr(not(feature = "tokio"), doc = "[`tokio::UnixSeqpacket`]: #with-tokio")]
 #![deny(unsafe_op_in_unsafe_fn)]
+// docs.rs (package.metadata.docs.rs) passes `--cfg docsrs` on a nightly
+// rustdoc: mark what needs the tokio feature. Stable builds never see it.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 // Declared in the order docs/architecture.md gives ("Module order"), bottom
@@ -153,6 +156,7 @@ pub use handshake::{cred_handshake_receiver, cred_handshake_sender, FDCRED_CRED_
 pub use msg::{recv_msg, send_msg, Drain, Received, ReceivedFds, RecvOptions, SendOptions};
 // Socket types and extension traits over the core (src/net/).
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use net::tokio;
 pub use net::{RecvInfo, UnixSeqpacket, UnixSeqpacketListener, UnixSocketExt};
 pub use peer::{
