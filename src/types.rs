@@ -319,3 +319,35 @@ pub enum CredSource {
     /// refused (`EINVAL`).
     Claim(Credentials),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_show_and_return_only_the_fields_the_bits_mark() {
+        let unknown = Credentials::unknown();
+        assert!(unknown.is_unknown());
+        assert_eq!(format!("{unknown:?}"), "Credentials");
+        assert_eq!((unknown.pid(), unknown.uid(), unknown.gid()), (None, None, None));
+        assert_eq!(Credentials::default(), unknown);
+
+        // As a FreeBSD LOCAL_PEERCRED fills it: no pid, real ids apart.
+        let mut c = fdcred_cred::unknown();
+        (c.uid, c.gid, c.ruid, c.rgid) = (1001, 1002, 1003, 1004);
+        c.known = FDCRED_CRED_UID | FDCRED_CRED_GID | FDCRED_CRED_RUID | FDCRED_CRED_RGID;
+        let c = Credentials::from_c(c);
+        assert_eq!(c.pid(), None);
+        assert_eq!((c.uid(), c.gid(), c.real_uid(), c.real_gid()), (Some(1001), Some(1002), Some(1003), Some(1004)));
+        assert_eq!(format!("{c:?}"), "Credentials { uid: 1001, gid: 1002, real_uid: 1003, real_gid: 1004 }");
+        assert_eq!(c.to_c().reserved, [0; 10]);
+
+        // A known 0 value is shown; an unknown field's -1 never is.
+        let root = Credentials::unknown().with_uid(0);
+        assert_eq!(format!("{root:?}"), "Credentials { uid: 0 }");
+        assert_eq!(root.to_c().known, FDCRED_CRED_UID);
+        assert_eq!(root.to_c().gid, libc::gid_t::MAX, "an unknown field stays -1 in the C struct");
+        let claim = Credentials::claim(7, 8, 9);
+        assert_eq!(format!("{claim:?}"), "Credentials { pid: 7, uid: 8, gid: 9 }");
+    }
+}
