@@ -10,9 +10,11 @@
 //! what each OS can report is in [`Credentials`] and docs/portability.md.
 //!
 //! Received descriptors are owned ([`OwnedFd`](std::os::fd::OwnedFd)) and
-//! close-on-exec; every descriptor of a truncated message is closed and the
-//! truncation is reported; no call raises `SIGPIPE`; the send and receive
-//! paths do not allocate. By default the crate depends on `libc` alone.
+//! close-on-exec (atomically where the OS can: [`CLOEXEC_IS_ATOMIC`]); every
+//! descriptor of a truncated message is closed and the truncation is
+//! reported; no call raises `SIGPIPE`; [`send_msg`], [`recv_msg`] and the
+//! `recv_with` methods do not allocate. By default the crate depends on
+//! `libc` alone.
 //!
 //! # With std sockets
 //!
