@@ -11,6 +11,12 @@
 //!   control data checked, every fd received owned and closed.
 //! * std (blocking): `UnixSocketExt::send_with_fds` + `recv_with` against the
 //!   same libc calls.
+//! * credentials (tokio, `recv_with`): the receiver has `SO_PASSCRED` on, so
+//!   every message also carries the sender's `SCM_CREDENTIALS`; the library
+//!   side reads the uid from `Received::cred` (a `Credentials`), the baseline
+//!   from the `struct ucred` it finds in the control data. It shows what the
+//!   credentials path costs over the same kernel work, the Rust
+//!   `Credentials` type included.
 //!
 //! A counting global allocator reports the heap calls per message made during
 //! each side's timed loops. On the tokio rows the library's side shows a few
@@ -96,9 +102,14 @@ fn base_send(sock: RawFd, data: &[u8], fd: RawFd) -> io::Result<usize> {
     }
 }
 
+/// What the baseline received: data bytes, the first fd, the sender's uid
+/// from `SCM_CREDENTIALS` when one came.
+type BaseGot = (usize, Option<OwnedFd>, Option<libc::uid_t>);
+
 /// `recvmsg` with `MSG_CMSG_CLOEXEC`, `EINTR` retried; every fd owned; a
-/// truncated message's fds closed and reported as an error.
-fn base_recv(sock: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
+/// truncated message's fds closed and reported as an error. With `cred`, the
+/// control buffer also has room for an `SCM_CREDENTIALS` and its uid is read.
+fn base_recv(sock: RawFd, buf: &mut [u8], cred: bool) -> io::Result<BaseGot> {
     let mut control = Control([0; 64]);
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     // SAFETY: zeroed msghdr is valid; every pointer set below outlives the call.
@@ -107,7 +118,9 @@ fn base_recv(sock: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)
     msg.msg_iovlen = 1;
     msg.msg_control = control.0.as_mut_ptr().cast();
     // SAFETY: pure computation.
-    msg.msg_controllen = unsafe { libc::CMSG_SPACE(4) } as _;
+    msg.msg_controllen =
+        unsafe { libc::CMSG_SPACE(4) + if cred { libc::CMSG_SPACE(mem::size_of::<libc::ucred>() as u32) } else { 0 } }
+            as _;
     let n = loop {
         // SAFETY: `msg` describes live buffers.
         let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
@@ -120,6 +133,7 @@ fn base_recv(sock: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)
         }
     };
     let mut first = None;
+    let mut uid = None;
     // SAFETY: walking what the kernel wrote with libc's macros.
     unsafe {
         let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
@@ -132,6 +146,8 @@ fn base_recv(sock: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)
                         first = Some(fd); // surplus fds are dropped: closed
                     }
                 }
+            } else if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_CREDENTIALS {
+                uid = Some(libc::CMSG_DATA(cmsg).cast::<libc::ucred>().read_unaligned().uid);
             }
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
         }
@@ -139,7 +155,7 @@ fn base_recv(sock: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)
     if msg.msg_flags & libc::MSG_CTRUNC != 0 {
         return Err(io::Error::other("control data truncated"));
     }
-    Ok((n, first))
+    Ok((n, first, uid))
 }
 
 struct Base(AsyncFd<OwnedFd>);
@@ -159,10 +175,10 @@ impl Base {
         }
     }
 
-    async fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
+    async fn recv(&self, buf: &mut [u8], cred: bool) -> io::Result<BaseGot> {
         loop {
             let mut guard = self.0.readable().await?;
-            if let Ok(r) = guard.try_io(|inner| base_recv(inner.as_raw_fd(), buf)) {
+            if let Ok(r) = guard.try_io(|inner| base_recv(inner.as_raw_fd(), buf, cred)) {
                 return r;
             }
         }
@@ -180,6 +196,7 @@ enum Row {
     TokioRecvWith,
     TokioRecvVec,
     Std,
+    TokioCred,
 }
 
 impl Row {
@@ -188,6 +205,7 @@ impl Row {
             Row::TokioRecvWith => "tokio UnixStream, 1 fd/msg, recv_with",
             Row::TokioRecvVec => "tokio UnixStream, 1 fd/msg, recv_with_fds (Vec)",
             Row::Std => "std UnixStream, 1 fd/msg, recv_with",
+            Row::TokioCred => "tokio UnixStream, 1 fd + credentials/msg, recv_with",
         }
     }
 }
@@ -197,7 +215,11 @@ struct Sockets {
     base: (Base, Base),
     std_lib: (StdStream, StdStream),
     std_base: (StdStream, StdStream),
+    /// Pairs whose receiving end (`.1`) has `SO_PASSCRED` on.
+    cred_lib: (UnixStream, UnixStream),
+    cred_base: (Base, Base),
     payload: OwnedFd,
+    uid: libc::uid_t,
 }
 
 fn check(n: usize, fd: bool, what: &str) {
@@ -221,6 +243,10 @@ async fn lib_round(row: Row, s: &Sockets, iters: u64) -> u64 {
             match row {
                 Row::Std => {
                     check(s.std_lib.0.send_with_fds(b"x", &fd).unwrap_or_else(|e| fail("send", e)), true, "send")
+                }
+                Row::TokioCred => {
+                    let sent = s.cred_lib.0.send_with_fds(b"x", &fd).await;
+                    check(sent.unwrap_or_else(|e| fail("send", e)), true, "send")
                 }
                 _ => check(s.lib.0.send_with_fds(b"x", &fd).await.unwrap_or_else(|e| fail("send", e)), true, "send"),
             }
@@ -250,6 +276,16 @@ async fn lib_round(row: Row, s: &Sockets, iters: u64) -> u64 {
                     // as unwanted (SO_LINGER off first, one more syscall each).
                     got.fds.drain().for_each(drop);
                 }
+                Row::TokioCred => {
+                    let got = s.cred_lib.1.recv_with(&mut [IoSliceMut::new(&mut buf)], &opts).await;
+                    let mut got = got.unwrap_or_else(|e| fail("recv_with", e));
+                    check(got.bytes, got.fds.len() == 1, "recv_with");
+                    let uid = got.cred.and_then(|c| c.uid());
+                    if uid != Some(s.uid) {
+                        fail("recv_with credentials", format_args!("uid {uid:?}, expected {}", s.uid));
+                    }
+                    got.fds.drain().for_each(drop);
+                }
             }
         }
         heap += alloc::stop();
@@ -271,17 +307,22 @@ async fn base_round(row: Row, s: &Sockets, iters: u64) -> u64 {
         for _ in 0..batch {
             let n = match row {
                 Row::Std => base_send(s.std_base.0.as_raw_fd(), b"x", fd.as_raw_fd()),
+                Row::TokioCred => s.cred_base.0.send(b"x", fd).await,
                 _ => s.base.0.send(b"x", fd).await,
             };
             check(n.unwrap_or_else(|e| fail("baseline send", e)), true, "baseline send");
         }
         for _ in 0..batch {
             let got = match row {
-                Row::Std => base_recv(s.std_base.1.as_raw_fd(), &mut buf),
-                _ => s.base.1.recv(&mut buf).await,
+                Row::Std => base_recv(s.std_base.1.as_raw_fd(), &mut buf, false),
+                Row::TokioCred => s.cred_base.1.recv(&mut buf, true).await,
+                _ => s.base.1.recv(&mut buf, false).await,
             };
-            let (n, fd) = got.unwrap_or_else(|e| fail("baseline recv", e));
+            let (n, fd, uid) = got.unwrap_or_else(|e| fail("baseline recv", e));
             check(n, fd.is_some(), "baseline recv");
+            if row == Row::TokioCred && uid != Some(s.uid) {
+                fail("baseline credentials", format_args!("uid {uid:?}, expected {}", s.uid));
+            }
         }
         heap += alloc::stop();
         done += batch;
@@ -333,7 +374,7 @@ fn main() {
     if rounds == 0 || ms <= 0.0 {
         usage();
     }
-    let rows: Vec<Row> = [Row::TokioRecvWith, Row::TokioRecvVec, Row::Std]
+    let rows: Vec<Row> = [Row::TokioRecvWith, Row::TokioRecvVec, Row::Std, Row::TokioCred]
         .into_iter()
         .filter(|r| only.as_deref().map_or(true, |o| r.name().contains(o) || "rust tokio".contains(o)))
         .collect();
@@ -348,12 +389,22 @@ fn main() {
         let (a, b) = pair("socketpair");
         let base = (Base::new(a.into()), Base::new(b.into()));
         let lib = UnixStream::pair().unwrap_or_else(|e| fail("tokio pair", e));
+        let cred_lib = UnixStream::pair().unwrap_or_else(|e| fail("tokio pair", e));
+        let (a, b) = pair("socketpair");
+        let cred_base = (Base::new(a.into()), Base::new(b.into()));
+        for receiver in [cred_lib.1.as_fd(), cred_base.1 .0.as_fd()] {
+            fdcred::allow_recv_cred(receiver).unwrap_or_else(|e| fail("SO_PASSCRED", e));
+        }
         Sockets {
             lib,
             base,
             std_lib: pair("socketpair"),
             std_base: pair("socketpair"),
+            cred_lib,
+            cred_base,
             payload: std::fs::File::open("/dev/null").unwrap_or_else(|e| fail("/dev/null", e)).into(),
+            // SAFETY: getuid cannot fail.
+            uid: unsafe { libc::getuid() },
         }
     });
 

@@ -89,7 +89,8 @@ async fn serve_one(conn: UnixSeqpacket, allowed: u32) -> io::Result<()> {
         }
         let reply = match info.cred {
             Some(c) if c.uid() == Some(allowed) => {
-                format!("pid {} uid {} gid {}", c.pid.max(-1), c.uid, c.gid)
+                // -1 for a field the kernel did not vouch for.
+                format!("pid {} uid {allowed} gid {}", c.pid().unwrap_or(-1), c.gid().map_or(-1, i64::from))
             }
             other => {
                 let uid = other.and_then(|c| c.uid()).map_or(-1, i64::from);

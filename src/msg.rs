@@ -7,7 +7,7 @@ use std::os::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use crate::cmsg::{self, Buf, Builder, Item};
 use crate::sys::{self, MAX_FDS};
-use crate::types::{fdcred_cred, CredSource, FDCRED_CRED_DEFINED};
+use crate::types::{CredSource, Credentials, FDCRED_CRED_DEFINED};
 
 /// What to attach to a message, and how to send it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -203,8 +203,8 @@ pub struct Received {
     pub fds: ReceivedFds,
     /// Credentials the kernel attached, when at least one field is known
     /// (ids the receiver's user namespace does not map are unknown; see
-    /// [`fdcred_cred`]).
-    pub cred: Option<fdcred_cred>,
+    /// [`Credentials`]).
+    pub cred: Option<Credentials>,
     /// The sender's pidfd, when the kernel attached one and
     /// [`RecvOptions::keep_pidfd`] asked for it.
     pub pidfd: Option<OwnedFd>,
@@ -247,7 +247,7 @@ fn take_other(received: &mut Received, item: Item, opts: &RecvOptions) {
         }
         Item::Cred(cred) => {
             if received.cred.is_none() && cred.known != 0 {
-                received.cred = Some(cred);
+                received.cred = Some(Credentials(cred));
             }
         }
         Item::Other | Item::Malformed => {}
@@ -297,7 +297,7 @@ pub fn send_msg(sock: BorrowedFd<'_>, data: &[IoSlice<'_>], opts: &SendOptions<'
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     if let Some(CredSource::Claim(claim)) = opts.cred {
-        if claim.known & !FDCRED_CRED_DEFINED != 0 {
+        if claim.0.known & !FDCRED_CRED_DEFINED != 0 {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
     }

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::sys;
-use crate::types::fdcred_cred;
+use crate::types::Credentials;
 
 /// The identity of the process at the other end of a connected Unix socket,
 /// recorded by the kernel at `connect`/`accept`/`socketpair` time (on a
@@ -13,16 +13,16 @@ use crate::types::fdcred_cred;
 ///
 /// Fields it cannot vouch for are unknown: a pid in a pid namespace this
 /// process cannot see, and on Linux an id its user namespace does not map,
-/// which the kernel reports as the overflow id 65534 (see [`fdcred_cred`]).
+/// which the kernel reports as the overflow id 65534 (see [`Credentials`]).
 /// A connected peer that can be named in no field is still a peer: the
-/// credential comes back with `known` 0.
+/// credentials come back with nothing known ([`Credentials::is_unknown`]).
 ///
 /// Errors: `ENOTCONN` (no connected peer: an unconnected or `connect()`ed
 /// datagram socket, a listening socket; never a connected socket whose peer
 /// cannot be named), `EOPNOTSUPP` (not a Unix socket), `EBADF`, `ENOTSOCK`.
 #[inline(always)]
-pub fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    sys::peer_cred(sock, sys::ListenerCheck::Refuse)
+pub fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<Credentials> {
+    sys::peer_cred(sock, sys::ListenerCheck::Refuse).map(Credentials)
 }
 
 /// [`peer_cred`] for a caller that vouches `sock` is connected (it came from
@@ -31,8 +31,8 @@ pub fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
 /// as its peer. Half the cost of [`peer_cred`] on Linux. Every other check
 /// stays: a socket with no peer recorded, or not a Unix one, still fails.
 #[inline(always)]
-pub fn peer_cred_no_socket_check(sock: BorrowedFd<'_>) -> io::Result<fdcred_cred> {
-    sys::peer_cred(sock, sys::ListenerCheck::Skip)
+pub fn peer_cred_no_socket_check(sock: BorrowedFd<'_>) -> io::Result<Credentials> {
+    sys::peer_cred(sock, sys::ListenerCheck::Skip).map(Credentials)
 }
 
 /// The supplementary groups of the peer. With an empty `groups`, returns how

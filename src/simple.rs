@@ -8,7 +8,7 @@ use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 
 use crate::msg::{recv_msg_into, Received, RecvOptions};
 use crate::sys;
-use crate::types::fdcred_cred;
+use crate::types::Credentials;
 
 fn err(code: i32) -> io::Error {
     io::Error::from_raw_os_error(code)
@@ -82,7 +82,7 @@ pub(crate) fn recv_fds(sock: BorrowedFd<'_>, buf: &mut [u8], out: &mut [RawFd]) 
 /// `fdcred_recv_cred`: data into `buf` and the credentials the kernel
 /// attached; a message with descriptors fails (they are closed).
 #[inline(always)]
-pub(crate) fn recv_cred(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, fdcred_cred)> {
+pub(crate) fn recv_cred(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Credentials)> {
     if !sys::MSG_CRED {
         // OpenBSD, macOS: no message can carry credentials; do not
         // consume one. The socket checks still come first.

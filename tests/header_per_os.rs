@@ -9,7 +9,7 @@ fn max_fds_as_seen_with(os_macro: &str) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let header = std::fs::read_to_string(root.join("include/fdcred.h")).expect("include/fdcred.h");
     // Without the system includes: only the header's own conditionals matter.
-    let mut src: String = header.lines().filter(|l| !l.starts_with("#include")).map(|l| format!("{l}\n")).collect();
+    let mut src: String = header.lines().filter(|l| !l.starts_with("#include")).flat_map(|l| [l, "\n"]).collect();
     src.push_str("MAX_FDS_IS FDCRED_MAX_FDS\n");
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("header-per-os");
     std::fs::create_dir_all(&dir).unwrap();

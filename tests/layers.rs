@@ -1,6 +1,7 @@
-//! The module stack of `src/lib.rs` ("Module order") holds: every `crate::`
-//! path in `src/` names a module at or below the one it is written in, never
-//! one above it, nor an item of `lib.rs` itself (the top).
+//! The module stack of docs/architecture.md ("Module order") holds: every
+//! `crate::` path in `src/` names a module at or below the one it is written
+//! in, never one above it, nor an item of `lib.rs` itself (the top); and
+//! `src/lib.rs` declares exactly those modules, in that order.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -10,13 +11,15 @@ fn src_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// The module order as `src/lib.rs` states it: the first backquoted name of
-/// each numbered line (`//! 1. `types`: ...`) of the "Module order" section.
-fn declared_order(lib: &str) -> Vec<String> {
-    let section = lib.split("//! # Module order").nth(1).expect("src/lib.rs has a \"# Module order\" section");
+/// The module order as docs/architecture.md states it: the first backquoted
+/// name of each numbered line (`1. `types`: ...`) of its "Module order"
+/// section (up to the next heading).
+fn declared_order(doc: &str) -> Vec<String> {
+    let section =
+        doc.split("\n## Module order\n").nth(1).expect("docs/architecture.md has a \"## Module order\" section");
     let mut order = Vec::new();
-    for line in section.lines().skip(1).take_while(|l| l.starts_with("//!")) {
-        let text = line.trim_start_matches("//!").trim_start();
+    for line in section.lines().take_while(|l| !l.starts_with('#')) {
+        let text = line.trim_start();
         let Some((number, rest)) = text.split_once(". ") else { continue };
         if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
             continue;
@@ -27,8 +30,8 @@ fn declared_order(lib: &str) -> Vec<String> {
     order
 }
 
-/// The modules `src/lib.rs` declares (`mod x;`, `pub mod x;`).
-fn declared_modules(lib: &str) -> BTreeSet<String> {
+/// The modules `src/lib.rs` declares (`mod x;`, `pub mod x;`), in order.
+fn declared_modules(lib: &str) -> Vec<String> {
     lib.lines()
         .filter_map(|l| {
             let l = l.trim();
@@ -147,13 +150,17 @@ fn violations(order: &[String], module: &str, file: &str, source: &str) -> Vec<S
 }
 
 #[test]
-fn no_module_uses_one_above_it_in_the_order_src_lib_rs_declares() {
+fn no_module_uses_one_above_it_in_the_order_docs_architecture_md_states() {
     let lib = fs::read_to_string(src_dir().join("lib.rs")).unwrap();
-    let order = declared_order(&lib);
-    let declared: BTreeSet<String> = declared_modules(&lib);
+    let doc = fs::read_to_string(src_dir().join("../docs/architecture.md")).unwrap();
+    let order = declared_order(&doc);
     let listed: BTreeSet<String> = order.iter().cloned().collect();
     assert_eq!(listed.len(), order.len(), "a module is listed twice in the order: {order:?}");
-    assert_eq!(listed, declared, "the order in src/lib.rs must list exactly the modules it declares");
+    assert_eq!(
+        declared_modules(&lib),
+        order,
+        "src/lib.rs must declare exactly the modules docs/architecture.md lists, in its order"
+    );
 
     let mut files = Vec::new();
     rust_files(&src_dir(), &mut files);

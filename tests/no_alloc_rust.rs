@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 
 use fdcred::{
-    allow_recv_cred, allow_recv_pidfd, fdcred_cred, recv_msg, send_msg, CredSource, RecvOptions, SendOptions,
+    allow_recv_cred, allow_recv_pidfd, recv_msg, send_msg, CredSource, Credentials, RecvOptions, SendOptions,
 };
 
 // The counting allocator tests/rust_std.rs and benches/tokio.rs use too.
@@ -77,7 +77,7 @@ fn receiving_the_overflow_id_reads_the_id_maps_without_allocating() {
     let (tx, rx) = UnixDatagram::pair().unwrap();
     allow_recv_cred(rx.as_fd()).unwrap();
     // SAFETY: getpid has no preconditions.
-    let claim = fdcred_cred::claim(unsafe { libc::getpid() }, 65534, 65534);
+    let claim = Credentials::claim(unsafe { libc::getpid() }, 65534, 65534);
     let mut failures = 0u64;
     alloc::start();
     for _ in 0..200 {

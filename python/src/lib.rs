@@ -16,15 +16,11 @@
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 
-use fdcred::{fdcred_cred, CredSource, Received, RecvOptions, SendOptions, UnixAddr, MAX_FDS};
+use fdcred::{CredSource, Credentials, Received, RecvOptions, SendOptions, UnixAddr, MAX_FDS};
 use pyo3::exceptions::{PyOSError, PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{IntoPyDict, PyBool, PyBytes, PyInt, PyList, PyString, PyTuple};
-
-const CRED_PID: u32 = fdcred::FDCRED_CRED_PID;
-const CRED_UID: u32 = fdcred::FDCRED_CRED_UID;
-const CRED_GID: u32 = fdcred::FDCRED_CRED_GID;
 
 /// Up to this many bytes, a send that does not wait sends all or nothing,
 /// as a blocking one does (Linux puts them in one buffer even at the
@@ -400,37 +396,26 @@ fn fd_list<'py>(py: Python<'py>, received: &mut Received) -> PyResult<Bound<'py,
     Ok(list)
 }
 
-fn opt_field<T>(known: u32, bit: u32, value: T) -> Option<T> {
-    (known & bit != 0).then_some(value)
-}
-
-fn cred_tuple<'py>(py: Python<'py>, c: &fdcred_cred) -> PyResult<Bound<'py, PyAny>> {
+fn cred_tuple<'py>(py: Python<'py>, c: &Credentials) -> PyResult<Bound<'py, PyAny>> {
     let cls = CRED_TYPE.get(py).expect("Cred is made at import").bind(py);
-    cls.call1((
-        opt_field(c.known, CRED_PID, c.pid),
-        opt_field(c.known, CRED_UID, c.uid),
-        opt_field(c.known, CRED_GID, c.gid),
-    ))
+    cls.call1((c.pid(), c.uid(), c.gid()))
 }
 
 /// A claim from a `Cred`-like 3-sequence whose `None` fields are the
 /// sender's own; all `None` is the sender's own identity.
 fn claim_of(cred: &Bound<'_, PyAny>) -> PyResult<CredSource> {
     let (pid, uid, gid): (Option<libc::pid_t>, Option<libc::uid_t>, Option<libc::gid_t>) = cred.extract()?;
-    let mut c = fdcred_cred::unknown();
+    let mut c = Credentials::unknown();
     if let Some(pid) = pid {
-        c.pid = pid;
-        c.known |= CRED_PID;
+        c = c.with_pid(pid);
     }
     if let Some(uid) = uid {
-        c.uid = uid;
-        c.known |= CRED_UID;
+        c = c.with_uid(uid);
     }
     if let Some(gid) = gid {
-        c.gid = gid;
-        c.known |= CRED_GID;
+        c = c.with_gid(gid);
     }
-    Ok(if c.known == 0 { CredSource::Own } else { CredSource::Claim(c) })
+    Ok(if c.is_unknown() { CredSource::Own } else { CredSource::Claim(c) })
 }
 
 /// `cred` of send_msg: None (no credentials), True (my own), or a Cred.

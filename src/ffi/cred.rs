@@ -8,7 +8,7 @@ use std::os::fd::IntoRawFd;
 use super::flags::{self, FDCRED_NO_SOCKET_CHECK, PEER_CRED_FLAGS};
 use super::{boundary, err, ptr};
 use crate::msg::{send_msg, SendOptions};
-use crate::types::{fdcred_cred, CredSource};
+use crate::types::{fdcred_cred, CredSource, Credentials};
 use crate::{handshake, peer, simple};
 
 /// Store the identity of the process at the other end of a connected Unix
@@ -67,7 +67,7 @@ pub unsafe extern "C" fn fdcred_peer_cred(sock: c_int, out: *mut fdcred_cred) ->
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `out` is NULL or writable.
         let out = unsafe { ptr::inout(out) }?;
-        *out = peer::peer_cred(sock)?;
+        *out = peer::peer_cred(sock)?.to_c();
         Ok(0)
     })
 }
@@ -99,7 +99,8 @@ pub unsafe extern "C" fn fdcred_peer_cred_flags(sock: c_int, out: *mut fdcred_cr
             peer::peer_cred_no_socket_check(sock)?
         } else {
             peer::peer_cred(sock)?
-        };
+        }
+        .to_c();
         Ok(0)
     })
 }
@@ -231,7 +232,7 @@ pub unsafe extern "C" fn fdcred_send_cred(
         let sock = ptr::fd(sock)?;
         // SAFETY: the caller promises `cred` is NULL or valid.
         let source = match unsafe { ptr::optional(cred) } {
-            Some(&c) => CredSource::Claim(c),
+            Some(&c) => CredSource::Claim(Credentials::from_c(c)),
             None => CredSource::Own,
         };
         // SAFETY: the caller promises `buf` holds `len` bytes.
@@ -292,7 +293,7 @@ pub unsafe extern "C" fn fdcred_recv_cred(
         // SAFETY: the caller promises `buf` is writable for `len` bytes.
         let data = unsafe { ptr::bytes_mut(buf, len) }?;
         let (bytes, cred) = simple::recv_cred(sock, data)?;
-        *out = cred;
+        *out = cred.to_c();
         Ok(bytes as libc::ssize_t)
     })
 }

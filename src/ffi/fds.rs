@@ -12,7 +12,7 @@ use super::flags::{
 use super::{boundary, err, ptr};
 use crate::msg::{recv_msg_into, send_msg, Received, RecvOptions, SendOptions};
 use crate::simple;
-use crate::types::{fdcred_cred, CredSource};
+use crate::types::{fdcred_cred, CredSource, Credentials};
 
 /// The most descriptors one message can carry on this OS: 253 (Linux's
 /// `SCM_MAX_FD`; the BSDs, macOS and illumos accept as many), 127 on OpenBSD
@@ -363,7 +363,7 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
         } else {
             // SAFETY: the caller promises `cred` is NULL or valid.
             match unsafe { ptr::optional(msg.cred) } {
-                Some(&c) => Some(CredSource::Claim(c)),
+                Some(&c) => Some(CredSource::Claim(Credentials::from_c(c))),
                 None => Some(CredSource::Own),
             }
         };
@@ -483,7 +483,7 @@ pub unsafe extern "C" fn fdcred_recvmsg(sock: c_int, msg: *mut fdcred_msg, flags
             msg.addrlen = addr_len as libc::socklen_t;
         }
         if let Some(cred_out) = cred_out {
-            *cred_out = cred.unwrap_or_else(fdcred_cred::unknown);
+            *cred_out = cred.map_or_else(fdcred_cred::unknown, Credentials::to_c);
         }
         msg.pidfd = match pidfd {
             Some(fd) => {

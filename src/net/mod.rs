@@ -19,7 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 
 use crate::msg::{recv_msg, recv_msg_into, send_msg, Received, RecvOptions, SendOptions};
-use crate::types::fdcred_cred;
+use crate::types::Credentials;
 
 mod seqpacket;
 #[cfg(feature = "tokio")]
@@ -43,7 +43,7 @@ pub struct RecvInfo {
     pub fds_truncated: bool,
     /// Credentials the kernel attached to this message (after
     /// [`UnixSocketExt::allow_recv_cred`]), when at least one field is known.
-    pub cred: Option<fdcred_cred>,
+    pub cred: Option<Credentials>,
 }
 
 impl RecvInfo {
@@ -107,7 +107,7 @@ macro_rules! peer_methods {
         /// The peer's identity, recorded at `connect`/`accept`/`pair`: see
         /// [`peer_cred`](crate::peer_cred) (`ENOTCONN` for an unconnected
         /// datagram socket).
-        fn peer_credentials(&self) -> std::io::Result<crate::types::fdcred_cred> {
+        fn peer_credentials(&self) -> std::io::Result<crate::types::Credentials> {
             crate::peer::peer_cred(self.as_fd())
         }
 

@@ -739,12 +739,12 @@ mod tests {
         #[test]
         fn no_msg_cred_knows_only_scm_rights_and_refuses_credentials_with_eopnotsupp() {
             use crate::sys::CmsgKind;
-            use crate::types::{fdcred_cred, CredSource};
+            use crate::types::{CredSource, Credentials};
             assert_eq!(no_msg_cred::classify_cmsg(libc::SOL_SOCKET, libc::SCM_RIGHTS), CmsgKind::Rights);
             assert_eq!(no_msg_cred::classify_cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS), CmsgKind::Other);
             assert_eq!(no_msg_cred::classify_cmsg(libc::IPPROTO_IP, libc::SCM_RIGHTS), CmsgKind::Other);
             assert!(no_msg_cred::decode_cred(libc::SCM_RIGHTS, &[0; 64]).is_none());
-            for source in [CredSource::Own, CredSource::Claim(fdcred_cred::unknown())] {
+            for source in [CredSource::Own, CredSource::Claim(Credentials::unknown())] {
                 let e = no_msg_cred::cred_attachment(source).unwrap_err();
                 assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP), "cred_attachment({source:?})");
             }
@@ -793,9 +793,9 @@ mod tests {
 
         #[test]
         fn kernel_attaches_cred_attachment_adds_nothing_for_own_and_refuses_a_claim() {
-            use crate::types::{fdcred_cred, CredSource};
+            use crate::types::{CredSource, Credentials};
             assert!(kernel_attaches::cred_attachment(CredSource::Own).unwrap().is_none());
-            let claim = CredSource::Claim(fdcred_cred::unknown());
+            let claim = CredSource::Claim(Credentials::unknown());
             let e = kernel_attaches::cred_attachment(claim).unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP));
         }

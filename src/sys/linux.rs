@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::common::{getsockopt, last_error, refuse_listening, require_unix_socket, retry_eintr, setsockopt_int};
 use super::{Attachment, CmsgKind, ListenerCheck};
-use crate::types::{fdcred_cred, CredSource, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
+use crate::types::{fdcred_cred, CredSource, Credentials, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
 
 use self::idmap::{is_stand_in, IdKind};
 
@@ -156,8 +156,8 @@ pub(crate) fn cred_attachment(source: CredSource) -> io::Result<Option<Attachmen
     let (own_pid, own_uid, own_gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
     let uc = match source {
         CredSource::Own => libc::ucred { pid: own_pid, uid: own_uid, gid: own_gid },
-        CredSource::Claim(c) if c.known == 0 => libc::ucred { pid: c.pid, uid: c.uid, gid: c.gid },
-        CredSource::Claim(c) => libc::ucred {
+        CredSource::Claim(Credentials(c)) if c.known == 0 => libc::ucred { pid: c.pid, uid: c.uid, gid: c.gid },
+        CredSource::Claim(Credentials(c)) => libc::ucred {
             pid: if c.known & FDCRED_CRED_PID != 0 { c.pid } else { own_pid },
             uid: if c.known & FDCRED_CRED_UID != 0 { c.uid } else { own_uid },
             gid: if c.known & FDCRED_CRED_GID != 0 { c.gid } else { own_gid },
@@ -307,14 +307,14 @@ mod tests {
         // SAFETY: these calls cannot fail and touch no memory of ours.
         let own = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
         let mut c = fdcred_cred { known: 0, pid: 0, uid: 0, gid: 0, ruid: 9, rgid: 9, reserved: [0; 10] };
-        assert_eq!(claimed(CredSource::Claim(c)), (0, 0, 0), "a zero fill claims pid 0 and root");
+        assert_eq!(claimed(CredSource::Claim(Credentials(c))), (0, 0, 0), "a zero fill claims pid 0 and root");
         c.uid = 65534;
         c.gid = 65534;
-        assert_eq!(claimed(CredSource::Claim(c)), (0, 65534, 65534), "known 0: every field as written");
+        assert_eq!(claimed(CredSource::Claim(Credentials(c))), (0, 65534, 65534), "known 0: every field as written");
         c.known = FDCRED_CRED_UID;
-        assert_eq!(claimed(CredSource::Claim(c)), (own.0, 65534, own.2), "only uid marked");
+        assert_eq!(claimed(CredSource::Claim(Credentials(c))), (own.0, 65534, own.2), "only uid marked");
         c.known = FDCRED_CRED_RUID;
-        assert_eq!(claimed(CredSource::Claim(c)), own, "a bit Linux cannot carry: all the sender's own");
+        assert_eq!(claimed(CredSource::Claim(Credentials(c))), own, "a bit Linux cannot carry: all the sender's own");
         assert_eq!(claimed(CredSource::Own), own);
     }
 }
