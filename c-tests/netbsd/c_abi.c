@@ -32,7 +32,7 @@ static int passed, failed;
             failed++;                                                                                                  \
             printf("FAIL %s: ", name);                                                                                 \
             printf(__VA_ARGS__);                                                                                       \
-            printf(" (errno %d: %s)\n", errno, strerror(errno));                                                     \
+            printf(" (errno %d: %s)\n", errno, strerror(errno));                                                       \
         }                                                                                                              \
     } while (0)
 
@@ -79,8 +79,8 @@ static int plain_recv_fd(int sock) {
     } control;
     char byte;
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
-                         .msg_controllen = sizeof control.bytes};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
     if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
         return -1;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);

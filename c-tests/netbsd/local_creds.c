@@ -20,6 +20,7 @@
  * "fdcred-netbsd: N passed, N failed" (read by scripts/test-netbsd).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static int passed, failed;
             failed++;                                                                                                  \
             printf("FAIL %s: ", name);                                                                                 \
             printf(__VA_ARGS__);                                                                                       \
-            printf(" (errno %d: %s)\n", errno, strerror(errno));                                                     \
+            printf(" (errno %d: %s)\n", errno, strerror(errno));                                                       \
         }                                                                                                              \
     } while (0)
 
@@ -81,8 +82,8 @@ static void classic_receiver(int sock, struct classic_result *r) {
     } control;
     char buf[16];
     struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
-                         .msg_controllen = sizeof control.bytes};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
     r->bytes = recvmsg(sock, &msg, 0);
     struct cmsghdr *c = r->bytes > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
     if (c == NULL)

@@ -10,14 +10,23 @@
  * eh-frame-end.c last around it: this label is the table's first byte,
  * and eh-frame-end.c's zero word ends it.
  */
-__attribute__((section("fdcred_eh_frame"), aligned(8), used)) static const char eh_frame_start[0];
+/* The label is written in assembly: the section must have the type of the
+ * section it joins (@unwind, SHT_X86_64_UNWIND, as the compilers emit
+ * .eh_frame on amd64); one of another type (C can only make @progbits)
+ * becomes a separate output section of the same name, away from the table. */
+__asm__(".section fdcred_eh_frame,\"a\",@unwind\n"
+        ".balign 8\n"
+        ".globl fdcred_eh_frame_start\n"
+        ".hidden fdcred_eh_frame_start\n"
+        "fdcred_eh_frame_start:\n"
+        ".previous\n");
+extern const char fdcred_eh_frame_start[] __attribute__((visibility("hidden")));
 
 void __register_frame_info(const void *begin, void *object);
 
 /* libgcc's `struct object`: six words on LP64; room to spare. */
 static void *unwind_object[16];
 
-__attribute__((constructor)) static void register_eh_frame(void)
-{
-	__register_frame_info(eh_frame_start, unwind_object);
+__attribute__((constructor)) static void register_eh_frame(void) {
+    __register_frame_info(fdcred_eh_frame_start, unwind_object);
 }
