@@ -43,6 +43,9 @@ pub(crate) const MAX_FDS: usize = 253;
 pub(crate) const MSG_CRED: bool = true;
 pub(crate) const CLOEXEC_IS_ATOMIC: bool = true;
 /// `__ALIGNBYTES + 1` of `<machine/types.h>`.
+// Read only by the compile-time check in src/cmsg.rs (`const _`), which the
+// dead-code lint of Debian's rustc 1.85 does not count as a use.
+#[allow(dead_code)]
 pub(crate) const CMSG_ALIGN: usize = if cfg!(any(target_arch = "x86", target_arch = "aarch64")) {
     4
 } else if cfg!(target_arch = "sparc64") {
