@@ -10,7 +10,17 @@
 //! accepted sockets inherit, or through the handshake pair
 //! `fdcred_cred_handshake_receiver`/`fdcred_cred_handshake_sender`).
 //!
-//! Type-checked in CI (`scripts/cross-check`); no NetBSD machine runs the tests.
+//! Run on NetBSD 7.99 kernel code (2016) in a rumprun unikernel under qemu by
+//! `scripts/test-netbsd` (the unit tests, tests/rust_std.rs,
+//! tests/no_alloc_rust.rs, tests/netbsd.rs and the C ABI checks in
+//! c-tests/netbsd/), one process; no NetBSD 8+ machine runs them. What that
+//! kernel showed: `LOCAL_CREDS` is one-shot on `SOCK_STREAM` and
+//! `SOCK_SEQPACKET` and covers every datagram on `SOCK_DGRAM`; `SCM_RIGHTS`
+//! and `SCM_CREDS` arrive in one message; a control buffer too small for the
+//! `SCM_RIGHTS` array drops the whole array (`MSG_CTRUNC`, nothing
+//! installed); at the descriptor limit `recvmsg` fails with `EMSGSIZE` after
+//! closing every descriptor of the message, and on a stream its data stays
+//! queued for the next receive.
 
 use std::io;
 use std::os::fd::BorrowedFd;
