@@ -21,20 +21,7 @@
 
 #include "fdcred.h"
 
-static int passed, failed;
-
-#define CHECK(name, cond, ...)                                                                                         \
-    do {                                                                                                               \
-        if (cond) {                                                                                                    \
-            passed++;                                                                                                  \
-            printf("ok %s\n", name);                                                                                   \
-        } else {                                                                                                       \
-            failed++;                                                                                                  \
-            printf("FAIL %s: ", name);                                                                                 \
-            printf(__VA_ARGS__);                                                                                       \
-            printf(" (errno %d: %s)\n", errno, strerror(errno));                                                       \
-        }                                                                                                              \
-    } while (0)
+#include "check.h"
 
 /* Open descriptors, counted with fcntl (the unikernel has no /proc). */
 static int open_fds(void) {
@@ -143,11 +130,8 @@ static void recvfd_from_a_plain_sender(int type, const char *kind) {
 static void recv_cred_from_a_plain_sender(int type, const char *kind) {
     char name[96];
     int sv[2];
-    if (socketpair(AF_UNIX, type, 0, sv) != 0) {
-        snprintf(name, sizeof name, "%s: setup", kind);
-        CHECK(name, 0, "socketpair");
+    if (make_pair(type, kind, sv) != 0)
         return;
-    }
     snprintf(name, sizeof name, "%s: fdcred_recv_cred after fdcred_allow_recv_cred, plain write", kind);
     CHECK(name, fdcred_allow_recv_cred(sv[1]) == 0, "fdcred_allow_recv_cred");
     CHECK(name, plain_send_fds(sv[0], NULL, 0) == 1, "plain sendmsg");
@@ -193,6 +177,5 @@ int main(void) {
         recvfd_from_a_plain_sender(kinds[i].type, kinds[i].name);
         recv_cred_from_a_plain_sender(kinds[i].type, kinds[i].name);
     }
-    printf("fdcred-netbsd: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return report();
 }

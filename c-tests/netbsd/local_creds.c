@@ -32,20 +32,7 @@
 
 #include "fdcred.h"
 
-static int passed, failed;
-
-#define CHECK(name, cond, ...)                                                                                         \
-    do {                                                                                                               \
-        if (cond) {                                                                                                    \
-            passed++;                                                                                                  \
-            printf("ok %s\n", name);                                                                                   \
-        } else {                                                                                                       \
-            failed++;                                                                                                  \
-            printf("FAIL %s: ", name);                                                                                 \
-            printf(__VA_ARGS__);                                                                                       \
-            printf(" (errno %d: %s)\n", errno, strerror(errno));                                                       \
-        }                                                                                                              \
-    } while (0)
+#include "check.h"
 
 /* The classic sender: wait for "go on", then write. */
 static void *classic_sender(void *arg) {
@@ -102,11 +89,8 @@ static void classic_sender_to_the_library_receiver(int type, const char *kind) {
     char name[128];
     int sv[2];
     pthread_t t;
-    if (socketpair(AF_UNIX, type, 0, sv) != 0) {
-        snprintf(name, sizeof name, "%s: setup", kind);
-        CHECK(name, 0, "socketpair");
+    if (make_pair(type, kind, sv) != 0)
         return;
-    }
     pthread_create(&t, NULL, classic_sender, &sv[0]);
     snprintf(name, sizeof name, "%s: classic sender -> fdcred_cred_handshake_receiver + fdcred_recv_cred", kind);
     int rc = fdcred_cred_handshake_receiver(sv[1]);
@@ -140,11 +124,8 @@ static void library_sender_to_the_classic_receiver(int type, const char *kind) {
     char name[128];
     int sv[2];
     pthread_t t;
-    if (socketpair(AF_UNIX, type, 0, sv) != 0) {
-        snprintf(name, sizeof name, "%s: setup", kind);
-        CHECK(name, 0, "socketpair");
+    if (make_pair(type, kind, sv) != 0)
         return;
-    }
     struct library_sender s = {.sock = sv[0]};
     pthread_create(&t, NULL, library_sender, &s);
     struct classic_result r;
@@ -182,6 +163,5 @@ int main(void) {
         classic_sender_to_the_library_receiver(kinds[i].type, kinds[i].name);
         library_sender_to_the_classic_receiver(kinds[i].type, kinds[i].name);
     }
-    printf("fdcred-netbsd: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return report();
 }
