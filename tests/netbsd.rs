@@ -46,6 +46,22 @@ fn some_files(n: usize) -> Vec<OwnedFd> {
     (0..n).map(|_| UnixDatagram::unbound().unwrap().into()).collect()
 }
 
+/// `test` on a pair of each socket type, with `n` open descriptors to send
+/// (borrowed and raw); the open-descriptor count must be the same after.
+fn on_every_pair_with_files(n: usize, mut test: impl FnMut(&[BorrowedFd<'_>], &[RawFd], &OwnedFd, &OwnedFd, &str)) {
+    let _serial = serial();
+    let before = open_fds();
+    {
+        let files = some_files(n);
+        let fds: Vec<_> = files.iter().map(AsFd::as_fd).collect();
+        let raw_fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
+        for (a, b, kind) in pairs() {
+            test(&fds, &raw_fds, &a, &b, kind);
+        }
+    }
+    assert_eq!(open_fds(), before, "descriptors leaked");
+}
+
 fn send(sock: &OwnedFd, data: &[u8], fds: &[BorrowedFd<'_>], cred: Option<CredSource>) -> io::Result<usize> {
     let opts = SendOptions { fds, cred, ..Default::default() };
     send_msg(sock.as_fd(), &[IoSlice::new(data)], &opts)
@@ -248,35 +264,24 @@ fn real_and_effective_ids_are_told_apart_after_setreuid_and_setregid() {
 
 #[test]
 fn fds_and_credentials_arrive_in_one_message_both_ways() {
-    let _serial = serial();
-    let before = open_fds();
-    {
-        let files = some_files(2);
-        let fds: Vec<_> = files.iter().map(AsFd::as_fd).collect();
-        for (a, b, kind) in pairs() {
-            // library -> library
-            allow_recv_cred(b.as_fd()).unwrap();
-            assert_eq!(send(&a, b"f", &fds, Some(CredSource::Own)).unwrap(), 1, "{kind}");
-            let mut buf = [0u8; 4];
-            let got = recv(&b, &mut buf);
-            assert_eq!(got.fds.len(), 2, "{kind}");
-            assert!(same_file(got.fds.as_slice()[1].as_fd(), fds[1]), "{kind}");
-            assert_eq!(got.cred.map(|c| ids_of(&c)), Some(all_known(own_ids())), "{kind}");
-            // library -> plain receiver: both control messages in the one message
-            allow_recv_cred(b.as_fd()).unwrap();
-            assert_eq!(send(&a, b"g", &fds, Some(CredSource::Own)).unwrap(), 1, "{kind}");
-            let raw = raw_recv(b.as_raw_fd(), &mut buf, 0).unwrap();
-            assert_eq!((raw.bytes, raw.fds.len(), raw.flags & libc::MSG_CTRUNC), (1, 2, 0), "{kind}");
-            close_all(&raw.fds);
-            let types = cmsg_types(&b, &a, &fds);
-            assert_eq!(
-                types,
-                vec![(libc::SOL_SOCKET, libc::SCM_RIGHTS), (libc::SOL_SOCKET, libc::SCM_CREDS)],
-                "{kind}"
-            );
-        }
-    }
-    assert_eq!(open_fds(), before, "descriptors leaked");
+    on_every_pair_with_files(2, |fds, _, a, b, kind| {
+        // library -> library
+        allow_recv_cred(b.as_fd()).unwrap();
+        assert_eq!(send(a, b"f", fds, Some(CredSource::Own)).unwrap(), 1, "{kind}");
+        let mut buf = [0u8; 4];
+        let got = recv(b, &mut buf);
+        assert_eq!(got.fds.len(), 2, "{kind}");
+        assert!(same_file(got.fds.as_slice()[1].as_fd(), fds[1]), "{kind}");
+        assert_eq!(got.cred.map(|c| ids_of(&c)), Some(all_known(own_ids())), "{kind}");
+        // library -> plain receiver: both control messages in the one message
+        allow_recv_cred(b.as_fd()).unwrap();
+        assert_eq!(send(a, b"g", fds, Some(CredSource::Own)).unwrap(), 1, "{kind}");
+        let raw = raw_recv(b.as_raw_fd(), &mut buf, 0).unwrap();
+        assert_eq!((raw.bytes, raw.fds.len(), raw.flags & libc::MSG_CTRUNC), (1, 2, 0), "{kind}");
+        close_all(&raw.fds);
+        let types = cmsg_types(b, a, fds);
+        assert_eq!(types, vec![(libc::SOL_SOCKET, libc::SCM_RIGHTS), (libc::SOL_SOCKET, libc::SCM_CREDS)], "{kind}");
+    });
 }
 
 /// The (level, type) of each control message of one message `a` sends with
@@ -315,86 +320,79 @@ fn cmsg_types(b: &OwnedFd, a: &OwnedFd, fds: &[BorrowedFd<'_>]) -> Vec<(i32, i32
 
 #[test]
 fn a_control_buffer_cut_short_sets_msg_ctrunc_and_the_library_leaves_no_fd_open() {
-    let _serial = serial();
-    let before = open_fds();
-    {
-        let files = some_files(6);
-        let raw_fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
-        for (a, b, kind) in pairs() {
-            // What NetBSD keeps: a plain receiver with room for 2 of 6 fds.
-            assert_eq!(raw_send(a.as_raw_fd(), b"t", &raw_fds), Ok(1));
-            let open_before = open_fds();
-            // SAFETY: CMSG_SPACE is a pure computation.
-            let room = unsafe { libc::CMSG_SPACE(8) } as usize;
-            let mut control = [0u64; 8];
-            assert!(room < std::mem::size_of_val(&control));
-            let mut byte = [0u8; 1];
-            let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-            // SAFETY: zeroed msghdr is valid; the pointers below outlive the call.
-            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control.as_mut_ptr().cast();
-            msg.msg_controllen = room as _;
-            // SAFETY: `msg` describes live buffers.
-            let n = unsafe { libc::recvmsg(b.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-            assert_eq!(n, 1, "{kind}: recvmsg: {}", io::Error::last_os_error());
-            assert_ne!(msg.msg_flags & libc::MSG_CTRUNC, 0, "{kind}: no MSG_CTRUNC with room for 2 of 6 fds");
-            let mut kept = Vec::new();
-            // SAFETY: walking what the kernel wrote, with libc's macros (they
-            // stay inside msg_controllen).
-            unsafe {
-                let c = libc::CMSG_FIRSTHDR(&msg);
-                if !c.is_null() && (*c).cmsg_type == libc::SCM_RIGHTS {
-                    let len = ((*c).cmsg_len as usize).min(room);
-                    let n = (len - libc::CMSG_LEN(0) as usize) / 4;
-                    kept.extend((0..n).map(|i| libc::CMSG_DATA(c).cast::<RawFd>().add(i).read_unaligned()));
-                }
+    on_every_pair_with_files(6, |_, raw_fds, a, b, kind| {
+        // What NetBSD keeps: a plain receiver with room for 2 of 6 fds.
+        assert_eq!(raw_send(a.as_raw_fd(), b"t", raw_fds), Ok(1));
+        let open_before = open_fds();
+        // SAFETY: CMSG_SPACE is a pure computation.
+        let room = unsafe { libc::CMSG_SPACE(8) } as usize;
+        let mut control = [0u64; 8];
+        assert!(room < std::mem::size_of_val(&control));
+        let mut byte = [0u8; 1];
+        let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+        // SAFETY: zeroed msghdr is valid; the pointers below outlive the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = room as _;
+        // SAFETY: `msg` describes live buffers.
+        let n = unsafe { libc::recvmsg(b.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        assert_eq!(n, 1, "{kind}: recvmsg: {}", io::Error::last_os_error());
+        assert_ne!(msg.msg_flags & libc::MSG_CTRUNC, 0, "{kind}: no MSG_CTRUNC with room for 2 of 6 fds");
+        let mut kept = Vec::new();
+        // SAFETY: walking what the kernel wrote, with libc's macros (they
+        // stay inside msg_controllen).
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            if !c.is_null() && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let len = ((*c).cmsg_len as usize).min(room);
+                let n = (len - libc::CMSG_LEN(0) as usize) / 4;
+                kept.extend((0..n).map(|i| libc::CMSG_DATA(c).cast::<RawFd>().add(i).read_unaligned()));
             }
-            let installed = open_fds() - open_before;
-            println!(
-                "{kind}: NetBSD 7.99 with room for 2 of 6 fds: MSG_CTRUNC, {} fds in the control data, {installed} new fds open",
-                kept.len()
-            );
-            assert_eq!(installed, kept.len(), "{kind}: the kernel left fds open that the control data does not name");
-            close_all(&kept);
-
-            // The library: a receiver at its descriptor limit gets a message
-            // it cannot take whole; it hands out nothing, says the message
-            // is incomplete (or fails), and nothing stays open.
-            assert_eq!(raw_send(a.as_raw_fd(), b"u", &raw_fds), Ok(1));
-            let limited = open_fds();
-            let mut buf = [0u8; 4];
-            match with_fd_limit(limited + 3, || recv_with(&b, &mut buf, &RecvOptions::default())) {
-                Ok(got) => {
-                    assert!(got.fds.is_empty(), "{kind}: fds handed out of an incomplete message");
-                    assert!(got.control_truncated, "{kind}: a message missing fds looks complete: {got:?}");
-                    println!("{kind}: the library at the fd limit: {} bytes, control_truncated, no fds", got.bytes);
-                }
-                Err(e) => println!("{kind}: the library at the fd limit: {e}"),
-            }
-            assert_eq!(open_fds(), limited, "{kind}: fds left open by a receive at the limit");
-            // The socket still works: a next message arrives with its fd
-            // (after what NetBSD left of the first: it may keep its data
-            // byte when it failed the receive).
-            assert_eq!(raw_send(a.as_raw_fd(), b"v", &raw_fds[..1]), Ok(1));
-            let (mut bytes, mut fds) = (Vec::new(), 0);
-            loop {
-                match recv_with(&b, &mut buf, &RecvOptions { nonblocking: true, ..Default::default() }) {
-                    Ok(got) => {
-                        bytes.extend_from_slice(&buf[..got.bytes]);
-                        fds += got.fds.len();
-                    }
-                    Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => break,
-                    Err(e) => panic!("{kind}: receive after the limit: {e}"),
-                }
-            }
-            println!("{kind}: then {:?} with {fds} fd(s)", String::from_utf8_lossy(&bytes));
-            assert!(bytes.ends_with(b"v") && fds == 1, "{kind}: the message after: {bytes:?}, {fds} fds");
-            assert_eq!(open_fds(), limited, "{kind}");
         }
-    }
-    assert_eq!(open_fds(), before, "descriptors leaked");
+        let installed = open_fds() - open_before;
+        println!(
+            "{kind}: NetBSD 7.99 with room for 2 of 6 fds: MSG_CTRUNC, {} fds in the control data, {installed} new fds open",
+            kept.len()
+        );
+        assert_eq!(installed, kept.len(), "{kind}: the kernel left fds open that the control data does not name");
+        close_all(&kept);
+
+        // The library: a receiver at its descriptor limit gets a message
+        // it cannot take whole; it hands out nothing, says the message
+        // is incomplete (or fails), and nothing stays open.
+        assert_eq!(raw_send(a.as_raw_fd(), b"u", raw_fds), Ok(1));
+        let limited = open_fds();
+        let mut buf = [0u8; 4];
+        match with_fd_limit(limited + 3, || recv_with(b, &mut buf, &RecvOptions::default())) {
+            Ok(got) => {
+                assert!(got.fds.is_empty(), "{kind}: fds handed out of an incomplete message");
+                assert!(got.control_truncated, "{kind}: a message missing fds looks complete: {got:?}");
+                println!("{kind}: the library at the fd limit: {} bytes, control_truncated, no fds", got.bytes);
+            }
+            Err(e) => println!("{kind}: the library at the fd limit: {e}"),
+        }
+        assert_eq!(open_fds(), limited, "{kind}: fds left open by a receive at the limit");
+        // The socket still works: a next message arrives with its fd
+        // (after what NetBSD left of the first: it may keep its data
+        // byte when it failed the receive).
+        assert_eq!(raw_send(a.as_raw_fd(), b"v", &raw_fds[..1]), Ok(1));
+        let (mut bytes, mut fds) = (Vec::new(), 0);
+        loop {
+            match recv_with(b, &mut buf, &RecvOptions { nonblocking: true, ..Default::default() }) {
+                Ok(got) => {
+                    bytes.extend_from_slice(&buf[..got.bytes]);
+                    fds += got.fds.len();
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => break,
+                Err(e) => panic!("{kind}: receive after the limit: {e}"),
+            }
+        }
+        println!("{kind}: then {:?} with {fds} fd(s)", String::from_utf8_lossy(&bytes));
+        assert!(bytes.ends_with(b"v") && fds == 1, "{kind}: the message after: {bytes:?}, {fds} fds");
+        assert_eq!(open_fds(), limited, "{kind}");
+    });
 }
 
 /// Runs `f` with the soft `RLIMIT_NOFILE` at `limit`, then restores it.
@@ -415,66 +413,50 @@ fn with_fd_limit<T>(limit: usize, f: impl FnOnce() -> T) -> T {
 
 #[test]
 fn surplus_fds_are_all_closed_and_reported_on_every_socket_type() {
-    let _serial = serial();
-    let before = open_fds();
-    {
-        let files = some_files(5);
-        let raw_fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
-        for (a, b, kind) in pairs() {
-            for max_fds in [0, 1, 4] {
-                assert_eq!(raw_send(a.as_raw_fd(), b"s", &raw_fds), Ok(1));
-                let counted = open_fds();
-                let got = recv_with(&b, &mut [0u8; 4], &RecvOptions { max_fds, ..Default::default() }).unwrap();
-                assert!(got.fds_overflowed && got.fds.is_empty(), "{kind}: 5 fds, max_fds {max_fds}: {got:?}");
-                assert_eq!(open_fds(), counted, "{kind}: surplus fds left open (max_fds {max_fds})");
-            }
+    on_every_pair_with_files(5, |_, raw_fds, a, b, kind| {
+        for max_fds in [0, 1, 4] {
+            assert_eq!(raw_send(a.as_raw_fd(), b"s", raw_fds), Ok(1));
+            let counted = open_fds();
+            let got = recv_with(b, &mut [0u8; 4], &RecvOptions { max_fds, ..Default::default() }).unwrap();
+            assert!(got.fds_overflowed && got.fds.is_empty(), "{kind}: 5 fds, max_fds {max_fds}: {got:?}");
+            assert_eq!(open_fds(), counted, "{kind}: surplus fds left open (max_fds {max_fds})");
         }
-    }
-    assert_eq!(open_fds(), before, "descriptors leaked");
+    });
 }
 
 #[test]
 fn max_fds_253_arrive_each_close_on_exec_on_every_socket_type_and_254_are_refused() {
-    let _serial = serial();
-    let before = open_fds();
-    {
-        let files = some_files(MAX_FDS);
-        let fds: Vec<_> = files.iter().map(AsFd::as_fd).collect();
-        let raw_fds: Vec<RawFd> = files.iter().map(AsRawFd::as_raw_fd).collect();
-        for (a, b, kind) in pairs() {
-            // libc -> library, close-on-exec (the default) on each one
-            assert_eq!(raw_send(a.as_raw_fd(), b"m", &raw_fds), Ok(1), "{kind}");
-            let got = recv(&b, &mut [0u8; 4]);
-            assert!(got.fds.len() == MAX_FDS && !got.control_truncated && !got.fds_overflowed, "{kind}: {got:?}");
-            for (i, fd) in got.fds.as_slice().iter().enumerate() {
-                assert!(is_cloexec(fd.as_fd()), "{kind}: received fd {} (#{i}) without FD_CLOEXEC", fd.as_raw_fd());
-            }
-            assert!(same_file(got.fds.as_slice()[MAX_FDS - 1].as_fd(), fds[MAX_FDS - 1]), "{kind}");
-            drop(got);
-            // ...and without, when asked
-            assert_eq!(raw_send(a.as_raw_fd(), b"m", &raw_fds[..3]), Ok(1), "{kind}");
-            let opts = RecvOptions { cloexec: false, ..Default::default() };
-            let got = recv_with(&b, &mut [0u8; 4], &opts).unwrap();
-            assert_eq!(got.fds.len(), 3, "{kind}");
-            assert!(
-                got.fds.as_slice().iter().all(|fd| !is_cloexec(fd.as_fd())),
-                "{kind}: FD_CLOEXEC set when not asked"
-            );
-            drop(got);
-            // library -> libc
-            assert_eq!(send(&a, b"m", &fds, None).unwrap(), 1, "{kind}");
-            let raw = raw_recv(b.as_raw_fd(), &mut [0u8; 4], 0).unwrap();
-            assert_eq!((raw.fds.len(), raw.flags & libc::MSG_CTRUNC), (MAX_FDS, 0), "{kind}");
-            close_all(&raw.fds);
+    on_every_pair_with_files(MAX_FDS, |fds, raw_fds, a, b, kind| {
+        // libc -> library, close-on-exec (the default) on each one
+        assert_eq!(raw_send(a.as_raw_fd(), b"m", raw_fds), Ok(1), "{kind}");
+        let got = recv(b, &mut [0u8; 4]);
+        assert!(got.fds.len() == MAX_FDS && !got.control_truncated && !got.fds_overflowed, "{kind}: {got:?}");
+        for (i, fd) in got.fds.as_slice().iter().enumerate() {
+            assert!(is_cloexec(fd.as_fd()), "{kind}: received fd {} (#{i}) without FD_CLOEXEC", fd.as_raw_fd());
         }
+        assert!(same_file(got.fds.as_slice()[MAX_FDS - 1].as_fd(), fds[MAX_FDS - 1]), "{kind}");
+        drop(got);
+        // ...and without, when asked
+        assert_eq!(raw_send(a.as_raw_fd(), b"m", &raw_fds[..3]), Ok(1), "{kind}");
+        let opts = RecvOptions { cloexec: false, ..Default::default() };
+        let got = recv_with(b, &mut [0u8; 4], &opts).unwrap();
+        assert_eq!(got.fds.len(), 3, "{kind}");
+        assert!(got.fds.as_slice().iter().all(|fd| !is_cloexec(fd.as_fd())), "{kind}: FD_CLOEXEC set when not asked");
+        drop(got);
+        // library -> libc
+        assert_eq!(send(a, b"m", fds, None).unwrap(), 1, "{kind}");
+        let raw = raw_recv(b.as_raw_fd(), &mut [0u8; 4], 0).unwrap();
+        assert_eq!((raw.fds.len(), raw.flags & libc::MSG_CTRUNC), (MAX_FDS, 0), "{kind}");
+        close_all(&raw.fds);
+        // one more is refused before anything is sent
         let more = some_files(1);
-        let mut too_many = fds.clone();
+        let mut too_many = fds.to_vec();
         too_many.push(more[0].as_fd());
-        let (a, _b) = UnixDatagram::pair().unwrap();
-        let err = send(&a.into(), b"m", &too_many, None).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{} fds", MAX_FDS + 1);
-    }
-    assert_eq!(open_fds(), before, "descriptors leaked");
+        let err = send(a, b"m", &too_many, None).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{kind}: {} fds", MAX_FDS + 1);
+        let nothing = recv_with(b, &mut [0u8; 4], &RecvOptions { nonblocking: true, ..Default::default() });
+        assert_eq!(nothing.err().and_then(|e| e.raw_os_error()), Some(libc::EAGAIN), "{kind}: the refused send sent");
+    });
 }
 
 #[test]
