@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -113,6 +114,28 @@ static void recvfd_from_a_plain_sender(int type, const char *kind) {
     errno = 0;
     got = fdcred_recvfd(sv[1]);
     CHECK(name, got == -1 && errno == ENOMSG, "got %d", got);
+
+    /* At RLIMIT_NOFILE NetBSD closes the fd and fails the receive with
+     * EMSGSIZE; the library reports descriptors lost that way as EBADMSG. */
+    snprintf(name, sizeof name, "%s: fdcred_recvfd at the fd limit is EBADMSG and leaves nothing open", kind);
+    struct rlimit saved, full;
+    getrlimit(RLIMIT_NOFILE, &saved);
+    full = saved;
+    full.rlim_cur = (rlim_t)(sv[1] > p[1] ? sv[1] : p[1]) + 1; /* no free slot below it */
+    plain_send_fds(sv[0], &p[1], 1);
+    int at_limit_open = open_fds();
+    setrlimit(RLIMIT_NOFILE, &full);
+    errno = 0;
+    got = fdcred_recvfd(sv[1]);
+    int at_limit_errno = errno;
+    setrlimit(RLIMIT_NOFILE, &saved);
+    errno = at_limit_errno;
+    CHECK(name, got == -1 && errno == EBADMSG && open_fds() == at_limit_open, "got %d, %d fds open, %d before", got,
+          open_fds(), at_limit_open);
+    if (got >= 0)
+        close(got);
+    if (type == SOCK_STREAM) /* the data byte stays queued there */
+        fdcred_recvfd(sv[1]);
 
     snprintf(name, sizeof name, "%s: fdcred_sendfd reaches a plain recvmsg", kind);
     CHECK(name, fdcred_sendfd(sv[1], p[0]) == 0, "fdcred_sendfd");
