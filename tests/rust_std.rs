@@ -197,9 +197,20 @@ fn seqpacket_listener_peer_credentials_groups_pidfd_and_per_message_credentials(
             let (pid, uid, gid) = unsafe { (libc::getpid(), libc::geteuid(), libc::getegid()) };
             assert_eq!((cred.pid(), cred.uid(), cred.gid()), (Some(pid), Some(uid), Some(gid)), "{name}");
         }
-        let count = server.peer_groups(&mut []).unwrap();
-        let mut groups = vec![0; count];
-        assert_eq!(server.peer_groups(&mut groups).unwrap(), count);
+        match server.peer_groups(&mut []) {
+            Ok(count) => {
+                let mut groups = vec![0; count];
+                assert_eq!(server.peer_groups(&mut groups).unwrap(), count);
+            }
+            // NetBSD and OpenBSD record no groups for a peer.
+            Err(e)
+                if cfg!(any(target_os = "netbsd", target_os = "openbsd"))
+                    && e.raw_os_error() == Some(libc::ENOPROTOOPT) =>
+            {
+                println!("peer_groups skipped: this OS reports no peer groups ({e})")
+            }
+            Err(e) => panic!("peer_groups: {e}"),
+        }
         match server.peer_pidfd() {
             Ok(pidfd) => drop(pidfd),
             Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {

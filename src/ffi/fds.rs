@@ -423,6 +423,9 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
 ///   a NULL `iov`, `fds` or `addr` with a non-zero count or capacity; an `iov` entry with a NULL base and
 ///   a non-zero length; `iov` lengths adding up to more than `SSIZE_MAX`.
 /// - `EMSGSIZE`: more than `IOV_MAX` entries in `iov` (nothing is consumed).
+/// - `EBADMSG`: (NetBSD) the caller is at `RLIMIT_NOFILE`: the kernel could
+///   not install the message's descriptors and closed them all; on a stream
+///   the message's data stays queued for the next receive.
 /// - `EOPNOTSUPP`: `sock` is not a Unix-domain socket (the bytes read are lost).
 /// - `ENOTCONN`: no peer (an unconnected or listening socket).
 /// - `EBADF`, `ENOTSOCK`, `EAGAIN`, `ECONNRESET`.

@@ -10,7 +10,17 @@
 //! accepted sockets inherit, or through the handshake pair
 //! `fdcred_cred_handshake_receiver`/`fdcred_cred_handshake_sender`).
 //!
-//! Type-checked in CI (`scripts/cross-check`); no NetBSD machine runs the tests.
+//! Run on NetBSD 7.99 kernel code (2016) in a rumprun unikernel under qemu by
+//! `scripts/test-netbsd` (the unit tests, tests/rust_std.rs,
+//! tests/no_alloc_rust.rs, tests/netbsd.rs and the C ABI checks in
+//! c-tests/netbsd/), one process; no NetBSD 8+ machine runs them. What that
+//! kernel showed: `LOCAL_CREDS` is one-shot on `SOCK_STREAM` and
+//! `SOCK_SEQPACKET` and covers every datagram on `SOCK_DGRAM`; `SCM_RIGHTS`
+//! and `SCM_CREDS` arrive in one message; a control buffer too small for the
+//! `SCM_RIGHTS` array drops the whole array (`MSG_CTRUNC`, nothing
+//! installed); at the descriptor limit `recvmsg` fails with `EMSGSIZE` after
+//! closing every descriptor of the message (reported as `EBADMSG`, below),
+//! and on a stream its data stays queued for the next receive.
 
 use std::io;
 use std::os::fd::BorrowedFd;
@@ -21,7 +31,7 @@ use crate::types::fdcred_cred;
 
 // Interface items whose code is the same on other backends (src/sys/common.rs):
 // `MSG_NOSIGNAL` and `MSG_CMSG_CLOEXEC` on every send and receive;
-pub(crate) use super::common::msg_flags::{recvmsg, sendmsg, set_cloexec_after_recv};
+pub(crate) use super::common::msg_flags::{sendmsg, set_cloexec_after_recv};
 // socket facts from `SOL_SOCKET` options, and closing unwanted fds without lingering;
 pub(crate) use super::common::{close_unwanted, is_listening, socket_type};
 // the kernel attaches credentials for the receiver's `LOCAL_CREDS`;
@@ -56,6 +66,37 @@ pub(crate) const CMSG_ALIGN: usize = if cfg!(any(target_arch = "x86", target_arc
 pub(crate) const RECV_CONTROL_LEN: usize = 4096;
 pub(crate) const SEND_CONTROL_LEN: usize = 1152;
 const _: () = assert!(SEND_CONTROL_LEN >= 16 + 4 * MAX_FDS + 16);
+
+/// `IOV_MAX` of `<sys/syslimits.h>`: `recvmsg` refuses more iovecs with
+/// `EMSGSIZE`.
+const IOV_MAX: usize = 1024;
+
+/// `recvmsg` (`MSG_CMSG_CLOEXEC` unless told otherwise), with one NetBSD
+/// error given the library's name for it. When the receiver cannot take a
+/// message's descriptors (it is at `RLIMIT_NOFILE`), NetBSD closes them all
+/// and fails with `EMSGSIZE` ("the error that has historically been
+/// returned", `unp_externalize`), where Linux delivers the data with
+/// `MSG_CTRUNC`; the library's errno for descriptors lost that way is
+/// `EBADMSG`, so it is that here too. (On a stream NetBSD keeps the data
+/// queued: the next receive returns it without descriptors.) The other
+/// `EMSGSIZE` of `recvmsg`, more than `IOV_MAX` iovecs, stays.
+///
+/// # Safety
+/// As `common::msg_flags::recvmsg`: `msg` describes live, writable buffers.
+pub(crate) unsafe fn recvmsg(
+    sock: BorrowedFd<'_>,
+    msg: &mut libc::msghdr,
+    nonblocking: bool,
+    cloexec: bool,
+) -> io::Result<usize> {
+    // SAFETY: forwarded from the caller.
+    match unsafe { common::msg_flags::recvmsg(sock, msg, nonblocking, cloexec) } {
+        Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) && (msg.msg_iovlen as usize) <= IOV_MAX => {
+            Err(io::Error::from_raw_os_error(libc::EBADMSG))
+        }
+        other => other,
+    }
+}
 
 pub(crate) fn set_errno(code: i32) {
     // SAFETY: __errno returns this thread's errno slot, always valid.

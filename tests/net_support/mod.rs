@@ -8,15 +8,59 @@ pub mod alloc;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 
-/// Held by every test of a binary that counts open descriptors.
+/// Held by every test of a binary that counts open descriptors. The first
+/// call also makes the process fit for these tests on other OSes
+/// ([`portable_setup`]).
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
+    static SETUP: std::sync::Once = std::sync::Once::new();
+    SETUP.call_once(portable_setup);
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Open descriptors of this process.
+/// What the tests assume of their process, made true where it is not by
+/// default (scripts/test-netbsd runs them in a NetBSD unikernel):
+/// * room for a few hundred descriptors (253 to send, as many to receive):
+///   a soft `RLIMIT_NOFILE` under 4096 is raised towards the hard limit
+///   (NetBSD's soft limit is 128);
+/// * stable inode numbers for sockets: right after boot, NetBSD 7.99 gives
+///   the first socket `fstat`ed inode 0 and renumbers it on the next call,
+///   which [`same_file`] would take for two files; a throwaway socket takes
+///   that first number.
+fn portable_setup() {
+    // SAFETY: getrlimit/setrlimit with a rlimit struct we own.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max.min(4096) {
+            lim.rlim_cur = lim.rlim_max.min(4096);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+    if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
+        for _ in 0..2 {
+            // SAFETY: fstat writes a stat struct we own; `sock` is open.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
+            unsafe { libc::fstat(sock.as_raw_fd(), &mut st) };
+        }
+    }
+}
+
+/// Open descriptors of this process: `/proc/self/fd` on Linux; elsewhere
+/// (no `/proc`) every descriptor below the soft limit that `fcntl` knows.
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").count()
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").count();
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        // SAFETY: getrlimit writes a rlimit struct we own.
+        let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+        let limit = lim.rlim_cur.min(65536) as RawFd;
+        // SAFETY: F_GETFD on any number only asks whether it is open.
+        (0..limit).filter(|&fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1).count()
+    }
 }
 
 /// `sendmsg` with one `SCM_RIGHTS` holding `fds`, written with libc alone.
