@@ -635,6 +635,8 @@ int fdcred_cred_handshake_receiver(int sock);
  * - `EPROTO`: a byte other than `FDCRED_CRED_HANDSHAKE_BYTE`, a datagram
  *   longer than one byte or empty, or descriptors attached (all closed).
  *   The data read is consumed.
+ * - `EBADMSG`: (NetBSD) descriptors attached to the byte could not be
+ *   installed (the caller is at `RLIMIT_NOFILE`); the kernel closed them.
  * - `EAGAIN`: non-blocking socket, the byte has not arrived yet.
  * - `EOPNOTSUPP`: not a Unix-domain socket.
  * - `EBADF`, `ENOTSOCK`, `ENOTCONN`.
