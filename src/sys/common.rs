@@ -1,6 +1,6 @@
 //! Helpers shared by every backend, Linux's included (it uses the `EINTR`
 //! loop, the receive flags and the socket facts; the BSD, macOS and illumos
-//! backends use the rest): the one `EINTR` loop ([`retry_eintr`]),
+//! backends use the rest): the one `EINTR` loop ([`retry_eintr_unless`]),
 //! `getsockopt`/`setsockopt` wrappers, socket facts, the error rules for peer
 //! queries, credential building; then, in small modules named after the fact
 //! they share (`msg_flags`, `lacking`, `no_msg_cred`, `kernel_attaches`,
@@ -36,16 +36,11 @@ pub(super) fn err(code: i32) -> io::Error {
 }
 
 /// Run `call` (a syscall returning a count, or -1 with `errno`) until it
-/// does not fail with `EINTR`: the one retry loop of every backend. Inlined
-/// so that the send and receive paths stay one frame down to the syscall.
-#[inline(always)]
-pub(super) fn retry_eintr(call: impl FnMut() -> libc::ssize_t) -> io::Result<usize> {
-    retry_eintr_unless(false, call)
-}
-
-/// [`retry_eintr`], except that with `interruptible` an `EINTR` is returned
-/// instead of retried: for a caller that runs its own signal handling
-/// between attempts (`SendOptions::interruptible`, `RecvOptions::interruptible`).
+/// does not fail with `EINTR`: the one retry loop of every backend. With
+/// `interruptible` an `EINTR` is returned instead, for a caller that runs
+/// its own signal handling between attempts (`SendOptions::interruptible`,
+/// `RecvOptions::interruptible`). Inlined so that the send and receive
+/// paths stay one frame down to the syscall.
 #[inline(always)]
 pub(super) fn retry_eintr_unless(interruptible: bool, mut call: impl FnMut() -> libc::ssize_t) -> io::Result<usize> {
     loop {
