@@ -24,8 +24,20 @@ pub const FDCRED_CRED_HANDSHAKE_BYTE: u8 = 0x06;
 /// Errors: those of [`allow_recv_cred`] (`EOPNOTSUPP` on OpenBSD and macOS,
 /// which have no per-message credentials) and of [`send_msg`].
 pub fn cred_handshake_receiver(sock: BorrowedFd<'_>) -> io::Result<()> {
+    handshake_receiver(sock, false)
+}
+
+/// [`cred_handshake_receiver`] returning `EINTR` when a signal interrupts
+/// its send (see [`SendOptions::interruptible`]): the byte was not sent, the
+/// opt-in was made, and calling it again is harmless.
+pub fn cred_handshake_receiver_interruptible(sock: BorrowedFd<'_>) -> io::Result<()> {
+    handshake_receiver(sock, true)
+}
+
+fn handshake_receiver(sock: BorrowedFd<'_>, interruptible: bool) -> io::Result<()> {
     allow_recv_cred(sock)?;
-    let sent = send_msg(sock, &[IoSlice::new(&[FDCRED_CRED_HANDSHAKE_BYTE])], &SendOptions::default())?;
+    let opts = SendOptions { interruptible, ..Default::default() };
+    let sent = send_msg(sock, &[IoSlice::new(&[FDCRED_CRED_HANDSHAKE_BYTE])], &opts)?;
     if sent != 1 {
         return Err(io::Error::from_raw_os_error(libc::EIO));
     }
@@ -40,8 +52,19 @@ pub fn cred_handshake_receiver(sock: BorrowedFd<'_>) -> io::Result<()> {
 /// descriptors attached, which are closed), and those of [`recv_msg`]
 /// (`EAGAIN` on a non-blocking socket with nothing queued yet).
 pub fn cred_handshake_sender(sock: BorrowedFd<'_>) -> io::Result<()> {
+    handshake_sender(sock, false)
+}
+
+/// [`cred_handshake_sender`] returning `EINTR` when a signal interrupts its
+/// wait (see [`RecvOptions::interruptible`]): nothing was read, the "go on"
+/// stays queued for the next call.
+pub fn cred_handshake_sender_interruptible(sock: BorrowedFd<'_>) -> io::Result<()> {
+    handshake_sender(sock, true)
+}
+
+fn handshake_sender(sock: BorrowedFd<'_>, interruptible: bool) -> io::Result<()> {
     let mut byte = [0u8; 1];
-    let opts = RecvOptions { max_fds: 0, ..Default::default() };
+    let opts = RecvOptions { max_fds: 0, interruptible, ..Default::default() };
     let received = recv_msg(sock, &mut [IoSliceMut::new(&mut byte)], None, &opts)?;
     let proto = || io::Error::from_raw_os_error(libc::EPROTO);
     if received.fds_overflowed || received.control_truncated || received.data_truncated {

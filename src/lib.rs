@@ -154,7 +154,10 @@ pub mod ffi;
 mod net;
 
 pub use addr::{send_to, UnixAddr};
-pub use handshake::{cred_handshake_receiver, cred_handshake_sender, FDCRED_CRED_HANDSHAKE_BYTE};
+pub use handshake::{
+    cred_handshake_receiver, cred_handshake_receiver_interruptible, cred_handshake_sender,
+    cred_handshake_sender_interruptible, FDCRED_CRED_HANDSHAKE_BYTE,
+};
 pub use msg::{recv_msg, send_msg, Drain, Received, ReceivedFds, RecvOptions, SendOptions};
 // Socket types and extension traits over the core (src/net/).
 #[cfg(feature = "tokio")]

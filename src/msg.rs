@@ -27,6 +27,11 @@ pub struct SendOptions<'a> {
     /// On a TCP or UDP socket the kernel then drops them silently, as it does
     /// for a plain `sendmsg`.
     pub no_socket_check: bool,
+    /// Return `EINTR` when a signal interrupts the `sendmsg`, instead of
+    /// retrying it (the default). Nothing was sent then, no descriptor
+    /// either: for a caller that runs its own signal handling between
+    /// attempts (Python's handlers, which may raise) and then sends again.
+    pub interruptible: bool,
 }
 
 /// How to receive a message.
@@ -42,11 +47,16 @@ pub struct RecvOptions {
     /// Keep the `SCM_PIDFD` the kernel attached (see
     /// [`allow_recv_pidfd`](crate::allow_recv_pidfd)); otherwise it is closed.
     pub keep_pidfd: bool,
+    /// Return `EINTR` when a signal interrupts the `recvmsg`, instead of
+    /// retrying it (the default). No message was taken then, so it stays
+    /// queued: for a caller that runs its own signal handling between
+    /// attempts (Python's handlers, which may raise).
+    pub interruptible: bool,
 }
 
 impl Default for RecvOptions {
     fn default() -> Self {
-        RecvOptions { nonblocking: false, cloexec: true, max_fds: MAX_FDS, keep_pidfd: false }
+        RecvOptions { nonblocking: false, cloexec: true, max_fds: MAX_FDS, keep_pidfd: false, interruptible: false }
     }
 }
 
@@ -290,7 +300,8 @@ fn check_ancillary_target(sock: BorrowedFd<'_>, data_len: usize, check_domain: b
 /// [`SendOptions::no_socket_check`]), and whatever `sendmsg`
 /// reports: `EBADF`, `ENOTSOCK`, `EPIPE` (never a `SIGPIPE`), `EAGAIN`,
 /// `EPERM` (credentials the sender may not claim), `ESRCH` (a claimed pid
-/// that names no process), `ETOOMANYREFS`, ...
+/// that names no process), `ETOOMANYREFS`, ...; `EINTR` is retried unless
+/// [`SendOptions::interruptible`].
 #[inline(always)]
 pub fn send_msg(sock: BorrowedFd<'_>, data: &[IoSlice<'_>], opts: &SendOptions<'_>) -> io::Result<usize> {
     if opts.fds.len() > MAX_FDS {
@@ -332,7 +343,7 @@ pub fn send_msg(sock: BorrowedFd<'_>, data: &[IoSlice<'_>], opts: &SendOptions<'
     msg.msg_control = builder.control_ptr();
     // SAFETY: every pointer in `msg` refers to a live buffer of the stated
     // length for the duration of the call (dest, data, control).
-    unsafe { sys::sendmsg(sock, &msg, opts.nonblocking) }
+    unsafe { sys::sendmsg(sock, &msg, opts.nonblocking, opts.interruptible) }
 }
 
 /// Receive one message into `bufs`, taking ownership of every descriptor
@@ -347,7 +358,7 @@ pub fn send_msg(sock: BorrowedFd<'_>, data: &[IoSlice<'_>], opts: &SendOptions<'
 /// the message carried no control data, and the bytes read are discarded),
 /// `ENOTCONN` (a listening socket, for which Linux says `EINVAL`), and
 /// whatever `recvmsg` reports (`EAGAIN`, `EBADF`,
-/// `ENOTSOCK`, ...); `EINTR` is retried.
+/// `ENOTSOCK`, ...); `EINTR` is retried unless [`RecvOptions::interruptible`].
 pub fn recv_msg(
     sock: BorrowedFd<'_>,
     bufs: &mut [IoSliceMut<'_>],
@@ -419,7 +430,7 @@ fn recv_msg_in_place(
     msg.msg_controllen = control.capacity() as _;
     // SAFETY: every pointer in `msg` refers to a live writable buffer of the
     // stated length for the duration of the call.
-    let bytes = match unsafe { sys::recvmsg(sock, &mut msg, opts.nonblocking, opts.cloexec) } {
+    let bytes = match unsafe { sys::recvmsg(sock, &mut msg, opts.nonblocking, opts.cloexec, opts.interruptible) } {
         Ok(bytes) => bytes,
         // Linux reads a listening stream socket as "invalid argument"; the
         // caller's arguments were fine, the socket has no peer.

@@ -9,8 +9,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 
 use fdcred::{
-    allow_recv_cred, cred_handshake_receiver, cred_handshake_sender, recv_msg, send_msg, CredSource, RecvOptions,
-    SendOptions, FDCRED_CRED_HANDSHAKE_BYTE, MAX_FDS,
+    allow_recv_cred, cred_handshake_receiver, cred_handshake_sender, cred_handshake_sender_interruptible, recv_msg,
+    send_msg, CredSource, RecvOptions, SendOptions, FDCRED_CRED_HANDSHAKE_BYTE, MAX_FDS,
 };
 
 fn pair(kind: libc::c_int) -> (OwnedFd, OwnedFd) {
@@ -359,4 +359,81 @@ fn handshake_sender_reports_end_of_file_as_econnreset_and_an_empty_datagram_as_e
     let (sender, plain) = pair(libc::SOCK_DGRAM);
     plain_send(plain.as_fd(), &[], &[], None).unwrap();
     assert_eq!(errno_of(cred_handshake_sender(sender.as_fd())), Some(libc::EPROTO), "empty datagram");
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// Send SIGUSR1 to the calling thread every 20 ms, from another thread,
+/// until the returned guard is dropped. The handler does nothing and is
+/// installed without `SA_RESTART`, as Python installs its own: a blocking
+/// `sendmsg`/`recvmsg` in this thread then fails with `EINTR` in the kernel.
+fn interrupt_this_thread() -> impl Drop {
+    // SAFETY: sigaction is plain data; all-zero is an empty mask and no flags.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: `action` is a valid handler description; the old one is not wanted.
+    assert_eq!(unsafe { libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()) }, 0);
+    // SAFETY: pthread_self has no preconditions.
+    let target = unsafe { libc::pthread_self() };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let thread_stop = stop.clone();
+    let thread = std::thread::spawn(move || {
+        while !thread_stop.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            // SAFETY: `target` runs until the guard below has joined this thread.
+            unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
+        }
+    });
+    struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>, Option<std::thread::JoinHandle<()>>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.1.take().unwrap().join().unwrap();
+        }
+    }
+    Stop(stop, Some(thread))
+}
+
+#[test]
+fn interruptible_calls_return_eintr_having_taken_or_sent_nothing() {
+    let _serial = serial();
+    let file = File::open("/dev/null").unwrap();
+    let (a, b) = pair(libc::SOCK_DGRAM);
+    let interrupts = interrupt_this_thread();
+    let before = open_fds();
+    let mut buf = [0u8; 8];
+    let ropts = RecvOptions { interruptible: true, ..Default::default() };
+    let r = recv_msg(b.as_fd(), &mut [IoSliceMut::new(&mut buf)], None, &ropts);
+    assert_eq!(errno_of(r), Some(libc::EINTR), "recv_msg waiting on an empty socket");
+    assert_eq!(errno_of(cred_handshake_sender_interruptible(b.as_fd())), Some(libc::EINTR), "handshake sender");
+    // Fill the peer's queue, then a blocking send with a descriptor waits.
+    let mut queued = 0;
+    // SAFETY: a non-blocking send of one byte from a live buffer.
+    while unsafe { libc::send(a.as_raw_fd(), b"f".as_ptr().cast(), 1, libc::MSG_DONTWAIT) } == 1 {
+        queued += 1;
+    }
+    let fds = [file.as_fd()];
+    let sopts = SendOptions { fds: &fds, interruptible: true, ..Default::default() };
+    assert_eq!(errno_of(send_msg(a.as_fd(), &[IoSlice::new(b"x")], &sopts)), Some(libc::EINTR), "send on a full queue");
+    drop(interrupts);
+    for i in 0..queued {
+        let got = plain_recv(b.as_fd(), &mut buf).unwrap();
+        assert_eq!((got.bytes, got.fds.len(), buf[0]), (1, 0, b'f'), "message {i}: only the filler");
+    }
+    // SAFETY: `b` is open; a non-blocking receive into a live byte.
+    let more = unsafe { libc::recv(b.as_raw_fd(), buf.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+    assert_eq!(more, -1, "the interrupted send queued nothing");
+    assert_eq!(open_fds(), before, "no descriptor arrived or leaked");
+    // The default keeps retrying: the same receive waits through the signals
+    // for a message sent later.
+    let interrupts = interrupt_this_thread();
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        plain_send(a.as_fd(), b"late", &[], None).unwrap();
+        a
+    });
+    let got = recv_msg(b.as_fd(), &mut [IoSliceMut::new(&mut buf)], None, &RecvOptions::default()).unwrap();
+    assert_eq!(&buf[..got.bytes], b"late");
+    drop(interrupts);
+    drop(sender.join().unwrap());
 }

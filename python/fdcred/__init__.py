@@ -33,7 +33,17 @@ been closed. recv_msg reports a data truncation in Message.truncated instead.
 
 The calls block as the system calls they wrap do, with the GIL released
 while they wait. A Python socket with a timeout is non-blocking underneath:
-the calls then raise BlockingIOError.
+the calls then raise BlockingIOError. A signal that interrupts a wait runs
+Python's handlers, as the socket module's calls do: a handler that raises
+(KeyboardInterrupt on Ctrl-C, an alarm's exception) ends the call with that
+exception having taken no message (it stays queued, no descriptor leaks)
+or sent nothing; one that returns lets the call wait again.
+
+`data` is a bytes-like object (bytes, bytearray, memoryview, array, ...)
+and `fds` an iterable of descriptors; anything else is a TypeError naming
+the argument. A receive on a socket that is not a Unix one reads the bytes,
+which are lost, and then raises EOPNOTSUPP. A `bufsize` no buffer can be
+reserved for raises MemoryError.
 
 Sends refuse a socket that is not a Unix one (EOPNOTSUPP: TCP would drop the
 descriptors silently). For an int the library asks the kernel on every send;

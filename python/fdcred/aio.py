@@ -111,12 +111,36 @@ async def _attempt(kind, fd, call, *args, **kwargs):
         await _wait(kind, fd)
 
 
+def _data_bytes(data):
+    """`data` as bytes, copied once: a bytes-like object only (bytes(3)
+    would be three NUL bytes, bytes([3]) a list of descriptors as data)."""
+    if type(data) is bytes:
+        return data
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError("send_msg() argument 'data' must be a bytes-like object, not %r" % type(data).__name__) from None
+    with view:
+        return view.tobytes()
+
+
+def _fds_once(fds):
+    """`fds` taken once, so that every attempt sends the same descriptors (an
+    iterator would be empty on the second). Bytes and str are left for
+    send_msg to refuse, not read as descriptor numbers."""
+    if fds is None or isinstance(fds, (bytes, bytearray, memoryview, str)):
+        return fds
+    return tuple(fds)
+
+
 async def send_msg(sock, data, fds=None, *, cred=None, address=None):
     """Send `data` with `fds` and `cred` (see fdcred.send_msg) in one
     message; on a stream, all of `data` (the descriptors and credentials go
-    with the first byte). Returns len(data)."""
+    with the first byte). Returns len(data). `fds` may be any iterable; it
+    is read once, before the first attempt."""
     fd = _fileno(sock)
-    data = bytes(data)
+    data = _data_bytes(data)
+    fds = _fds_once(fds)
     sent = await _attempt("w", fd, _send_msg, fd, data, fds, cred=cred, address=address)
     while sent < len(data):  # only on a stream: the rest, with nothing attached
         sent += await _attempt("w", fd, _send_msg, fd, data[sent:])

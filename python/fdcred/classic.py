@@ -12,7 +12,10 @@ runs by changing only its import line:
 
 These calls never raise for a system error: they report it the 2004 way,
 and the reason is in `last_errno` (per thread). A wrong argument type still
-raises TypeError. Each message carries one data byte, as the 2004 module's
+raises TypeError, and an exception raised by Python code the call ran goes
+through unchanged: KeyboardInterrupt, or whatever a signal handler raises
+while the call waits (an alarm's TimeoutError is not the call failing; the
+call then sent or took nothing, see fdcred). Each message carries one data byte, as the 2004 module's
 did. sendcred claims exactly the pid, uid and gid given; the kernel refuses
 an identity the sender may not claim, and then nothing is sent (non-zero).
 A received fd is the caller's, close-on-exec.
@@ -28,6 +31,12 @@ _state = threading.local()
 
 
 def _failed(e):
+    """Record `e`, the OSError being handled, as the call's failure; but
+    re-raise it when Python code the call ran raised it (a signal handler, a
+    fileno() method): its traceback then goes on past this module's frame,
+    while the call's own OSError starts and ends there."""
+    if e.__traceback__ is not None and e.__traceback__.tb_next is not None:
+        raise
     _state.errno = e.errno
 
 

@@ -11,16 +11,24 @@
 //! * a descriptor is handed to Python only once the whole result exists, so
 //!   a failure part-way (a truncated message, too many descriptors, a data
 //!   truncation, an allocation failure) closes every descriptor it received;
-//! * received descriptors are close-on-exec unless the caller opts out.
+//! * received descriptors are close-on-exec unless the caller opts out;
+//! * a blocking call interrupted by a signal runs Python's handlers (with
+//!   the GIL held) before it waits again, as CPython's socket calls do: the
+//!   core is asked to return `EINTR` (`interruptible`) instead of retrying,
+//!   and an `EINTR` means nothing was sent or taken, so a handler's
+//!   exception leaves the message queued and the descriptors unsent.
+
+#[macro_use]
+mod docs;
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 
 use fdcred::{CredSource, Credentials, Received, RecvOptions, SendOptions, UnixAddr, MAX_FDS};
-use pyo3::exceptions::{PyOSError, PyOverflowError, PyTypeError};
+use pyo3::exceptions::{PyMemoryError, PyOSError, PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{IntoPyDict, PyBool, PyBytes, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{IntoPyDict, PyBool, PyByteArray, PyBytes, PyInt, PyList, PyMemoryView, PyString, PyTuple};
 
 /// Up to this many bytes, a send that does not wait sends all or nothing,
 /// as a blocking one does (Linux puts them in one buffer even at the
@@ -229,8 +237,10 @@ impl FdNumbers {
 /// The descriptors of `fds` (a sequence or iterable of ints or objects with
 /// fileno()) into `out`, an empty `FdNumbers` of the caller's (returning one,
 /// over a kilobyte, cost a memmove per message). More than MAX_FDS is
-/// `EINVAL`.
-fn collect_fds(fds: &Bound<'_, PyAny>, out: &mut FdNumbers) -> PyResult<()> {
+/// `EINVAL`. Bytes and str iterate as numbers and characters, never as
+/// descriptors: swapped `data` and `fds` are a `TypeError` naming `func`'s
+/// argument.
+fn collect_fds(func: &str, fds: &Bound<'_, PyAny>, out: &mut FdNumbers) -> PyResult<()> {
     if let Ok(list) = fds.cast_exact::<PyList>() {
         for item in list.iter() {
             out.push(fd_of(&item)?)?;
@@ -240,6 +250,16 @@ fn collect_fds(fds: &Bound<'_, PyAny>, out: &mut FdNumbers) -> PyResult<()> {
             out.push(fd_of(&item)?)?;
         }
     } else {
+        if fds.is_instance_of::<PyBytes>()
+            || fds.is_instance_of::<PyByteArray>()
+            || fds.is_instance_of::<PyMemoryView>()
+            || fds.is_instance_of::<PyString>()
+        {
+            return Err(PyTypeError::new_err(format!(
+                "{func}() argument 'fds' must be an iterable of descriptors, not '{}'",
+                fds.get_type().name()?
+            )));
+        }
         for item in fds.try_iter()? {
             out.push(fd_of(&item?)?)?;
         }
@@ -247,14 +267,39 @@ fn collect_fds(fds: &Bound<'_, PyAny>, out: &mut FdNumbers) -> PyResult<()> {
     Ok(())
 }
 
-/// Run `f` over the bytes of `data`: bytes directly, anything else through
-/// `bytes(data)` (bytearray, memoryview, array, ...).
-fn with_bytes<T>(data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<T>) -> PyResult<T> {
+/// Run `f` over the bytes of `data`: bytes directly, any other object with
+/// the buffer protocol (bytearray, memoryview, array, mmap, ...) through a
+/// copy, taken while the GIL is held. Anything else is a `TypeError` naming
+/// `func`'s argument `arg`: `bytes(3)` would make three NUL bytes of an int
+/// and `bytes([3, 4])` data of a list of descriptors. (`memoryview()`
+/// accepts exactly the buffer objects; `PyObject_GetBuffer` is not in the
+/// 3.9 limited API.)
+fn with_bytes<T>(func: &str, arg: &str, data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<T>) -> PyResult<T> {
     if let Ok(bytes) = data.cast_exact::<PyBytes>() {
         return f(bytes.as_bytes());
     }
-    let copy = data.py().get_type::<PyBytes>().call1((data,))?;
+    let view = PyMemoryView::from(data).map_err(|e| {
+        if !e.is_instance_of::<PyTypeError>(data.py()) {
+            return e;
+        }
+        let type_name = data.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        PyTypeError::new_err(format!("{func}() argument '{arg}' must be a bytes-like object, not '{type_name}'"))
+    })?;
+    let copy = data.py().get_type::<PyBytes>().call1((view,))?;
     f(copy.cast::<PyBytes>()?.as_bytes())
+}
+
+/// `call` until it fails with anything but `EINTR`, running Python's signal
+/// handlers (with the GIL held) after each `EINTR`: a handler's exception
+/// ends the call with it. The core's interruptible calls send or take
+/// nothing when they return `EINTR`, so a retry repeats nothing.
+fn until_not_interrupted<T>(py: Python<'_>, mut call: impl FnMut() -> io::Result<T>) -> PyResult<T> {
+    loop {
+        match call() {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => py.check_signals()?,
+            result => return result.map_err(io_error),
+        }
+    }
 }
 
 /// One `sendmsg` through the core, with the GIL released.
@@ -273,7 +318,15 @@ fn send(
     let fds: &[BorrowedFd<'_>] = unsafe { core::slice::from_raw_parts(fds.as_ptr().cast(), fds.len()) };
     // The core may grow options; their defaults are this binding's too.
     #[allow(clippy::needless_update)]
-    let opts = SendOptions { fds, cred, dest, nonblocking, no_socket_check: sock.vouched, ..Default::default() };
+    let opts = SendOptions {
+        fds,
+        cred,
+        dest,
+        nonblocking,
+        no_socket_check: sock.vouched,
+        interruptible: true,
+        ..Default::default()
+    };
     let fd = borrow(sock.fd);
     if nonblocking || data.len() <= ALL_OR_NOTHING {
         // A send that cannot wait keeps the GIL (no other thread needs to
@@ -282,10 +335,14 @@ fn send(
         let first = SendOptions { nonblocking: true, ..opts };
         match fdcred::send_msg(fd, &[IoSlice::new(data)], &first) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock && !nonblocking => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => py.check_signals()?,
             result => return result.map_err(io_error),
         }
     }
-    py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)).map_err(io_error)
+    // One sendmsg per attempt: an interrupted one sent nothing, so the
+    // retry sends the descriptors once; a partial write on a stream
+    // returns its count (the descriptors went with its first byte).
+    until_not_interrupted(py, || py.detach(|| fdcred::send_msg(fd, &[IoSlice::new(data)], &opts)))
 }
 
 /// One `recvmsg` through the core, with the GIL released, into `buf`; `then`
@@ -301,12 +358,20 @@ fn recv<T>(
     then: impl FnOnce(&mut [u8], Option<&mut [u8]>, &mut Received) -> PyResult<T>,
 ) -> PyResult<T> {
     let sock = borrow(sock);
+    let opts = &RecvOptions { interruptible: true, ..*opts };
     // A message already queued is taken without releasing the GIL (a
     // receive that cannot block needs no other thread to run meanwhile);
     // only when none is, and the caller wants to wait, is the GIL released.
     let first = RecvOptions { nonblocking: true, ..*opts };
     let mut result = fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), &first);
     if !opts.nonblocking && matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+        result = py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), opts));
+    }
+    // An interrupted receive took nothing: the handlers run, and one that
+    // raises leaves the message queued. (Not `until_not_interrupted`: the
+    // `Received` stays in `result`, as above.)
+    while matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINTR)) {
+        py.check_signals()?;
         result = py.detach(|| fdcred::recv_msg(sock, &mut [IoSliceMut::new(buf)], addr.as_deref_mut(), opts));
     }
     match &mut result {
@@ -381,9 +446,30 @@ fn with_recv_buf<T>(bufsize: usize, then: impl FnOnce(&mut [u8]) -> PyResult<T>)
         // are viewed (zeroing all 512 cost more than a small message's copy).
         then(unsafe { core::slice::from_raw_parts_mut(used.as_mut_ptr().cast::<u8>(), bufsize) })
     } else {
-        let mut buf = vec![0u8; bufsize];
+        let mut buf = zeroed_heap_buf(bufsize)?;
         then(&mut buf)
     }
+}
+
+/// `bufsize` zeroed bytes on the heap, or `MemoryError`: `vec![0; n]`
+/// aborts the interpreter when the allocation fails, and a size may come
+/// from a peer. Zeroed by the allocator (`calloc`: fresh pages are not
+/// written), as `vec!` does.
+fn zeroed_heap_buf(bufsize: usize) -> PyResult<Box<[u8]>> {
+    let refused = || PyMemoryError::new_err(format!("cannot reserve a receive buffer of {bufsize} bytes"));
+    let layout = std::alloc::Layout::array::<u8>(bufsize).map_err(|_| refused())?;
+    if layout.size() == 0 {
+        return Ok(Box::default());
+    }
+    // SAFETY: the layout's size is not zero.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return Err(refused());
+    }
+    // SAFETY: `ptr` is a fresh allocation of the global allocator with the
+    // layout of `[u8; bufsize]`, all zero (valid u8s), owned by nothing
+    // else: the Box frees it with that layout.
+    Ok(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, bufsize)) })
 }
 
 /// The descriptors as a list of ints, handed over to Python only once the
@@ -433,12 +519,12 @@ fn cred_source(cred: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CredSource>> 
 /// as the C library does (`@name`, so a file named `@x` is written `./@x`).
 /// The core's `fdcred::UnixAddr` builds it (so a path may fill `sun_path`
 /// exactly, and an abstract name needs Linux).
-fn unix_address(address: &Bound<'_, PyAny>) -> PyResult<UnixAddr> {
+fn unix_address(func: &str, address: &Bound<'_, PyAny>) -> PyResult<UnixAddr> {
     let mut name: Vec<u8> = if let Ok(s) = address.cast::<PyString>() {
         let os = address.py().import("os")?;
         os.call_method1("fsencode", (s,))?.extract()?
     } else {
-        with_bytes(address, |b| Ok(b.to_vec()))?
+        with_bytes(func, "address", address, |b| Ok(b.to_vec()))?
     };
     // Python's socket module writes a Linux abstract address with a leading
     // NUL; the core's spelling (and $NOTIFY_SOCKET's) is a leading '@'.
@@ -466,9 +552,11 @@ fn address_object<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyAny
 }
 
 // ---------------------------------------------------------------------------
-// The module's functions. Their documentation is in python/fdcred/_fdcred.pyi.
+// The module's functions. Their docstrings are in docs.rs (and, word for
+// word, in python/fdcred/_fdcred.pyi).
 
 #[pyfunction]
+#[doc = doc_sendfd!()]
 fn sendfd(py: Python<'_>, sock: &Bound<'_, PyAny>, fd: &Bound<'_, PyAny>) -> PyResult<()> {
     let (sock, fd) = (sock_of(sock)?, fd_of(fd)?);
     send(py, sock, b"\0", &[fd], None, None, false)?;
@@ -476,6 +564,7 @@ fn sendfd(py: Python<'_>, sock: &Bound<'_, PyAny>, fd: &Bound<'_, PyAny>) -> PyR
 }
 
 #[pyfunction]
+#[doc = doc_recvfd!()]
 fn recvfd(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     let sock = recv_sock_of(sock)?;
     let mut byte = [0u8; 1];
@@ -490,6 +579,7 @@ fn recvfd(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
 }
 
 #[pyfunction]
+#[doc = doc_send_fds!()]
 fn send_fds(
     py: Python<'_>,
     sock: &Bound<'_, PyAny>,
@@ -498,11 +588,12 @@ fn send_fds(
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
     let mut numbers = FdNumbers::new();
-    collect_fds(fds, &mut numbers)?;
-    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), None, None, false))
+    collect_fds("send_fds", fds, &mut numbers)?;
+    with_bytes("send_fds", "data", data, |data| send(py, sock, data, numbers.as_slice(), None, None, false))
 }
 
 #[pyfunction]
+#[doc = doc_sendto_fds!()]
 fn sendto_fds(
     py: Python<'_>,
     sock: &Bound<'_, PyAny>,
@@ -512,12 +603,15 @@ fn sendto_fds(
 ) -> PyResult<usize> {
     let sock = sock_of(sock)?;
     let mut numbers = FdNumbers::new();
-    collect_fds(fds, &mut numbers)?;
-    let addr = unix_address(address)?;
-    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), None, Some(addr.as_bytes()), false))
+    collect_fds("sendto_fds", fds, &mut numbers)?;
+    let addr = unix_address("sendto_fds", address)?;
+    with_bytes("sendto_fds", "data", data, |data| {
+        send(py, sock, data, numbers.as_slice(), None, Some(addr.as_bytes()), false)
+    })
 }
 
 #[pyfunction]
+#[doc = doc_recv_fds!()]
 fn recv_fds<'py>(
     py: Python<'py>,
     sock: &Bound<'py, PyAny>,
@@ -539,7 +633,10 @@ fn recv_fds<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (sock, data = None, cred = None))]
+// `data` omitted is one NUL byte; the text signature says so (None is
+// only the marker for "omitted").
+#[pyo3(signature = (sock, data = None, cred = None), text_signature = "(sock, data=b'\\x00', cred=None)")]
+#[doc = doc_sendcred!()]
 fn sendcred(
     py: Python<'_>,
     sock: &Bound<'_, PyAny>,
@@ -553,11 +650,12 @@ fn sendcred(
     };
     match data {
         None => send(py, sock, b"\0", &[], Some(source), None, false),
-        Some(data) => with_bytes(data, |data| send(py, sock, data, &[], Some(source), None, false)),
+        Some(data) => with_bytes("sendcred", "data", data, |data| send(py, sock, data, &[], Some(source), None, false)),
     }
 }
 
 #[pyfunction]
+#[doc = doc_recvcred!()]
 fn recvcred<'py>(py: Python<'py>, sock: &Bound<'py, PyAny>, bufsize: isize) -> PyResult<Bound<'py, PyTuple>> {
     let sock = fd_of(sock)?;
     let bufsize = check_size(bufsize, "negative bufsize")?;
@@ -596,6 +694,7 @@ fn peer_check_domain(sock: RawFd) -> PyResult<()> {
 
 #[pyfunction]
 #[pyo3(signature = (sock, data, fds = None, *, cred = None, address = None, nonblocking = false))]
+#[doc = doc_send_msg!()]
 fn send_msg(
     py: Python<'_>,
     sock: &Bound<'_, PyAny>,
@@ -608,19 +707,20 @@ fn send_msg(
     let sock = sock_of(sock)?;
     let mut numbers = FdNumbers::new();
     if let Some(fds) = fds.filter(|fds| !fds.is_none()) {
-        collect_fds(fds, &mut numbers)?;
+        collect_fds("send_msg", fds, &mut numbers)?;
     }
     let source = cred_source(cred)?;
     let addr = match address {
-        Some(a) if !a.is_none() => Some(unix_address(a)?),
+        Some(a) if !a.is_none() => Some(unix_address("send_msg", a)?),
         _ => None,
     };
     let dest = addr.as_ref().map(UnixAddr::as_bytes);
-    with_bytes(data, |data| send(py, sock, data, numbers.as_slice(), source, dest, nonblocking))
+    with_bytes("send_msg", "data", data, |data| send(py, sock, data, numbers.as_slice(), source, dest, nonblocking))
 }
 
 #[pyfunction]
 #[pyo3(signature = (sock, bufsize, maxfds = 0, *, pidfd = false, nonblocking = false, cloexec = true))]
+#[doc = doc_recv_msg!()]
 fn recv_msg<'py>(
     py: Python<'py>,
     sock: &Bound<'py, PyAny>,
@@ -673,27 +773,32 @@ fn recv_msg<'py>(
 }
 
 #[pyfunction]
+#[doc = doc_allow_recv_cred!()]
 fn allow_recv_cred(sock: &Bound<'_, PyAny>) -> PyResult<()> {
     fdcred::allow_recv_cred(borrow(fd_of(sock)?)).map_err(io_error)
 }
 
 #[pyfunction]
+#[doc = doc_allow_recv_pidfd!()]
 fn allow_recv_pidfd(sock: &Bound<'_, PyAny>) -> PyResult<()> {
     fdcred::allow_recv_pidfd(borrow(fd_of(sock)?)).map_err(io_error)
 }
 
 #[pyfunction]
+#[doc = doc_refuse_fds!()]
 fn refuse_fds(sock: &Bound<'_, PyAny>) -> PyResult<()> {
     fdcred::refuse_fds(borrow(fd_of(sock)?)).map_err(io_error)
 }
 
 #[pyfunction]
+#[doc = doc_peer_cred!()]
 fn peer_cred<'py>(py: Python<'py>, sock: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let cred = fdcred::peer_cred(borrow(fd_of(sock)?)).map_err(io_error)?;
     cred_tuple(py, &cred)
 }
 
 #[pyfunction]
+#[doc = doc_peer_groups!()]
 fn peer_groups(sock: &Bound<'_, PyAny>) -> PyResult<Vec<libc::gid_t>> {
     let sock = borrow(fd_of(sock)?);
     loop {
@@ -711,12 +816,14 @@ fn peer_groups(sock: &Bound<'_, PyAny>) -> PyResult<Vec<libc::gid_t>> {
 }
 
 #[pyfunction]
+#[doc = doc_peer_pidfd!()]
 fn peer_pidfd(sock: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     let pidfd = fdcred::peer_pidfd(borrow(fd_of(sock)?)).map_err(io_error)?;
     Ok(pidfd.into_raw_fd())
 }
 
 #[pyfunction]
+#[doc = doc_peer_security!()]
 fn peer_security<'py>(py: Python<'py>, sock: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
     let sock = borrow(fd_of(sock)?);
     loop {
@@ -736,18 +843,22 @@ fn peer_security<'py>(py: Python<'py>, sock: &Bound<'py, PyAny>) -> PyResult<Bou
 }
 
 #[pyfunction]
+#[doc = doc_cred_handshake_receiver!()]
 fn cred_handshake_receiver(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<()> {
     let sock = borrow(fd_of(sock)?);
-    py.detach(|| fdcred::cred_handshake_receiver(sock)).map_err(io_error)
+    // Interrupted, the opt-in was made and the byte not sent: both again.
+    until_not_interrupted(py, || py.detach(|| fdcred::cred_handshake_receiver_interruptible(sock)))
 }
 
 #[pyfunction]
+#[doc = doc_cred_handshake_sender!()]
 fn cred_handshake_sender(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<()> {
     let sock = borrow(fd_of(sock)?);
-    py.detach(|| fdcred::cred_handshake_sender(sock)).map_err(io_error)
+    until_not_interrupted(py, || py.detach(|| fdcred::cred_handshake_sender_interruptible(sock)))
 }
 
 #[pyfunction]
+#[doc = doc_version!()]
 fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
@@ -899,9 +1010,10 @@ fn slow_call<'py>(
 
 /// `static $def`: the fastcall `PyMethodDef` of `$name`, whose fast path
 /// (`fastcall`) takes `$n` positional arguments to `$fast` and leaves every
-/// other call to the PyO3 function `SLOW.$name`.
+/// other call to the PyO3 function `SLOW.$name`. Its docstring is `$doc`
+/// after the text signature `$sig`, as CPython reads `ml_doc`.
 macro_rules! fastcall_def {
-    ($def:ident, $entry:ident, $name:ident, $doc:literal, $n:literal, $fast:expr) => {
+    ($def:ident, $entry:ident, $name:ident, $sig:literal, $doc:expr, $n:literal, $fast:expr) => {
         unsafe fn $entry(
             py: Python<'_>,
             _module: *mut ffi::PyObject,
@@ -919,24 +1031,28 @@ macro_rules! fastcall_def {
                 Ok(name) => name,
                 Err(_) => panic!("a function name has no NUL"),
             },
-            $doc,
+            match core::ffi::CStr::from_bytes_with_nul(concat!($sig, "\n--\n\n", $doc, "\0").as_bytes()) {
+                Ok(doc) => doc,
+                Err(_) => panic!("a docstring has no NUL"),
+            },
             get_trampoline_function!(fastcall_cfunction_with_keywords, $entry),
         );
     };
 }
 
-fastcall_def!(SENDFD_DEF, sendfd_fast, sendfd, c"sendfd(sock, fd)\n--\n\n", 2, |py, [sock, fd]| {
+fastcall_def!(SENDFD_DEF, sendfd_fast, sendfd, "sendfd(sock, fd)", doc_sendfd!(), 2, |py, [sock, fd]| {
     sendfd(py, &sock, &fd)?;
     Ok(Some(py.None().into_bound(py)))
 });
-fastcall_def!(RECVFD_DEF, recvfd_fast, recvfd, c"recvfd(sock)\n--\n\n", 1, |py, [sock]| {
+fastcall_def!(RECVFD_DEF, recvfd_fast, recvfd, "recvfd(sock)", doc_recvfd!(), 1, |py, [sock]| {
     Ok(Some(recvfd(py, &sock)?.into_pyobject(py)?.into_any()))
 });
 fastcall_def!(
     SEND_FDS_DEF,
     send_fds_fast,
     send_fds,
-    c"send_fds(sock, data, fds)\n--\n\n",
+    "send_fds(sock, data, fds)",
+    doc_send_fds!(),
     3,
     |py, [sock, data, fds]| { Ok(Some(send_fds(py, &sock, &data, &fds)?.into_pyobject(py)?.into_any())) }
 );
@@ -944,7 +1060,8 @@ fastcall_def!(
     RECV_FDS_DEF,
     recv_fds_fast,
     recv_fds,
-    c"recv_fds(sock, bufsize, maxfds)\n--\n\n",
+    "recv_fds(sock, bufsize, maxfds)",
+    doc_recv_fds!(),
     3,
     |py, [sock, bufsize, maxfds]| {
         // A size that is no int: PyO3's function raises its own error.

@@ -228,3 +228,48 @@ def test_a_socket_with_a_timeout_works_too():
             os.close(await task)
 
     run(main())
+
+
+def test_an_fds_iterator_is_read_once_and_a_retry_after_a_full_socket_sends_the_same_fds():
+    async def main():
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        with a, b:
+            a.setblocking(False)
+            filled = 0
+            try:
+                while True:
+                    a.send(b"f")
+                    filled += 1
+            except BlockingIOError:
+                pass
+            # The first attempt meets the full queue; the retry must still
+            # carry both descriptors, not an exhausted iterator's none.
+            sender = asyncio.ensure_future(aio.send_fds(a, b"s", iter([0, 1])))
+            await asyncio.sleep(0.05)
+            assert not sender.done(), "the send waits for room"
+            messages = []
+            while len(messages) <= filled:
+                m = await aio.recv_msg(b, 8, 4)
+                messages.append((m.data, len(m.fds)))
+                for fd in m.fds:
+                    os.close(fd)
+            assert await sender == 1
+            assert messages == [(b"f", 0)] * filled + [(b"s", 2)]
+
+    run(main())
+
+
+def test_data_that_is_not_bytes_like_is_a_type_error_naming_it():
+    async def main():
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        with a, b:
+            for data in (3, [0], None):
+                with pytest.raises(TypeError, match="'data'"):
+                    await aio.send_fds(a, data, [])
+            with pytest.raises(TypeError, match="'fds'"):
+                await aio.send_fds(a, b"x", b"\x03")
+            b.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                b.recv(1)  # nothing was sent
+
+    run(main())

@@ -373,6 +373,7 @@ pub unsafe extern "C" fn fdcred_sendmsg(sock: c_int, msg: *const fdcred_msg, fla
             dest,
             nonblocking: flags & FDCRED_NONBLOCK != 0,
             no_socket_check: flags & FDCRED_NO_SOCKET_CHECK != 0,
+            interruptible: false, // the C ABI retries EINTR
         };
         Ok(send_msg(sock, data, &opts)? as libc::ssize_t)
     })
@@ -458,6 +459,7 @@ pub unsafe extern "C" fn fdcred_recvmsg(sock: c_int, msg: *mut fdcred_msg, flags
             cloexec: flags & FDCRED_NO_CLOEXEC == 0,
             max_fds: capacity,
             keep_pidfd: flags & FDCRED_KEEP_PIDFD != 0,
+            interruptible: false, // the C ABI retries EINTR
         };
         let has_addr = addr.is_some();
         let mut received = Received::new();

@@ -88,15 +88,20 @@ fn no_sigpipe(sock: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
-/// `SO_NOSIGPIPE`, then `sendmsg`, retried on `EINTR`.
+/// `SO_NOSIGPIPE`, then `sendmsg`, retried on `EINTR` unless `interruptible`.
 ///
 /// # Safety
 /// `msg` must describe valid buffers (name, iovecs, control) for the call.
-pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
+pub(crate) unsafe fn sendmsg(
+    sock: BorrowedFd<'_>,
+    msg: &libc::msghdr,
+    nonblocking: bool,
+    interruptible: bool,
+) -> io::Result<usize> {
     no_sigpipe(sock)?;
     let flags = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
     // SAFETY: forwarded from the caller.
-    unsafe { common::sendmsg_retry(sock, msg, flags) }
+    unsafe { common::sendmsg_retry(sock, msg, flags, interruptible) }
 }
 
 /// `FD_CLOEXEC` with `fcntl`: not atomic (see the module docs).

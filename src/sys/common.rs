@@ -1,6 +1,6 @@
 //! Helpers shared by every backend, Linux's included (it uses the `EINTR`
 //! loop, the receive flags and the socket facts; the BSD, macOS and illumos
-//! backends use the rest): the one `EINTR` loop ([`retry_eintr`]),
+//! backends use the rest): the one `EINTR` loop ([`retry_eintr_unless`]),
 //! `getsockopt`/`setsockopt` wrappers, socket facts, the error rules for peer
 //! queries, credential building; then, in small modules named after the fact
 //! they share (`msg_flags`, `lacking`, `no_msg_cred`, `kernel_attaches`,
@@ -36,34 +36,43 @@ pub(super) fn err(code: i32) -> io::Error {
 }
 
 /// Run `call` (a syscall returning a count, or -1 with `errno`) until it
-/// does not fail with `EINTR`: the one retry loop of every backend. Inlined
-/// so that the send and receive paths stay one frame down to the syscall.
+/// does not fail with `EINTR`: the one retry loop of every backend. With
+/// `interruptible` an `EINTR` is returned instead, for a caller that runs
+/// its own signal handling between attempts (`SendOptions::interruptible`,
+/// `RecvOptions::interruptible`). Inlined so that the send and receive
+/// paths stay one frame down to the syscall.
 #[inline(always)]
-pub(super) fn retry_eintr(mut call: impl FnMut() -> libc::ssize_t) -> io::Result<usize> {
+pub(super) fn retry_eintr_unless(interruptible: bool, mut call: impl FnMut() -> libc::ssize_t) -> io::Result<usize> {
     loop {
         let n = call();
         if n >= 0 {
             return Ok(n as usize);
         }
         let e = last_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
+        if interruptible || e.raw_os_error() != Some(libc::EINTR) {
             return Err(e);
         }
     }
 }
 
-/// `sendmsg` with `flags`, retried on `EINTR`.
+/// `sendmsg` with `flags`, retried on `EINTR` unless `interruptible`.
 ///
 /// # Safety
 /// `msg` must describe valid buffers (name, iovecs, control) for the call.
 #[inline(always)]
-pub(super) unsafe fn sendmsg_retry(sock: BorrowedFd<'_>, msg: &libc::msghdr, flags: libc::c_int) -> io::Result<usize> {
+pub(super) unsafe fn sendmsg_retry(
+    sock: BorrowedFd<'_>,
+    msg: &libc::msghdr,
+    flags: libc::c_int,
+    interruptible: bool,
+) -> io::Result<usize> {
     // SAFETY: the caller vouches for every pointer in `msg`.
-    retry_eintr(|| unsafe { libc::sendmsg(sock.as_raw_fd(), msg, flags) })
+    retry_eintr_unless(interruptible, || unsafe { libc::sendmsg(sock.as_raw_fd(), msg, flags) })
 }
 
-/// `recvmsg` with `flags`, retried on `EINTR`. The kernel writes nothing
-/// back to `msg` on failure, so the retry reuses it as it was.
+/// `recvmsg` with `flags`, retried on `EINTR` unless `interruptible`. The
+/// kernel writes nothing back to `msg` on failure, so the retry reuses it as
+/// it was.
 ///
 /// # Safety
 /// `msg` must describe valid writable buffers for the call.
@@ -72,9 +81,10 @@ pub(super) unsafe fn recvmsg_retry(
     sock: BorrowedFd<'_>,
     msg: &mut libc::msghdr,
     flags: libc::c_int,
+    interruptible: bool,
 ) -> io::Result<usize> {
     // SAFETY: the caller vouches for every pointer in `msg`.
-    retry_eintr(|| unsafe { libc::recvmsg(sock.as_raw_fd(), &mut *msg, flags) })
+    retry_eintr_unless(interruptible, || unsafe { libc::recvmsg(sock.as_raw_fd(), &mut *msg, flags) })
 }
 
 /// `FD_CLOEXEC` with `fcntl`, for the OSes without `MSG_CMSG_CLOEXEC`. Not
@@ -346,19 +356,24 @@ pub(super) mod msg_flags {
     const CMSG_CLOEXEC: libc::c_int = 0;
     const _: () = assert!((CMSG_CLOEXEC != 0) == crate::sys::CLOEXEC_IS_ATOMIC);
 
-    /// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
+    /// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR` unless `interruptible`.
     ///
     /// # Safety
     /// `msg` must describe valid buffers (name, iovecs, control) for the call.
     #[cfg(not(apple))]
-    pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
+    pub(crate) unsafe fn sendmsg(
+        sock: BorrowedFd<'_>,
+        msg: &libc::msghdr,
+        nonblocking: bool,
+        interruptible: bool,
+    ) -> io::Result<usize> {
         let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
         // SAFETY: forwarded from the caller.
-        unsafe { super::sendmsg_retry(sock, msg, flags) }
+        unsafe { super::sendmsg_retry(sock, msg, flags, interruptible) }
     }
 
     /// `recvmsg` with `MSG_CMSG_CLOEXEC` (where the OS has it) unless
-    /// `cloexec` is false, retried on `EINTR`.
+    /// `cloexec` is false, retried on `EINTR` unless `interruptible`.
     ///
     /// # Safety
     /// `msg` must describe valid writable buffers for the call.
@@ -368,10 +383,11 @@ pub(super) mod msg_flags {
         msg: &mut libc::msghdr,
         nonblocking: bool,
         cloexec: bool,
+        interruptible: bool,
     ) -> io::Result<usize> {
         let flags = if cloexec { CMSG_CLOEXEC } else { 0 } | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
         // SAFETY: forwarded from the caller.
-        unsafe { super::recvmsg_retry(sock, msg, flags) }
+        unsafe { super::recvmsg_retry(sock, msg, flags, interruptible) }
     }
 
     /// Nothing to do: `MSG_CMSG_CLOEXEC` already did it atomically.
@@ -677,13 +693,13 @@ mod tests {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         // SAFETY: `msg` points at `iov`, which points at `byte`; all live.
-        assert_eq!(unsafe { sendmsg_retry(a.as_fd(), &msg, 0) }.unwrap(), 1);
+        assert_eq!(unsafe { sendmsg_retry(a.as_fd(), &msg, 0, false) }.unwrap(), 1);
         byte[0] = 0;
         // SAFETY: as above, writable.
-        assert_eq!(unsafe { recvmsg_retry(b.as_fd(), &mut msg, libc::MSG_DONTWAIT) }.unwrap(), 1);
+        assert_eq!(unsafe { recvmsg_retry(b.as_fd(), &mut msg, libc::MSG_DONTWAIT, false) }.unwrap(), 1);
         assert_eq!(byte[0], 7);
         // SAFETY: as above.
-        let again = unsafe { recvmsg_retry(b.as_fd(), &mut msg, libc::MSG_DONTWAIT) }.unwrap_err();
+        let again = unsafe { recvmsg_retry(b.as_fd(), &mut msg, libc::MSG_DONTWAIT, false) }.unwrap_err();
         assert_eq!(again.raw_os_error(), Some(libc::EAGAIN));
     }
 
@@ -812,13 +828,13 @@ mod tests {
             msg.msg_iov = &mut iov;
             msg.msg_iovlen = 1;
             // SAFETY: `msg` points at `iov`, which points at `byte`; all live.
-            assert_eq!(unsafe { msg_flags::sendmsg(a.as_fd(), &msg, true) }.unwrap(), 1);
+            assert_eq!(unsafe { msg_flags::sendmsg(a.as_fd(), &msg, true, false) }.unwrap(), 1);
             byte[0] = 0;
             // SAFETY: as above, writable.
-            assert_eq!(unsafe { msg_flags::recvmsg(b.as_fd(), &mut msg, true, true) }.unwrap(), 1);
+            assert_eq!(unsafe { msg_flags::recvmsg(b.as_fd(), &mut msg, true, true, false) }.unwrap(), 1);
             assert_eq!(byte[0], 9);
             // SAFETY: as above.
-            let again = unsafe { msg_flags::recvmsg(b.as_fd(), &mut msg, true, true) }.unwrap_err();
+            let again = unsafe { msg_flags::recvmsg(b.as_fd(), &mut msg, true, true, false) }.unwrap_err();
             assert_eq!(again.raw_os_error(), Some(libc::EAGAIN), "nonblocking receive on an empty socket");
         }
     }

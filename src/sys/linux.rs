@@ -6,7 +6,9 @@ use core::mem::size_of;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use super::common::{getsockopt, last_error, refuse_listening, require_unix_socket, retry_eintr, setsockopt_int};
+use super::common::{
+    getsockopt, last_error, refuse_listening, require_unix_socket, retry_eintr_unless, setsockopt_int,
+};
 use super::{Attachment, CmsgKind, ListenerCheck};
 use crate::types::{fdcred_cred, CredSource, Credentials, FDCRED_CRED_GID, FDCRED_CRED_PID, FDCRED_CRED_UID};
 
@@ -60,15 +62,20 @@ pub(crate) fn set_errno(code: i32) {
     unsafe { *libc::__errno_location() = code };
 }
 
-/// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR`.
+/// `sendmsg` with `MSG_NOSIGNAL`, retried on `EINTR` unless `interruptible`.
 ///
 /// # Safety
 /// `msg` must describe valid buffers (name, iovecs, control) for the call.
 #[inline(always)]
-pub(crate) unsafe fn sendmsg(sock: BorrowedFd<'_>, msg: &libc::msghdr, nonblocking: bool) -> io::Result<usize> {
+pub(crate) unsafe fn sendmsg(
+    sock: BorrowedFd<'_>,
+    msg: &libc::msghdr,
+    nonblocking: bool,
+    interruptible: bool,
+) -> io::Result<usize> {
     let flags = libc::MSG_NOSIGNAL | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
     // SAFETY: the caller vouches for every pointer in `msg`.
-    retry_eintr(|| unsafe { raw_sendmsg(sock.as_raw_fd(), msg, flags) })
+    retry_eintr_unless(interruptible, || unsafe { raw_sendmsg(sock.as_raw_fd(), msg, flags) })
 }
 
 #[cfg(not(target_env = "musl"))]

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `MAX_FDS`, `CLOEXEC_IS_ATOMIC`, `MSG_CRED`, `RECV_CONTROL_LEN`, `SEND_CONTROL_LEN` | limits and facts |
 //! | `set_errno` | write the thread's `errno` |
-//! | `sendmsg`, `recvmsg` | the syscalls with `EINTR` retried (`common::retry_eintr`, the one loop), `SIGPIPE` suppressed, close-on-exec requested |
+//! | `sendmsg`, `recvmsg` | the syscalls with `EINTR` retried (`common::retry_eintr_unless`, the one loop) unless the caller asked for it back (`interruptible`), `SIGPIPE` suppressed, close-on-exec requested |
 //! | `set_cloexec_after_recv` | the non-atomic fallback where `MSG_CMSG_CLOEXEC` is missing |
 //! | `close_unwanted` | close a received descriptor the caller did not take, never waiting on the sender's `SO_LINGER` |
 //! | `classify_cmsg`, `decode_cred`, `cred_attachment` | this OS's control-message kinds and credential layouts (`decode_cred` gets the cmsg type: FreeBSD has two layouts); what a send with credentials attaches (`None`: the kernel attaches them itself) |

@@ -41,7 +41,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use super::super::common::retry_eintr;
+use super::super::common::retry_eintr_unless;
 
 /// Which map an id belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +99,7 @@ fn maps_every_id(kind: IdKind) -> bool {
     loop {
         // SAFETY: `buf` is writable for its whole length; `fd` is open.
         let read = || unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        match retry_eintr(read) {
+        match retry_eintr_unless(false, read) {
             Ok(n @ 1..) => sum.feed(&buf[..n]),
             _ => break,
         }
