@@ -54,7 +54,18 @@ fn belongs_in_the_package(file: &str) -> bool {
         || file == "build.rs"
         || file == "README.md"
         || (file.starts_with("src/") && file.ends_with(".rs"))
+        || DECLARED_TARGETS.contains(&file)
 }
+
+/// The targets Cargo.toml declares by name, and what the bench includes:
+/// without them the manifest does not parse outside this tree (the Python
+/// sdist carries it as written; Cargo.toml says why).
+const DECLARED_TARGETS: [&str; 4] = [
+    "examples/tokio_handoff.rs",
+    "examples/tokio_seqpacket_server.rs",
+    "benches/tokio.rs",
+    "tests/net_support/alloc.rs",
+];
 
 const DEPENDENT_MAIN: &str = r#"use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;

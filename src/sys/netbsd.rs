@@ -88,9 +88,10 @@ pub(crate) unsafe fn recvmsg(
     msg: &mut libc::msghdr,
     nonblocking: bool,
     cloexec: bool,
+    interruptible: bool,
 ) -> io::Result<usize> {
     // SAFETY: forwarded from the caller.
-    match unsafe { common::msg_flags::recvmsg(sock, msg, nonblocking, cloexec) } {
+    match unsafe { common::msg_flags::recvmsg(sock, msg, nonblocking, cloexec, interruptible) } {
         Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) && (msg.msg_iovlen as usize) <= IOV_MAX => {
             Err(io::Error::from_raw_os_error(libc::EBADMSG))
         }
