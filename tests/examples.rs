@@ -283,11 +283,11 @@ fn all_greeted(conns: Vec<std::net::TcpStream>, what: &str) {
 }
 
 #[test]
-fn pending_connections_travel_in_one_datagram_and_the_handler_greets_every_fd() {
+fn with_max_batch_pending_connections_travel_in_one_datagram_and_the_handler_greets_every_fd() {
     let sb = sandbox("ex-batch");
     let sock = sb.run.join("hello.sock");
     let mut handler = start_handler_with(&sb, &["--log"], &sock, GREETING);
-    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let mut pl = start_portlisten_with(&sb, &["--max-batch", "253"], 0, &sock);
     let port = pl.listening_port();
     greeted(port, "a lone connection");
     handler.expect_line("(1 of 1 in one datagram)", 10);
@@ -303,11 +303,11 @@ fn pending_connections_travel_in_one_datagram_and_the_handler_greets_every_fd() 
 }
 
 #[test]
-fn max_batch_1_keeps_a_classic_one_fd_handler_working_under_a_burst() {
+fn default_portlisten_keeps_a_classic_one_fd_handler_working_under_a_burst() {
     let sb = sandbox("ex-batch-classic");
     let sock = sb.run.join("hello.sock");
     let mut handler = classic_handler(&sock);
-    let mut pl = start_portlisten_with(&sb, &["--max-batch", "1"], 0, &sock);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
     let port = pl.listening_port();
     let conns = connect_while_frozen(&pl, port, 30);
     pl.signal(libc::SIGCONT);
@@ -326,7 +326,7 @@ fn handler_restarted_mid_batch_loses_no_connection() {
     let sb = sandbox("ex-restart-batch");
     let sock = sb.run.join("hello.sock");
     let mut first = start_handler(&sb, &sock, GREETING);
-    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let mut pl = start_portlisten_with(&sb, &["--max-batch", "253"], 0, &sock);
     let port = pl.listening_port();
 
     // A batch of 30 queued to the frozen first handler.
@@ -432,7 +432,7 @@ fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
     let sock = sb.run.join("activate.sock");
     let mut handler = start_exec_handler(&sb, &[], &sock);
     let pid = handler.pid();
-    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &my_uid().to_string()], 0, &sock);
     let port = pl.listening_port();
     assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
     let line = handler.expect_line("activated_greeter: pid", 20);
@@ -468,7 +468,7 @@ fn exec_mode_stopped_before_its_sockets_arrive_exits_cleanly_without_exec() {
     let sb = sandbox("ex-exec-stop");
     let sock = sb.run.join("activate.sock");
     let mut handler = start_exec_handler(&sb, &["--fds", "2"], &sock);
-    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &my_uid().to_string()], 0, &sock);
     pl.listening_port();
     assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
     handler.expect_line("listening socket 1 of 2", 10);
@@ -549,9 +549,14 @@ fn credserver_serves_the_allowed_uid_and_refuses_another() {
     }
 }
 
+/// The classic handler at `sock`, as uid/gid 65534 when root (the user
+/// portlisten runs as once bound, so it may write the socket).
 fn classic_handler(sock: &Path) -> Proc {
     let mut cmd = Command::new(classic("classic_hellofdpass"));
     cmd.arg(sock).arg(GREETING);
+    if is_root() {
+        as_user(&mut cmd, NOBODY, NOBODY);
+    }
     let mut p = Proc::spawn("classic_hellofdpass", &mut cmd);
     p.expect_line("ready", 10);
     p
@@ -674,7 +679,8 @@ fn examples_close_every_descriptor_under_valgrind() {
     let mut handler = Proc::spawn("hellofdpass under valgrind", &mut cmd);
     handler.expect_line("waiting for descriptors", 60);
     let mut cmd = under_valgrind(&sb, "portlisten", &logs[1]);
-    cmd.arg("0").arg(&sock);
+    // The handler runs as this test's user: so does portlisten once bound.
+    cmd.args(["--user", &my_uid().to_string()]).arg("0").arg(&sock);
     let mut pl = Proc::spawn("portlisten under valgrind", &mut cmd);
     let port = pl.listening_port_within(60);
     for i in 0..10 {
