@@ -692,7 +692,7 @@ fn examples_close_every_descriptor_under_valgrind() {
     let mut server = Proc::spawn("credserver under valgrind", &mut cmd);
     server.expect_line("serving only", 60);
     let mut cmd = under_valgrind(&sb, "credclient", &logs[3]);
-    cmd.arg(&path);
+    cmd.arg("--server-user").arg(my_uid().to_string()).arg(&path);
     let mut client = Proc::spawn("credclient under valgrind", &mut cmd);
     let status = client.wait(60);
     assert!(status.success(), "credclient under valgrind: {status}\n{}", client.output());
