@@ -341,9 +341,12 @@ static void on_stop(int sig) {
 
 /* May `uid` ((uid_t)-1: the kernel did not say) hand us descriptors? */
 static int sender_allowed(uid_t uid) {
+    static uid_t me = (uid_t)-1; /* ours never changes before the exec */
     if (uid == (uid_t)-1)
         return 0;
-    if (uid == 0 || uid == getuid())
+    if (me == (uid_t)-1)
+        me = getuid();
+    if (uid == 0 || uid == me)
         return 1;
     for (size_t i = 0; i < nallowed; i++)
         if (allowed[i] == uid)
