@@ -956,7 +956,8 @@ fn hellofdpass_closes_a_strangers_fds_reports_once_and_serves_on() {
     // Named with --allow, the same uid is served.
     let mut handler = start_handler_with(&sb, &["--mode", "0666", "--allow", &STRANGER.to_string()], &sock, GREETING);
     let out = stranger("conn", &sock, STRANGER);
-    assert!(out.contains(&format!("stranger: got b'{GREETING}'")), "an --allow uid must be served:\n{out}");
+    // (Both copies are greeted: the greeting once or twice, as they land.)
+    assert!(out.contains(&format!("stranger: got b'{GREETING}")), "an --allow uid must be served:\n{out}");
     handler.signal(libc::SIGTERM);
     assert!(handler.wait(20).success(), "{}", handler.output());
 }
