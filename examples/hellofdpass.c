@@ -40,7 +40,8 @@
  * 2 closed, stdin from /dev/null (--keep-stdin: inherited), in a new
  * session with no controlling terminal (so it cannot type into the
  * operator's terminal with TIOCSTI, nor be signalled through it), working
- * directory /, and a clean environment: PATH (systemd's default), HOME,
+ * directory /, umask 022, every signal at its default and none blocked,
+ * and a clean environment: PATH (systemd's default), HOME,
  * USER, LOGNAME and SHELL from the user's passwd entry, LISTEN_FDS=N,
  * LISTEN_PID=its pid, LISTEN_FDNAMES the given names (default "listener"
  * each), and what --setenv adds; nothing else of the caller's. With
@@ -597,11 +598,25 @@ static void exec_activated(void) {
             perror("putenv");
             return;
         }
+    /* What exec would pass on from the operator's shell: signals ignored
+     * (nohup's SIGHUP, a SIGPIPE) or blocked, and a umask (000 makes every
+     * file the daemon creates writable by all). Reset as systemd does. */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL); /* EINVAL for the numbers that are no signal */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    umask(022);
+    /* After the reset: a stop signal from now on ends us (its default),
+     * one before it was marked. */
     if (stop_signal) {
         fprintf(stderr, "%s: got signal %d before the exec; not running %s\n", prog, (int)stop_signal, ex.argv[0]);
         return;
     }
-    fflush(NULL); /* exec resets our signal handlers to the defaults */
+    fflush(NULL);
     execvp(ex.argv[0], ex.argv);
     fprintf(stderr, "%s: exec %s: %s\n", prog, ex.argv[0], strerror(errno));
 }

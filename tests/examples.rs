@@ -998,7 +998,8 @@ fn passwd_of(uid: u32) -> (String, String, String) {
 /// hellofdpass --exec started the way an operator starts it: from a shell
 /// in a terminal, which makes it a process-group (here session) leader with
 /// that terminal as its controlling tty and stdin, in some directory, with
-/// root's environment.
+/// root's environment, under `nohup` (SIGHUP ignored), with a signal
+/// blocked and umask 000.
 #[test]
 fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd_root() {
     if skip_unless_root("the terminal test (the daemon as uid 65534)") {
@@ -1031,6 +1032,12 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
             if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            libc::umask(0);
             Ok(())
         });
     }
@@ -1108,6 +1115,13 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
     .collect();
     assert_eq!(env, want, "the daemon's environment");
     assert_eq!(proc_status(daemon, "Uid"), vec!["65534"; 4]);
+    // Nothing of the shell's signal state or umask either.
+    assert_eq!(proc_status(daemon, "Umask"), vec!["0022"], "the daemon's umask");
+    // (Checked for SIGHUP: glibc keeps signals 32 and 33 to itself, so
+    // hellofdpass cannot reset them, and this test may inherit them ignored.)
+    let ignored = u64::from_str_radix(&proc_status(daemon, "SigIgn").concat(), 16).unwrap();
+    assert_eq!(ignored & (1 << (libc::SIGHUP - 1)), 0, "the daemon ignores SIGHUP (SigIgn {ignored:#x})");
+    assert_eq!(proc_status(daemon, "SigBlk"), vec!["0000000000000000"], "signals the daemon blocks");
     assert_eq!(activated_answer(port), format!("activated listener uid 65534 gid 65534 pid {daemon}\n"));
 
     // SIGTERM to the hellofdpass the operator started reaches the daemon.
