@@ -256,6 +256,7 @@ int main(int argc, char **argv) {
     size_t max_batch = 1; /* the classic protocol, unless asked */
     const char *addr = "127.0.0.1";
     const char *user = "nobody";
+    int user_given = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         if (strcmp(argv[i], "--help") == 0) {
@@ -266,9 +267,10 @@ int main(int argc, char **argv) {
             return 0;
         } else if (strcmp(argv[i], "--listener") == 0)
             listener_mode = 1;
-        else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
             user = argv[++i];
-        else if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc)
+            user_given = 1;
+        } else if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc)
             addr = argv[++i];
         else if (strcmp(argv[i], "--max-batch") == 0 && i + 1 < argc) {
             char *end;
@@ -304,12 +306,16 @@ int main(int argc, char **argv) {
 
     struct sockaddr_in sin;
     memset(&sin, 0, sizeof sin);
-    /* As root: whom to become once bound, resolved before anything is. */
-    struct tool_user become;
-    int drop = geteuid() == 0;
-    if (drop && tool_resolve_user(prog, user, &become) != 0)
+    /* As root: whom to become once bound, resolved before anything is.
+     * Not root, there is nothing to drop: an explicit --user must be us. */
+    struct tool_user become = {0};
+    if ((geteuid() == 0 || user_given) && tool_resolve_user(prog, user, &become) != 0)
         return 2;
-    drop = drop && become.uid != 0;
+    int drop = geteuid() == 0 && become.uid != 0;
+    if (geteuid() != 0 && user_given && become.uid != geteuid()) {
+        fprintf(stderr, "%s: --user %s needs root (we are uid %u)\n", prog, user, (unsigned)geteuid());
+        return 2;
+    }
     sin.sin_family = AF_INET;
     sin.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
