@@ -18,8 +18,10 @@
  * is logged on stderr. So does a client whose uid the kernel cannot vouch
  * for ("uid ?"): run in a user namespace (a rootless container), the server
  * sees host users that namespace does not map as unknown, never as the
- * overflow uid 65534, so serving 65534 does not serve host root. Clients are served one at a time, each for at most
- * 10 seconds of silence. SIGINT/SIGTERM stop it (exit 0).
+ * overflow uid 65534, so serving 65534 does not serve host root. Clients are
+ * served one at a time, each for at most 10 seconds of silence; a refused
+ * one is read from (so that it gets the refusal, not a reset) for 2 seconds
+ * in all. SIGINT/SIGTERM stop it (exit 0).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
