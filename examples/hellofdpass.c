@@ -58,10 +58,10 @@
  * The daemon keeps hellofdpass's pid (LISTEN_PID) unless hellofdpass leads
  * its process group (started by an interactive shell), where a new session
  * cannot be made in place: then the daemon is a child, LISTEN_PID is its
- * pid, and hellofdpass (as USER, holding nothing, not dumpable) waits for
- * it, passes on SIGINT and SIGTERM (not the terminal's SIGHUP: the daemon
- * is detached from it), and exits with its status (128 + the signal that
- * killed it).
+ * pid, and hellofdpass (holding nothing; with --user as USER, not dumpable)
+ * waits for it, passes on SIGINT and SIGTERM (not the terminal's SIGHUP: the
+ * daemon is detached from it), and exits with its status (128 + the signal
+ * that killed it).
  *
  * SIGINT/SIGTERM stop it without losing a connection: it stops taking new
  * datagrams (senders see EPIPE and retry), greets every connection already
