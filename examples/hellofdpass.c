@@ -453,19 +453,6 @@ static int valid_names(const char *names, size_t want) {
     return count == want;
 }
 
-/* Close every descriptor from `lowest` up. */
-static void close_from(int lowest) {
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0U) == 0)
-        return;
-#endif
-    long max = sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 1 << 20)
-        max = 1 << 20;
-    for (long fd = lowest; fd < max; fd++)
-        close((int)fd);
-}
-
 /* Remove `path` only if it is still the socket we bound (not a successor's). */
 static void remove_if_ours(const char *path, const struct stat *mine) {
     struct stat now;
@@ -490,7 +477,7 @@ static void relay_signal(int sig) {
 }
 
 static void wait_for_daemon(pid_t child, int lowest) {
-    close_from(lowest);
+    tool_close_from(lowest);
     for (int fd = 3; fd < lowest; fd++)
         close(fd);
     daemon_pid = child;
@@ -535,7 +522,7 @@ static void exec_activated(void) {
         close(ex.fds[i]);
     }
     /* Nothing else of ours, or inherited, leaks into the daemon. */
-    close_from(first + (int)n);
+    tool_close_from(first + (int)n);
     /* Nor the operator's terminal as its input. */
     if (!ex.keep_stdin) {
         int null = open("/dev/null", O_RDONLY);
@@ -803,6 +790,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     memcpy(sun.sun_path, path, strlen(path) + 1);
+
+    /* Nothing the caller had open (a root shell's files) stays with us. */
+    tool_close_from(3);
 
     struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: poll returns EINTR */
     sigfillset(&sa.sa_mask);

@@ -323,6 +323,10 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+    /* Nothing the caller had open (a root shell's files) stays with us once
+     * we run as USER. */
+    tool_close_from(3);
+
     struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: see on_stop */
     sigfillset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {

@@ -1,6 +1,7 @@
 /*
- * What portlisten and hellofdpass share as tools: --version, and the
- * switch to an unprivileged user (uid, gid and groups, for good).
+ * What portlisten and hellofdpass share as tools: --version, closing what
+ * the caller left open, and the switch to an unprivileged user (uid, gid
+ * and groups, for good).
  * Included by each program (static functions: no library of its own).
  */
 #ifndef FDCRED_EXAMPLES_TOOL_H
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -99,6 +101,19 @@ static int tool_become(const char *prog, const struct tool_user *u) {
         return -1;
     }
     return 0;
+}
+
+/* Close every descriptor from `lowest` up. */
+static void tool_close_from(int lowest) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0U) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 1 << 20)
+        max = 1 << 20;
+    for (long fd = lowest; fd < max; fd++)
+        close((int)fd);
 }
 
 #endif

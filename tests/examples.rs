@@ -759,7 +759,21 @@ fn root_portlisten_runs_as_nobody_once_bound_and_its_listener_cannot_be_taken() 
     let sock = sb.run.join("hello.sock");
     let port = free_low_port();
     let _handler = start_handler(&sb, &sock, GREETING);
-    let mut pl = start_portlisten(&sb, port, &sock, false);
+    // Started with a descriptor of root's left open (as fd 9): it must not
+    // keep it once it runs as nobody.
+    let mut cmd = sb.command("portlisten");
+    cmd.arg(port.to_string()).arg(&sock);
+    // SAFETY: dup2 is async-signal-safe; the new fd 9 is not close-on-exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            if libc::dup2(2, 9) != 9 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut pl = Proc::spawn("portlisten", &mut cmd);
     pl.expect_line("running as uid 65534 gid 65534 (nobody) from now on", 10);
     assert_eq!(pl.listening_port(), port, "the low port, bound as root before the drop");
     let pid = pl.pid();
@@ -768,6 +782,7 @@ fn root_portlisten_runs_as_nobody_once_bound_and_its_listener_cannot_be_taken() 
     for caps in ["CapEff", "CapPrm", "CapInh", "CapAmb"] {
         assert_eq!(proc_status(pid, caps), vec!["0000000000000000"], "portlisten's {caps}");
     }
+    assert_eq!(open_fds(pid), vec![0, 1, 2, 3, 4], "portlisten's descriptors: stdio, the listener, the handler's");
     // It still reaches the handler's 0600 socket (the handler is 65534 too).
     for i in 0..20 {
         greeted(port, &format!("connection {i} after the drop"));
