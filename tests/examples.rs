@@ -438,7 +438,7 @@ fn exec_mode_runs_a_socket_activated_daemon_as_uid_65534_on_two_low_ports() {
 fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
     let sb = sandbox("ex-exec-plain");
     let sock = sb.run.join("activate.sock");
-    let mut handler = start_exec_handler(&sb, &[], &sock);
+    let mut handler = start_exec_handler(&sb, &["--setenv", "FDCRED_FOR_THE_DAEMON=yes"], &sock);
     let pid = handler.pid();
     let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &my_uid().to_string()], 0, &sock);
     let port = pl.listening_port();
@@ -449,6 +449,8 @@ fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
     let gid = unsafe { libc::getgid() };
     assert_eq!(line, format!("activated_greeter: pid {pid} uid {uid} gid {gid}, 1 fds: listener={port}"));
     assert_eq!(open_fds(pid), vec![0, 1, 2, 3], "descriptors open in the daemon");
+    let environ = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/environ")).unwrap()).into_owned();
+    assert!(environ.split('\0').any(|kv| kv == "FDCRED_FOR_THE_DAEMON=yes"), "--setenv missing: {environ:?}");
     assert!(activated_answer(port).starts_with("activated listener uid "));
 }
 
