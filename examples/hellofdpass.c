@@ -485,6 +485,8 @@ static void wait_for_daemon(pid_t child, int lowest) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (stop_signal) /* came between the fork and the handlers: pass it on */
+        kill(child, (int)stop_signal);
     printf("%s: the daemon runs as pid %d in its own session; waiting for it\n", prog, (int)child);
     fflush(stdout);
     int status;
