@@ -108,34 +108,25 @@ fn proc_status(pid: i32, field: &str) -> Vec<String> {
 /// Try, as uid/gid 65534 in a forked child, to bind 127.0.0.1:`port`;
 /// returns the errno (0 when it worked).
 fn bind_errno_as_nobody(port: u16) -> i32 {
-    // SAFETY: fork in a multi-threaded process: the child calls only
-    // async-signal-safe system calls (setgroups, setgid, setuid, socket,
-    // bind, _exit) and touches no lock or allocation.
-    unsafe {
-        let pid = libc::fork();
-        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-        if pid == 0 {
-            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(NOBODY) != 0 || libc::setuid(NOBODY) != 0 {
-                libc::_exit(200);
-            }
+    in_child_as(NOBODY, NOBODY, || {
+        // SAFETY: plain system calls on a zeroed sockaddr_in.
+        unsafe {
             let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
             if s < 0 {
-                libc::_exit(201);
+                return 199;
             }
             let mut sin: libc::sockaddr_in = std::mem::zeroed();
             sin.sin_family = libc::AF_INET as libc::sa_family_t;
             sin.sin_port = port.to_be();
             sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
             let r = libc::bind(s, &sin as *const _ as *const libc::sockaddr, std::mem::size_of_val(&sin) as u32);
-            libc::_exit(if r == 0 { 0 } else { std::io::Error::last_os_error().raw_os_error().unwrap_or(202) });
+            if r == 0 {
+                0
+            } else {
+                errno()
+            }
         }
-        let mut status = 0;
-        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-        assert!(libc::WIFEXITED(status), "bind probe died: status {status:#x}");
-        let code = libc::WEXITSTATUS(status);
-        assert!(code < 200, "bind probe could not switch to uid {NOBODY} or make a socket (exit {code})");
-        code
-    }
+    })
 }
 
 #[test]
