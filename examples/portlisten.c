@@ -40,7 +40,9 @@
  * shutting down) it retries every 100 ms for up to a minute, so restarting
  * the handler loses no connection: a datagram arrives whole or not at all,
  * so a connection the old handler did not take goes to the next one. After
- * a minute it drops it (closing it, so its client sees end of file). PORT 0
+ * a minute without a handler it closes the connection it holds (its client
+ * sees end of file), and every connection after it at once, until a handler
+ * takes one again: one minute per outage, not per connection. PORT 0
  * lets the kernel choose; the chosen port is printed on stdout:
  *
  *   portlisten: listening on 127.0.0.1:PORT, passing connections to SOCKPATH
@@ -138,16 +140,26 @@ static int stop_requested(int ms) {
  */
 static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, int *fds, size_t n, char tag) {
     static int connected;
+    /* When the handler stopped taking datagrams (0: it takes them): one
+     * minute per outage, not per connection, or with one connection per
+     * datagram a long outage would hold each client queued behind the
+     * others for a minute more. */
+    static long long outage_since;
+    static int told_giving_up;
     struct iovec iov = {.iov_base = &tag, .iov_len = 1};
     /* FDCRED_NO_SOCKET_CHECK: `dgram` is the AF_UNIX socket main() made,
      * so the library's per-call family check would only cost a syscall. */
     struct fdcred_msg msg = {.iov = &iov, .iovlen = 1, .fds = fds, .nfds = n};
-    long long deadline = 0;
     for (int attempt = 0;; attempt++) {
         if (!connected && connect(dgram, (const struct sockaddr *)to, sizeof *to) == 0)
             connected = 1;
-        if (connected && fdcred_sendmsg(dgram, &msg, FDCRED_NO_SOCKET_CHECK) == 1)
+        if (connected && fdcred_sendmsg(dgram, &msg, FDCRED_NO_SOCKET_CHECK) == 1) {
+            if (outage_since && told_giving_up)
+                fprintf(stderr, "%s: a handler at %s takes connections again\n", prog, path);
+            outage_since = 0;
+            told_giving_up = 0;
             return 0;
+        }
         int e = errno;
         int wait_ms = RETRY_INTERVAL_MS;
         switch (e) {
@@ -170,16 +182,20 @@ static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, i
                                 : "");
             return -1;
         }
-        if (attempt == 0) {
-            deadline = now_ms() + RETRY_LIMIT_MS;
+        if (attempt == 0 && outage_since == 0) {
+            outage_since = now_ms();
             if (e != EAGAIN)
                 fprintf(stderr,
                         "%s: no handler at %s (%s), retrying %zu connection(s) every %d ms for up to a minute\n", prog,
                         path, strerror(e), n, RETRY_INTERVAL_MS);
         }
-        if (now_ms() >= deadline) {
-            fprintf(stderr, "%s: still no handler at %s after a minute (%s): giving up on %zu connection(s)\n", prog,
-                    path, strerror(e), n);
+        if (now_ms() >= outage_since + RETRY_LIMIT_MS) {
+            if (!told_giving_up)
+                fprintf(stderr,
+                        "%s: still no handler at %s after a minute (%s): closing connections unserved until one "
+                        "is back\n",
+                        prog, path, strerror(e));
+            told_giving_up = 1;
             return -1;
         }
         if (stop_requested(wait_ms))
