@@ -990,6 +990,23 @@ fn exec_mode_ignores_a_strangers_listener_and_activates_on_the_real_one() {
     assert_eq!(activated_answer(port), format!("activated listener uid 65534 gid 65534 pid {}\n", handler.pid()));
 }
 
+/// Kills the processes it names if dropped while a failed assertion
+/// unwinds: a hellofdpass or daemon that is not our child (or never
+/// reached the end of the test) must not outlive a failing test.
+struct KillIfPanicking(Vec<i32>);
+
+impl Drop for KillIfPanicking {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for &pid in &self.0 {
+                // SAFETY: kill has no memory-safety preconditions; the pids
+                // are still running (the test failed before they ended).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
 /// The passwd entry of `uid`: (name, home, shell), or what hellofdpass
 /// uses for a uid without one.
 fn passwd_of(uid: u32) -> (String, String, String) {
@@ -1050,6 +1067,7 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
         });
     }
     let mut child = cmd.spawn().expect("starting hellofdpass --exec on a pty");
+    let mut on_failure = KillIfPanicking(vec![child.id() as i32]);
     drop(cmd);
     drop(slave);
     let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
@@ -1081,6 +1099,7 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
     assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
     let line = wait_for("activated_greeter: pid ");
     let daemon: i32 = line["activated_greeter: pid ".len()..].split(' ').next().unwrap().parse().unwrap();
+    on_failure.0.push(daemon);
     wait_for("open /dev/tty:");
     let all = text.lock().unwrap().clone();
     let hellofdpass = child.id() as i32;

@@ -162,17 +162,25 @@ fn readme_handoff_example_works_as_pasted_and_listens_where_it_says() {
     // Its own process group: the background jobs are stopped together.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut shell = Proc::spawn("the README's hand-off commands", &mut cmd);
-    let pgid = shell.pid();
+    // The background jobs end with the test, passed or failed.
+    let _jobs = StopGroup(shell.pid());
     let line = shell.expect_line("portlisten: listening on", 20);
-    let stop = || {
-        // SAFETY: kill on the process group this test made.
-        unsafe { libc::kill(-pgid, libc::SIGTERM) };
-    };
-    if !line.contains(&format!("listening on 0.0.0.0:{port}")) {
-        stop();
-        panic!("the README's example does not listen on every address: {line}\n{}", shell.output());
-    }
+    assert!(
+        line.contains(&format!("listening on 0.0.0.0:{port}")),
+        "the README's example does not listen on every address: {line}\n{}",
+        shell.output()
+    );
     let got = read_all(connect(port));
-    stop();
     assert_eq!(got.as_deref(), Ok("hello from nobody"), "output:\n{}", shell.output());
+}
+
+/// SIGTERM to a process group this test made, when dropped.
+struct StopGroup(i32);
+
+impl Drop for StopGroup {
+    fn drop(&mut self) {
+        // SAFETY: kill has no memory-safety preconditions; the group is the
+        // one the test's bash leads (its jobs stay in it).
+        unsafe { libc::kill(-self.0, libc::SIGTERM) };
+    }
 }
