@@ -18,6 +18,13 @@
 #   $(MANDIR)/man3/*.3 (their title line stamped with this version; a page
 #                      that is a `.so` link in man/ is installed as a symlink
 #                      to the page it names, so `man -l FILE` works on it too)
+#   $(SBINDIR)/portlisten, $(BINDIR)/hellofdpass (the privileged hand-off's
+#                      two halves, examples/*.c linked to the versioned
+#                      library), with $(MANDIR)/man8/portlisten.8 and
+#                      $(MANDIR)/man1/hellofdpass.1. portlisten is started by
+#                      root (it binds, then drops), hence sbin. credserver and
+#                      credclient stay examples (make -C examples): they show
+#                      the credential calls and serve no purpose of their own.
 #
 # Why the shared library is linked here and not taken from cargo: rustc links
 # a cdylib with its own anonymous version script (global: the exported
@@ -31,6 +38,8 @@
 # what the in-tree tests use.
 
 PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+SBINDIR      ?= $(PREFIX)/sbin
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
@@ -57,6 +66,10 @@ SONAME    = libfdcred.so.$(MAJOR)
 REALNAME  = libfdcred.so.$(VERSION)
 MAP      ?= abi/fdcred.map
 MANPAGES := $(sort $(wildcard man/man3/*.3))
+TOOLPAGES := man/man8/portlisten.8 man/man1/hellofdpass.1
+TOOLS     = $(BUILDDIR)/tools
+# The tools are built like the examples (strict flags), against this build.
+TOOL_CFLAGS ?= -O2
 
 # In fdcred.pc, paths under the prefix are written relative to ${prefix}.
 pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
@@ -65,7 +78,8 @@ STRIPPED  = $(BUILDDIR)/stripped
 
 .PHONY: all cargo-build install install-man uninstall
 
-all: $(BUILDDIR)/$(REALNAME) $(STRIPPED)/$(REALNAME) $(STRIPPED)/libfdcred.a
+all: $(BUILDDIR)/$(REALNAME) $(STRIPPED)/$(REALNAME) $(STRIPPED)/libfdcred.a \
+    $(TOOLS)/portlisten $(TOOLS)/hellofdpass
 
 # The cdylib and staticlib, and the staged header, fdcred.pc and soname link.
 cargo-build:
@@ -102,6 +116,14 @@ $(STRIPPED)/$(REALNAME): $(BUILDDIR)/$(REALNAME)
 	    && cd $(STRIPPED) && $(OBJCOPY) --add-gnu-debuglink=$(REALNAME).debug $(@F).$$$$.tmp \
 	    && mv -f $(@F).$$$$.tmp $(@F)
 
+# Linked to the versioned library by its file name, so they ask the loader
+# for its soname (libfdcred.so.MAJOR), as any program built against the
+# installed library does.
+$(TOOLS)/portlisten $(TOOLS)/hellofdpass: $(TOOLS)/%: examples/%.c examples/tool.h $(BUILDDIR)/$(REALNAME)
+	@mkdir -p $(TOOLS)
+	$(CC) -std=c11 -Wall -Wextra -Werror $(TOOL_CFLAGS) -I$(BUILDDIR)/include $< -o $@.$$$$.tmp \
+	    $(BUILDDIR)/$(REALNAME) && mv -f $@.$$$$.tmp $@
+
 $(STRIPPED)/libfdcred.a: cargo-build
 	@mkdir -p $(STRIPPED)
 	$(STRIP) --strip-debug -o $@.$$$$.tmp $(BUILDDIR)/libfdcred.a && mv -f $@.$$$$.tmp $@
@@ -120,6 +142,10 @@ install: all install-man
 	    -e 's|^includedir=.*|includedir=$(call pc_path,$(INCLUDEDIR))|' \
 	    $(BUILDDIR)/pkgconfig/fdcred.pc > '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
 	chmod 644 '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
+	$(INSTALL) -d '$(DESTDIR)$(SBINDIR)' '$(DESTDIR)$(BINDIR)'
+	$(STRIP) -o '$(DESTDIR)$(SBINDIR)/portlisten' $(TOOLS)/portlisten
+	$(STRIP) -o '$(DESTDIR)$(BINDIR)/hellofdpass' $(TOOLS)/hellofdpass
+	chmod 755 '$(DESTDIR)$(SBINDIR)/portlisten' '$(DESTDIR)$(BINDIR)/hellofdpass'
 	@if [ -z '$(DESTDIR)' ] && command -v ldconfig >/dev/null 2>&1; then ldconfig || true; fi
 
 # The man pages alone (no build needed).
@@ -135,6 +161,12 @@ install-man:
 	        && chmod 644 "$$dest" || exit 1; \
 	    fi; \
 	done
+	$(INSTALL) -d '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man8'
+	for page in $(TOOLPAGES); do \
+	    section=$${page#man/}; section=$${section%%/*}; \
+	    sed '1s/"libfdcred [^"]*"/"libfdcred $(VERSION)"/' $$page > '$(DESTDIR)$(MANDIR)/'$$section/$${page##*/} \
+	    && chmod 644 '$(DESTDIR)$(MANDIR)/'$$section/$${page##*/} || exit 1; \
+	done
 
 uninstall:
 	rm -f '$(DESTDIR)$(LIBDIR)/$(REALNAME)' '$(DESTDIR)$(LIBDIR)/$(SONAME)' \
@@ -142,5 +174,7 @@ uninstall:
 	    '$(DESTDIR)$(LIBDIR)/libfdcred.so' '$(DESTDIR)$(LIBDIR)/libfdcred.a' \
 	    '$(DESTDIR)$(INCLUDEDIR)/fdcred.h' '$(DESTDIR)$(PKGCONFIGDIR)/fdcred.pc'
 	rm -f $(foreach page,$(notdir $(MANPAGES)),'$(DESTDIR)$(MANDIR)/man3/$(page)')
+	rm -f '$(DESTDIR)$(SBINDIR)/portlisten' '$(DESTDIR)$(BINDIR)/hellofdpass' \
+	    '$(DESTDIR)$(MANDIR)/man8/portlisten.8' '$(DESTDIR)$(MANDIR)/man1/hellofdpass.1'
 	rmdir '$(DESTDIR)$(DEBUGDIR)' 2>/dev/null || true
 	@if [ -z '$(DESTDIR)' ] && command -v ldconfig >/dev/null 2>&1; then ldconfig || true; fi

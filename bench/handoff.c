@@ -3,8 +3,10 @@
  * 127.0.0.1 through examples/portlisten + examples/hellofdpass against a
  * server that accepts directly, writing the same greeting, in one run, in
  * alternating rounds (the order of the servers rotates every round), with 1
- * and with 4 concurrent clients. Rows also for the listener mode (portlisten
- * --listener, the handler accepts) and the classic pair
+ * and with 4 concurrent clients. The pair is portlisten's default (one
+ * connection per datagram). Rows also for the batched pair (--max-batch
+ * 253), the listener mode (portlisten --listener, the handler accepts) and
+ * the classic pair
  * (c-tests/classic_portlisten + classic_hellofdpass: one fd per datagram,
  * plain sendmsg/recvmsg). Run by scripts/bench; see docs/benchmark.md.
  *
@@ -19,10 +21,11 @@
  * server/direct (the two measured back to back in the same round); "best",
  * the server's best round over direct's best (the least disturbed pair, on
  * a busy machine); and "us/conn", the CPU time its processes ran per
- * connection (/proc/PID/schedstat, median of the rounds). The bar (the
- * pair at >= 0.90 of direct with 4 clients, and never below the classic
- * pair) is printed, not asserted: it exits non-zero only when a server
- * fails or a client gets a wrong greeting.
+ * connection (/proc/PID/schedstat, median of the rounds). The bars (the
+ * pair at or above the classic pair; listener mode at >= 0.97 of direct;
+ * the pair against direct is shown, not barred) are printed, not asserted:
+ * it exits non-zero only when a server fails or a client gets a wrong
+ * greeting.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -183,15 +186,35 @@ static int start_direct(void) {
     return ntohs(sin.sin_port);
 }
 
-/* A handler and a port listener; `listener`: pass the listening socket. */
-static int start_pair(const char *bin, int classic, int listener, const char *sockname) {
-    char handler[512], portl[512], sock[256], line[512];
+/* A handler and a port listener; `listener`: pass the listening socket;
+ * `batch`: portlisten --max-batch 253 (several connections per datagram). */
+static int start_pair(const char *bin, int classic, int listener, int batch, const char *sockname) {
+    char handler[512], portl[512], sock[256], line[512], uid[16];
     snprintf(handler, sizeof handler, "%s/%shellofdpass", bin, classic ? "classic_" : "");
     snprintf(portl, sizeof portl, "%s/%sportlisten", bin, classic ? "classic_" : "");
     snprintf(sock, sizeof sock, "%s/%s", tmpdir, sockname);
     char *hargv[] = {handler, sock, GREETING, NULL};
     spawn(hargv, classic ? "ready" : "waiting for descriptors", line, sizeof line, 1);
-    char *largv[] = {portl, listener ? "--listener" : "0", listener ? "0" : sock, listener ? sock : NULL, NULL};
+    /* The handler runs as we do: portlisten (as root it would become nobody
+     * once bound) runs as we do too, so that it may write the handler's
+     * 0600 socket. Dropping is a one-time cost before the first accept. */
+    snprintf(uid, sizeof uid, "%u", (unsigned)getuid());
+    char *largv[8];
+    int a = 0;
+    largv[a++] = portl;
+    if (!classic) {
+        largv[a++] = "--user";
+        largv[a++] = uid;
+    }
+    if (listener)
+        largv[a++] = "--listener";
+    if (batch) {
+        largv[a++] = "--max-batch";
+        largv[a++] = "253";
+    }
+    largv[a++] = "0";
+    largv[a++] = sock;
+    largv[a] = NULL;
     pid_t pl = spawn(largv, "listening on 127.0.0.1:", line, sizeof line, !listener);
     int port = port_of(line);
     if (listener) {
@@ -298,11 +321,10 @@ static double cpu_ns(int first, int n) {
 
 /* ---------- driver ---------- */
 
-enum { DIRECT, PAIR, LISTENER, CLASSIC, NSERVERS };
+enum { DIRECT, PAIR, BATCHED, LISTENER, CLASSIC, NSERVERS };
 static const char *const names[NSERVERS] = {
-    "direct: one server accepts and greets",
-    "pair: portlisten + hellofdpass",
-    "listener mode: hellofdpass accepts",
+    "direct: one server accepts and greets",    "pair: portlisten + hellofdpass (default)",
+    "batched pair: portlisten --max-batch 253", "listener mode: hellofdpass accepts",
     "classic pair: 1 fd per datagram",
 };
 
@@ -350,12 +372,13 @@ int main(int argc, char **argv) {
 
     /* Each server's processes are children[first[s] .. first[s] + nprocs[s]). */
     int port[NSERVERS], first[NSERVERS] = {0}, nprocs[NSERVERS] = {0};
-    static const char *const sockname[NSERVERS] = {NULL, "pair.sock", "listener.sock", "classic.sock"};
+    static const char *const sockname[NSERVERS] = {NULL, "pair.sock", "batched.sock", "listener.sock", "classic.sock"};
     for (int s = 0; s < NSERVERS; s++) {
         if (!wanted[s])
             continue;
         first[s] = nchildren;
-        port[s] = s == DIRECT ? start_direct() : start_pair(bin, s == CLASSIC, s == LISTENER, sockname[s]);
+        port[s] =
+            s == DIRECT ? start_direct() : start_pair(bin, s == CLASSIC, s == LISTENER, s == BATCHED, sockname[s]);
         nprocs[s] = nchildren - first[s];
     }
 
@@ -403,13 +426,12 @@ int main(int argc, char **argv) {
             double m = median(vs_classic, rounds);
             printf("  %-44s %10s %8.3f %7s %7s %7.3f (pair/classic)\n", "pair / classic pair", "", m, "", "",
                    best[PAIR] / best[CLASSIC]);
-            if (!smoke) {
-                printf("  bar: never below the classic pair: %s\n", m >= 1.0 ? "ok" : "MISSED");
-                if (nc == 4)
-                    printf("  bar: pair >= 0.90 of direct with 4 clients: %s\n",
-                           median(ratio[PAIR], rounds) >= 0.90 ? "ok" : "MISSED");
-            }
+            if (!smoke)
+                printf("  bar: the pair at or above the classic pair: %s\n", m >= 1.0 ? "ok" : "MISSED");
         }
+        if (wanted[LISTENER] && !smoke)
+            printf("  bar: listener mode >= 0.97 of direct: %s\n",
+                   median(ratio[LISTENER], rounds) >= 0.97 ? "ok" : "MISSED");
         fflush(stdout);
     }
     stop_children();

@@ -15,7 +15,10 @@
  * (sd_is_socket).
  *
  * Prints one line, "activated_greeter: pid P uid U gid G, N fds: NAME=PORT
- * ...", then accepts on all of them and writes "activated NAME uid U gid G
+ * ...", then, for each of its stdin, stdout and stderr that is a terminal,
+ * what an attacker in the daemon would try first: "activated_greeter:
+ * TIOCSTI on fd N: WORKED" or ": refused (ERROR)", the same for opening
+ * /dev/tty, then accepts on all of them and writes "activated NAME uid U gid G
  * pid P\n" to each connection. Exits 1 (saying why) on any protocol error;
  * runs until killed.
  */
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -104,6 +108,21 @@ int main(void) {
     for (int i = 0; i < n; i++)
         printf(" %s=%d", names[i], port[i]);
     printf("\n");
+    /* Type into the terminal (the su/runuser escape): an injected space is
+     * harmless if it did work. */
+    for (int fd = 0; fd <= 2; fd++) {
+        if (!isatty(fd))
+            continue;
+        char c = ' ';
+        int r = ioctl(fd, TIOCSTI, &c);
+        printf("activated_greeter: TIOCSTI on fd %d: %s%s%s\n", fd, r == 0 ? "WORKED" : "refused (",
+               r == 0 ? "" : strerror(errno), r == 0 ? "" : ")");
+    }
+    int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    printf("activated_greeter: open /dev/tty: %s%s%s\n", tty >= 0 ? "WORKED" : "refused (",
+           tty >= 0 ? "" : strerror(errno), tty >= 0 ? "" : ")");
+    if (tty >= 0)
+        close(tty);
     fflush(stdout);
 
     for (;;) {

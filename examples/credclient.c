@@ -1,19 +1,26 @@
 /*
  * credclient: ask credserver who we are.
  *
- *   credclient SOCKPATH [REQUEST]
+ *   credclient [--server-user USER] SOCKPATH [REQUEST]
  *
- * Connects to the SOCK_SEQPACKET socket at SOCKPATH, checks who the server
- * is (the kernel's record of the listening process, so a stranger cannot
- * pose as it), sends REQUEST (default "who am I?") with its credentials
- * attached and prints the answer.
+ * Connects to the SOCK_SEQPACKET socket at SOCKPATH and checks who the
+ * server is: the kernel's record of the process that made the listening
+ * socket, so a stranger cannot pose as it. Unless that is USER (a name or a
+ * numeric uid; default root) it says so and stops before sending anything
+ * (exit 4): whoever could put a socket at SOCKPATH (a world-writable
+ * directory, a server that died) must not get the request nor be believed.
+ * Then it sends REQUEST (default "who am I?") with its credentials attached
+ * and prints the answer.
  *
- * Exit status: 0 answered, 3 refused by the server, 1 on any error.
+ * Exit status: 0 answered, 3 refused by the server, 4 the server is not
+ * USER, 1 on any other error, 2 on a usage error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fdcred.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -22,13 +29,40 @@
 
 static const char *prog = "credclient";
 
+/* USER as a uid: a name, or a number. -1 (with a message) if neither. */
+static int server_uid(const char *user, uid_t *uid) {
+    struct passwd *pw = getpwnam(user);
+    if (pw) {
+        *uid = pw->pw_uid;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(user, &end, 10);
+    if (errno != 0 || *end != '\0' || end == user || user[0] == '-' || v >= (uid_t)-1) {
+        fprintf(stderr, "%s: no user %s\n", prog, user);
+        return -1;
+    }
+    *uid = (uid_t)v;
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2 && argc != 3) {
-        fprintf(stderr, "usage: %s SOCKPATH [REQUEST]\n", prog);
+    const char *server_user = "root";
+    int i = 1;
+    if (argc > 2 && strcmp(argv[1], "--server-user") == 0) {
+        server_user = argv[2];
+        i = 3;
+    }
+    if (argc - i != 1 && argc - i != 2) {
+        fprintf(stderr, "usage: %s [--server-user USER] SOCKPATH [REQUEST]\n", prog);
         return 2;
     }
-    const char *path = argv[1];
-    const char *request = argc == 3 ? argv[2] : "who am I?";
+    uid_t expected;
+    if (server_uid(server_user, &expected) != 0)
+        return 2;
+    const char *path = argv[i];
+    const char *request = argc - i == 2 ? argv[i + 1] : "who am I?";
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     if (path[0] == '\0' || strlen(path) >= sizeof sun.sun_path) {
         fprintf(stderr, "%s: socket path must be 1 to %zu bytes\n", prog, sizeof sun.sun_path - 1);
@@ -66,9 +100,20 @@ int main(int argc, char **argv) {
         perror("fdcred_peer_cred");
         goto out;
     }
-    printf("%s: I am pid %d uid %u gid %u; the server is pid %d uid %u\n", prog, (int)getpid(), (unsigned)getuid(),
-           (unsigned)getgid(), (server.known & FDCRED_CRED_PID) ? (int)server.pid : -1, (unsigned)server.uid);
+    char server_uid_text[16] = "?";
+    if (server.known & FDCRED_CRED_UID)
+        snprintf(server_uid_text, sizeof server_uid_text, "%u", (unsigned)server.uid);
+    printf("%s: I am pid %d uid %u gid %u; the server is pid %d uid %s\n", prog, (int)getpid(), (unsigned)getuid(),
+           (unsigned)getgid(), (server.known & FDCRED_CRED_PID) ? (int)server.pid : -1, server_uid_text);
     fflush(stdout);
+    /* Unknown counts as a stranger: never believe what the kernel did not
+     * vouch for. */
+    if (!(server.known & FDCRED_CRED_UID) || server.uid != expected) {
+        fprintf(stderr, "%s: NOT TRUSTED: the server at %s is uid %s, not %s (uid %u); sent it nothing\n", prog, path,
+                server_uid_text, server_user, (unsigned)expected);
+        status = 4;
+        goto out;
+    }
 
     /* NULL: attach my own pid and real ids; the kernel checks them. A
      * server that refused us may already have hung up: read its reason. */

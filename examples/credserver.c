@@ -18,8 +18,10 @@
  * is logged on stderr. So does a client whose uid the kernel cannot vouch
  * for ("uid ?"): run in a user namespace (a rootless container), the server
  * sees host users that namespace does not map as unknown, never as the
- * overflow uid 65534, so serving 65534 does not serve host root. Clients are served one at a time, each for at most
- * 10 seconds of silence. SIGINT/SIGTERM stop it (exit 0).
+ * overflow uid 65534, so serving 65534 does not serve host root. Clients are
+ * served one at a time, each for at most 10 seconds of silence; a refused
+ * one is read from (so that it gets the refusal, not a reset) for 2 seconds
+ * in all. SIGINT/SIGTERM stop it (exit 0).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -36,7 +38,10 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+
+#define DRAIN_LIMIT_MS 2000 /* after a refusal, in all */
 
 static const char *prog = "credserver";
 static uid_t allowed_uid;
@@ -64,20 +69,32 @@ static void reply(int conn, const char *text) {
 
 /*
  * After a refusal: say we are done writing, then read and drop whatever the
- * client still sends until it hangs up (at most 2 s). Closing a Unix socket
- * with unread data would reset the connection, and the client would get
- * ECONNRESET instead of reading the refusal queued for it.
+ * client still sends until it hangs up, for at most 2 s in all (one
+ * deadline: a client that keeps talking cannot stretch it). Closing a Unix
+ * socket with unread data would reset the connection, and the client would
+ * get ECONNRESET instead of reading the refusal queued for it.
  */
 static void hang_up_gently(int conn) {
-    struct timeval tv = {.tv_sec = 2, .tv_usec = 0};
-    if (shutdown(conn, SHUT_WR) != 0 || setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+    if (shutdown(conn, SHUT_WR) != 0)
         return;
-    for (int i = 0; i < 64; i++) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left_ms = DRAIN_LIMIT_MS - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+        if (left_ms <= 0)
+            return;
+        struct pollfd p = {.fd = conn, .events = POLLIN};
+        int r = poll(&p, 1, (int)left_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return;
         char drop[256];
         /* fdcred_recv_fds with no room: any descriptors sent are closed. */
         size_t nfds = 0;
         ssize_t n = fdcred_recv_fds(conn, drop, sizeof drop, NULL, &nfds);
-        if (n == 0 || (n < 0 && errno != EMSGSIZE && errno != EBADMSG))
+        if (n == 0 || (n < 0 && errno != EMSGSIZE && errno != EBADMSG && errno != EAGAIN))
             return;
     }
 }

@@ -1,9 +1,13 @@
 /*
  * hellofdpass: the unprivileged half of a port listener.
  *
- *   hellofdpass [--log] SOCKPATH STRING
+ *   hellofdpass [--log] [COMMON] SOCKPATH STRING
  *   hellofdpass --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]]
+ *               [--keep-stdin] [--setenv NAME=VALUE]... [COMMON]
  *               SOCKPATH PROGRAM [ARG...]
+ *   hellofdpass --help | --version
+ *
+ *   COMMON: [--mode MODE] [--allow USER]...
  *
  * Binds SOCKPATH as a SOCK_DGRAM Unix socket (removing a stale one left by a
  * handler that died; refusing if a live handler or a non-socket is there)
@@ -11,26 +15,53 @@
  * as a datagram carries (up to FDCRED_MAX_FDS). It needs no privilege: the
  * port was bound by someone else.
  *
+ * Who may hand it anything: the socket is created with mode MODE (octal,
+ * default 0600: its owner only, whatever the umask), and every datagram
+ * carries its sender's credentials (SO_PASSCRED, enabled before the bind,
+ * checked per message, so a descriptor passed on to another process does
+ * not vouch for it): only root, hellofdpass's own uid and the uids named by
+ * --allow (and, in exec mode run as root, the --user) are served. A
+ * datagram from anyone else has its descriptors closed unused and is
+ * ignored; the first from each such uid is reported on stderr, and the stop
+ * line counts them all.
+ *
  * Greeter (the first form): each connected socket gets STRING written to it
  * and is closed; a listening socket (portlisten --listener) is kept, and
- * every connection accepted on it gets STRING. Per connection it makes the
- * two calls a greeter needs (send, close) and prints nothing; --log prints
- * one line per connection (its peer address, and its place in the datagram
- * that brought it).
+ * every connection accepted on it gets STRING. A client that does not read
+ * gets 5 seconds in all for the whole greeting (not per partial write).
+ * Per connection it makes the two calls a greeter needs (send, close) and
+ * prints nothing; --log prints one line per connection (its peer address,
+ * and its place in the datagram that brought it).
  *
  * Exec (the second form): instead of greeting, wait for N (default 1)
  * listening sockets, then become PROGRAM the way systemd starts a
- * socket-activated service: the sockets as fds 3, 4, ... (in the order they
- * arrived, close-on-exec cleared), every other descriptor above 2 closed,
- * LISTEN_FDS=N, LISTEN_PID=its own pid (exec keeps it), LISTEN_FDNAMES the
- * given names (default "listener" each), after dropping to USER (a name or
- * a numeric uid: its uid, gid and supplementary groups; a uid with no
- * passwd entry gets that number as gid and no groups; needs root) when
- * --user is given. So an unmodified daemon that supports socket activation
- * serves a port below 1024 without ever being root:
+ * socket-activated service with User=: the sockets as fds 3, 4, ... (in the
+ * order they arrived, close-on-exec cleared), every other descriptor above
+ * 2 closed, stdin from /dev/null (--keep-stdin: inherited), in a new
+ * session with no controlling terminal (so it cannot type into the
+ * operator's terminal with TIOCSTI, nor be signalled through it), working
+ * directory /, umask 022, every signal at its default and none blocked,
+ * and a clean environment: PATH (systemd's default), HOME,
+ * USER, LOGNAME and SHELL from the user's passwd entry, LISTEN_FDS=N,
+ * LISTEN_PID=its pid, LISTEN_FDNAMES the given names (default "listener"
+ * each), and what --setenv adds; nothing else of the caller's. With
+ * --user (a name or a numeric uid; needs root) it drops to that user's
+ * uid, gid and supplementary groups (a uid with no passwd entry gets that
+ * number as gid and no groups), and SOCKPATH is given to USER (so that
+ * portlisten, running as USER once bound, can reach it). So an unmodified
+ * daemon that supports socket activation serves a port below 1024 without
+ * ever being root:
  *
  *   hellofdpass --exec --user nobody /run/web.sock -- /usr/sbin/daemon ARGS &
- *   portlisten --listener 80 /run/web.sock
+ *   portlisten --listener --addr 0.0.0.0 80 /run/web.sock
+ *
+ * The daemon keeps hellofdpass's pid (LISTEN_PID) unless hellofdpass leads
+ * its process group (started by an interactive shell), where a new session
+ * cannot be made in place: then the daemon is a child, LISTEN_PID is its
+ * pid, and hellofdpass (holding nothing; with --user as USER, not dumpable)
+ * waits for it, passes on SIGINT and SIGTERM (not the terminal's SIGHUP: the
+ * daemon is detached from it), and exits with its status (128 + the signal
+ * that killed it).
  *
  * SIGINT/SIGTERM stop it without losing a connection: it stops taking new
  * datagrams (senders see EPIPE and retry), greets every connection already
@@ -41,7 +72,8 @@
  *
  * On stdout: one line when ready (and with --log one per connection). On
  * stderr at a stop: how many connections it greeted from how many
- * datagrams, and the most descriptors one datagram carried.
+ * datagrams, the most descriptors one datagram carried, and how many
+ * datagrams from strangers it refused.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,9 +93,18 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define MAX_LISTEN_FDS 64
+#define MAX_ALLOWED 16
+#define MAX_SETENV 32
+#define GREET_LIMIT_MS 5000 /* for a whole greeting, per connection */
+/* systemd's default PATH for services. */
+#define DAEMON_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const char *prog = "hellofdpass";
 static const char *greeting;
@@ -71,7 +112,11 @@ static size_t greeting_len;
 static int log_each; /* --log */
 
 /* Counted always (two additions per datagram), printed at a stop. */
-static unsigned long greeted, messages, largest_message;
+static unsigned long greeted, messages, largest_message, refused;
+
+/* Besides root and our own uid, the senders we take descriptors from. */
+static uid_t allowed[MAX_ALLOWED + 1];
+static size_t nallowed;
 
 /* Exec mode: what to become, and the listening sockets collected so far. */
 static struct {
@@ -80,9 +125,10 @@ static struct {
     size_t want;
     const char *names;
     int switch_user;
-    uid_t uid;
-    gid_t gid;
-    const char *user_name; /* NULL: a numeric uid with no passwd entry */
+    struct tool_user user; /* whom the daemon runs as (ourselves without --user) */
+    int keep_stdin;
+    const char *setenv[MAX_SETENV]; /* NAME=VALUE */
+    size_t nsetenv;
     int fds[MAX_LISTEN_FDS];
     size_t have;
 } ex;
@@ -107,43 +153,63 @@ static void describe_peer(int fd, char *out, size_t size) {
     }
 }
 
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
  * Write the greeting to a connection and close it. The common case is one
  * non-blocking send that takes the whole greeting (a new connection's send
  * buffer is empty); only a greeting that does not fit waits, and a client
- * that does not read gets 5 seconds. `how` and the place `k` of `n` in
- * its datagram are for --log.
+ * that does not read gets GREET_LIMIT_MS for all of it: one deadline, so a
+ * client reading a byte now and then cannot stretch it. `how` and the place
+ * `k` of `n` in its datagram are for --log.
  */
 static void greet(int conn, const char *how, size_t k, size_t n) {
     char peer[128] = "";
     if (log_each)
         describe_peer(conn, peer, sizeof peer);
     size_t done = 0;
-    int flags = MSG_NOSIGNAL | MSG_DONTWAIT; /* MSG_NOSIGNAL: a client that left must not kill us */
+    long long deadline = 0; /* from the first write that did not take it all */
+    int failure = 0;        /* an errno, or ETIMEDOUT for the deadline */
     while (done < greeting_len) {
-        ssize_t sent = send(conn, greeting + done, greeting_len - done, flags);
+        /* MSG_NOSIGNAL: a client that left must not kill us. */
+        ssize_t sent = send(conn, greeting + done, greeting_len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (sent >= 0) {
             done += (size_t)sent;
             continue;
         }
         if (errno == EINTR)
             continue;
-        if (errno == EAGAIN && (flags & MSG_DONTWAIT)) {
-            struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
-            if (setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
-                fprintf(stderr, "%s: setsockopt(SO_SNDTIMEO) on fd %d: %s\n", prog, conn, strerror(errno));
-            flags = MSG_NOSIGNAL;
-            continue;
+        if (errno != EAGAIN) {
+            failure = errno;
+            break;
         }
+        long long now = now_ms();
+        if (deadline == 0)
+            deadline = now + GREET_LIMIT_MS;
+        if (now >= deadline) {
+            failure = ETIMEDOUT;
+            break;
+        }
+        struct pollfd p = {.fd = conn, .events = POLLOUT};
+        if (poll(&p, 1, (int)(deadline - now)) < 0 && errno != EINTR) {
+            failure = errno;
+            break;
+        }
+    }
+    if (failure) {
         if (!log_each)
             describe_peer(conn, peer, sizeof peer);
         fprintf(stderr, "%s: writing to %s (fd %d): %s\n", prog, peer, conn,
-                errno == EAGAIN ? "client not reading for 5 s, gave up" : strerror(errno));
-        break;
+                failure == ETIMEDOUT ? "client not reading, 5 s for the whole greeting are up, gave up"
+                                     : strerror(failure));
     }
     if (close(conn) != 0)
         fprintf(stderr, "%s: close(%d): %s\n", prog, conn, strerror(errno));
-    if (done < greeting_len)
+    if (failure)
         return;
     greeted++;
     if (log_each) {
@@ -163,13 +229,18 @@ static int pending(int lsock) {
     return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
-/* Accept every connection waiting on the (non-blocking) listening socket. */
-static void accept_all(int lsock) {
+/*
+ * Accept on the (non-blocking) listening socket: `all` every connection
+ * waiting (at a stop), else one, after a poll said one is there: the main
+ * loop's poll asks again, and answers at once while more wait, so a lone
+ * connection costs poll, accept4, send, close and no "any more?" poll.
+ */
+static void accept_some(int lsock, int all) {
     for (;;) {
         int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
         if (conn >= 0) {
             greet(conn, "accepted", 0, 0);
-            if (!pending(lsock))
+            if (!all || !pending(lsock))
                 return;
             continue;
         }
@@ -276,6 +347,47 @@ static void on_stop(int sig) {
     errno = saved;
 }
 
+/* May `uid` ((uid_t)-1: the kernel did not say) hand us descriptors? */
+static int sender_allowed(uid_t uid) {
+    static uid_t me = (uid_t)-1; /* ours never changes before the exec */
+    if (uid == (uid_t)-1)
+        return 0;
+    if (me == (uid_t)-1)
+        me = getuid();
+    if (uid == 0 || uid == me)
+        return 1;
+    for (size_t i = 0; i < nallowed; i++)
+        if (allowed[i] == uid)
+            return 1;
+    return 0;
+}
+
+/*
+ * A datagram from a stranger: close its descriptors unused, count it, and
+ * say so the first time each uid does it (a stranger who can write the
+ * socket must not be able to fill the log either).
+ */
+static void refuse(uid_t uid, int pid, const int *fds, size_t n) {
+    static uid_t reported[32];
+    static size_t nreported;
+    for (size_t k = 0; k < n; k++)
+        close(fds[k]);
+    refused++;
+    for (size_t i = 0; i < nreported; i++)
+        if (reported[i] == uid)
+            return;
+    if (nreported == sizeof reported / sizeof reported[0])
+        return;
+    reported[nreported++] = uid;
+    char who[16] = "?";
+    if (uid != (uid_t)-1)
+        snprintf(who, sizeof who, "%u", (unsigned)uid);
+    fprintf(stderr,
+            "%s: REFUSED a datagram with %zu fd(s) from uid %s (pid %d): only root, uid %u and --allow are served; "
+            "closed its fds (reported once per uid)\n",
+            prog, n, who, pid, (unsigned)getuid());
+}
+
 /*
  * Receive one datagram (`flags` 0: wait for it; FDCRED_NONBLOCK: only if
  * one is queued) and take every descriptor in it. Returns 1 when something
@@ -286,13 +398,22 @@ static int receive_one(int dgram, unsigned flags, int *lsock) {
     static int fds[FDCRED_MAX_FDS];
     char tag[8];
     struct iovec iov = {.iov_base = tag, .iov_len = sizeof tag};
-    struct fdcred_msg m = {.iov = &iov, .iovlen = 1, .fds = fds, .nfds = FDCRED_MAX_FDS};
+    struct fdcred_cred cred;
+    struct fdcred_msg m = {.iov = &iov, .iovlen = 1, .fds = fds, .nfds = FDCRED_MAX_FDS, .cred = &cred};
     ssize_t n = fdcred_recvmsg(dgram, &m, flags);
     if (n < 0) {
         if (errno == EAGAIN)
             return 0;
         perror("fdcred_recvmsg");
         return -1;
+    }
+    if (n > 0 || m.nfds > 0 || !stop_signal) {
+        /* Not the end of the queue after a stop: whose datagram is it? */
+        uid_t uid = (m.result & FDCRED_MSG_CRED) && (cred.known & FDCRED_CRED_UID) ? cred.uid : (uid_t)-1;
+        if (!sender_allowed(uid)) {
+            refuse(uid, (cred.known & FDCRED_CRED_PID) ? (int)cred.pid : -1, fds, m.nfds);
+            return 1;
+        }
     }
     if (m.result & FDCRED_MSG_CTRUNC)
         fprintf(stderr, "%s: a datagram's fds were truncated by the kernel (out of descriptors?); all were closed\n",
@@ -318,36 +439,6 @@ static int receive_all(int dgram, int *lsock) {
     return 0;
 }
 
-/* --user NAME or UID: resolved before anything arrives, so a typo fails at
- * start, not when the sockets come. */
-static int resolve_user(const char *spec) {
-    struct passwd *pw = getpwnam(spec);
-    char *end;
-    errno = 0;
-    unsigned long id = strtoul(spec, &end, 10);
-    int numeric = errno == 0 && *end == '\0' && end != spec && id < (uid_t)-1;
-    if (!pw && numeric)
-        pw = getpwuid((uid_t)id);
-    if (pw) {
-        ex.uid = pw->pw_uid;
-        ex.gid = pw->pw_gid;
-        ex.user_name = strdup(pw->pw_name);
-        if (!ex.user_name) {
-            perror("strdup");
-            return -1;
-        }
-    } else if (numeric) {
-        ex.uid = (uid_t)id; /* no passwd entry: its own number as gid, no groups */
-        ex.gid = (gid_t)id;
-        ex.user_name = NULL;
-    } else {
-        fprintf(stderr, "%s: no user %s\n", prog, spec);
-        return -1;
-    }
-    ex.switch_user = 1;
-    return 0;
-}
-
 static int valid_names(const char *names, size_t want) {
     size_t count = 1, len = 0;
     for (const char *c = names;; c++) {
@@ -367,24 +458,47 @@ static int valid_names(const char *names, size_t want) {
     return count == want;
 }
 
-/* Close every descriptor from `lowest` up. */
-static void close_from(int lowest) {
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0U) == 0)
-        return;
-#endif
-    long max = sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 1 << 20)
-        max = 1 << 20;
-    for (long fd = lowest; fd < max; fd++)
-        close((int)fd);
-}
-
 /* Remove `path` only if it is still the socket we bound (not a successor's). */
 static void remove_if_ours(const char *path, const struct stat *mine) {
     struct stat now;
     if (stat(path, &now) == 0 && now.st_dev == mine->st_dev && now.st_ino == mine->st_ino && unlink(path) != 0)
         fprintf(stderr, "%s: removing %s: %s\n", prog, path, strerror(errno));
+}
+
+/*
+ * Exec mode, when the daemon had to be a child: hold nothing (descriptors
+ * from `lowest` up closed: the listening sockets are the daemon's alone),
+ * pass SIGINT and SIGTERM on to it, and exit as it does. Runs as the
+ * daemon's user already, non-dumpable, so the daemon cannot take over this
+ * process (which keeps the operator's terminal).
+ */
+static volatile sig_atomic_t daemon_pid;
+
+static void relay_signal(int sig) {
+    int saved = errno;
+    if (daemon_pid > 0)
+        kill((pid_t)daemon_pid, sig);
+    errno = saved;
+}
+
+static void wait_for_daemon(pid_t child, int lowest) {
+    tool_close_from(lowest);
+    for (int fd = 3; fd < lowest; fd++)
+        close(fd);
+    daemon_pid = child;
+    struct sigaction sa = {.sa_handler = relay_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (stop_signal) /* came between the fork and the handlers: pass it on */
+        kill(child, (int)stop_signal);
+    printf("%s: the daemon runs as pid %d in its own session; waiting for it\n", prog, (int)child);
+    fflush(stdout);
+    int status;
+    while (waitpid(child, &status, 0) < 0)
+        if (errno != EINTR)
+            _exit(1);
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 /*
@@ -415,20 +529,42 @@ static void exec_activated(void) {
         close(ex.fds[i]);
     }
     /* Nothing else of ours, or inherited, leaks into the daemon. */
-    close_from(first + (int)n);
-
-    if (ex.switch_user) {
-        int r = ex.user_name ? initgroups(ex.user_name, ex.gid) : setgroups(0, NULL);
-        if (r != 0 || setgid(ex.gid) != 0 || setuid(ex.uid) != 0) {
-            fprintf(stderr, "%s: switching to uid %u gid %u: %s\n", prog, (unsigned)ex.uid, (unsigned)ex.gid,
-                    strerror(errno));
+    tool_close_from(first + (int)n);
+    /* Nor the operator's terminal as its input. */
+    if (!ex.keep_stdin) {
+        int null = open("/dev/null", O_RDONLY);
+        if (null < 0 || (null != 0 && (dup2(null, 0) < 0 || close(null) != 0))) {
+            perror("stdin from /dev/null");
             return;
         }
-        if (getuid() != ex.uid || geteuid() != ex.uid || getgid() != ex.gid || getegid() != ex.gid ||
-            (ex.uid != 0 && setuid(0) == 0)) {
-            fprintf(stderr, "%s: could not drop privileges for good\n", prog);
+    }
+    if (ex.switch_user && tool_become(prog, &ex.user) != 0)
+        return;
+    /* A new session: no controlling terminal, so the daemon cannot type
+     * into the operator's (TIOCSTI needs it to be the caller's controlling
+     * terminal), open /dev/tty, or get its signals. */
+    if (setsid() < 0) {
+        if (errno != EPERM) {
+            perror("setsid");
             return;
         }
+        /* We lead our process group (an interactive shell's job): only a
+         * child can make a new session. */
+        pid_t child = fork();
+        if (child < 0) {
+            perror("fork");
+            return;
+        }
+        if (child > 0)
+            wait_for_daemon(child, first + (int)n);
+        if (setsid() < 0) {
+            perror("setsid");
+            return;
+        }
+    }
+    if (chdir("/") != 0) {
+        perror("chdir /");
+        return;
     }
 
     char count[16], pid[16];
@@ -441,25 +577,69 @@ static void exec_activated(void) {
         for (size_t i = 0; i < n; i++)
             strcat(names, i ? ":listener" : "listener");
     }
-    if (setenv("LISTEN_FDS", count, 1) != 0 || setenv("LISTEN_PID", pid, 1) != 0 ||
-        setenv("LISTEN_FDNAMES", ex.names ? ex.names : names, 1) != 0) {
+    /* A clean environment, as systemd gives a service with User=: nothing
+     * of the caller's (root's HOME, PATH, ...). */
+    const char *user = ex.user.name;
+    char uid[16];
+    snprintf(uid, sizeof uid, "%u", (unsigned)ex.user.uid);
+    if (clearenv() != 0 || setenv("PATH", DAEMON_PATH, 1) != 0 || setenv("HOME", ex.user.home, 1) != 0 ||
+        setenv("USER", user[0] ? user : uid, 1) != 0 || setenv("LOGNAME", user[0] ? user : uid, 1) != 0 ||
+        setenv("SHELL", ex.user.shell, 1) != 0 || setenv("LISTEN_FDS", count, 1) != 0 ||
+        setenv("LISTEN_PID", pid, 1) != 0 || setenv("LISTEN_FDNAMES", ex.names ? ex.names : names, 1) != 0) {
         perror("setenv");
         return;
     }
+    for (size_t i = 0; i < ex.nsetenv; i++)
+        if (putenv((char *)ex.setenv[i]) != 0) {
+            perror("putenv");
+            return;
+        }
+    /* What exec would pass on from the operator's shell: signals ignored
+     * (nohup's SIGHUP, a SIGPIPE) or blocked, and a umask (000 makes every
+     * file the daemon creates writable by all). Reset as systemd does. */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL); /* EINVAL for the numbers that are no signal */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    umask(022);
+    /* After the reset: a stop signal from now on ends us (its default),
+     * one before it was marked. */
     if (stop_signal) {
         fprintf(stderr, "%s: got signal %d before the exec; not running %s\n", prog, (int)stop_signal, ex.argv[0]);
         return;
     }
-    fflush(NULL); /* exec resets our signal handlers to the defaults */
+    fflush(NULL);
     execvp(ex.argv[0], ex.argv);
     fprintf(stderr, "%s: exec %s: %s\n", prog, ex.argv[0], strerror(errno));
 }
 
+static const char usage_text[] =
+    "usage: hellofdpass [--log] [--mode MODE] [--allow USER]... SOCKPATH STRING\n"
+    "       hellofdpass --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]] [--keep-stdin]\n"
+    "                   [--setenv NAME=VALUE]... [--mode MODE] [--allow USER]... SOCKPATH PROGRAM [ARG...]\n"
+    "       hellofdpass --help | --version\n"
+    "\n"
+    "Receive descriptors (from portlisten) on the SOCK_DGRAM Unix socket SOCKPATH and\n"
+    "greet each connection with STRING, or (--exec) run PROGRAM socket-activated.\n"
+    "\n"
+    "  --log           one line per connection\n"
+    "  --mode MODE     SOCKPATH's mode, octal (default 0600, whatever the umask)\n"
+    "  --allow USER    also take descriptors from USER (root and our own uid always)\n"
+    "  --exec          wait for the listening socket(s), then exec PROGRAM with them\n"
+    "  --user USER     (--exec, as root) run PROGRAM as USER; SOCKPATH is USER's\n"
+    "  --fds N         (--exec) how many listening sockets (default 1)\n"
+    "  --fdnames A:B   (--exec) LISTEN_FDNAMES (default listener)\n"
+    "  --keep-stdin    (--exec) keep stdin (default /dev/null)\n"
+    "  --setenv N=V    (--exec) add to PROGRAM's clean environment\n"
+    "\n"
+    "See hellofdpass(1).\n";
+
 static void usage(void) {
-    fprintf(stderr,
-            "usage: %s [--log] SOCKPATH STRING\n"
-            "       %s --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]] SOCKPATH PROGRAM [ARG...]\n",
-            prog, prog);
+    fputs(usage_text, stderr);
     exit(2);
 }
 
@@ -503,12 +683,47 @@ static int clear_stale(const char *path) {
 
 int main(int argc, char **argv) {
     const char *user = NULL;
-    int i = 1;
+    mode_t mode = 0600;
+    int i = 1, exec_only = 0;
     ex.want = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-        if (strcmp(argv[i], "--log") == 0)
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            print_version(prog);
+            return 0;
+        } else if (strcmp(argv[i], "--log") == 0)
             log_each = 1;
-        else if (strcmp(argv[i], "--exec") == 0)
+        else if (strcmp(argv[i], "--keep-stdin") == 0)
+            ex.keep_stdin = exec_only = 1;
+        else if (strcmp(argv[i], "--setenv") == 0 && i + 1 < argc) {
+            const char *eq = strchr(argv[++i], '=');
+            if (!eq || eq == argv[i] || ex.nsetenv == MAX_SETENV) {
+                fprintf(stderr, "%s: --setenv takes NAME=VALUE, at most %d times\n", prog, MAX_SETENV);
+                return 2;
+            }
+            ex.setenv[ex.nsetenv++] = argv[i];
+            exec_only = 1;
+        } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            long v = strtol(argv[++i], &end, 8);
+            if (errno != 0 || *end != '\0' || end == argv[i] || v < 0 || v > 0777) {
+                fprintf(stderr, "%s: --mode takes an octal mode, 0 to 0777\n", prog);
+                return 2;
+            }
+            mode = (mode_t)v;
+        } else if (strcmp(argv[i], "--allow") == 0 && i + 1 < argc) {
+            struct tool_user u;
+            if (tool_resolve_user(prog, argv[++i], &u) != 0)
+                return 2;
+            if (nallowed == MAX_ALLOWED) {
+                fprintf(stderr, "%s: at most %d --allow\n", prog, MAX_ALLOWED);
+                return 2;
+            }
+            allowed[nallowed++] = u.uid;
+        } else if (strcmp(argv[i], "--exec") == 0)
             ex.on = 1;
         else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
             user = argv[++i];
@@ -531,7 +746,7 @@ int main(int argc, char **argv) {
     }
     if (ex.on ? argc - i < 2 : argc - i != 2)
         usage();
-    if (!ex.on && (user || ex.names))
+    if (!ex.on && (user || ex.names || exec_only))
         usage();
     const char *path = argv[i];
     if (ex.on) {
@@ -545,8 +760,33 @@ int main(int argc, char **argv) {
                     prog, ex.want);
             return 2;
         }
-        if (user && resolve_user(user) != 0)
+        if (user) {
+            if (tool_resolve_user(prog, user, &ex.user) != 0)
+                return 2;
+            ex.switch_user = 1;
+            /* The daemon's user may hand it its sockets: once the daemon
+             * runs, that user controls it anyway. */
+            allowed[nallowed++] = ex.user.uid;
+        } else {
+            char me[16];
+            snprintf(me, sizeof me, "%u", (unsigned)getuid());
+            if (tool_resolve_user(prog, me, &ex.user) != 0)
+                return 2;
+        }
+        if (ex.switch_user && geteuid() != 0) {
+            fprintf(stderr, "%s: --user needs root\n", prog);
             return 2;
+        }
+        /* A relative PROGRAM path means from here, not from / where the
+         * daemon starts. */
+        if (strchr(ex.argv[0], '/') && ex.argv[0][0] != '/') {
+            char *abs = realpath(ex.argv[0], NULL);
+            if (!abs) {
+                fprintf(stderr, "%s: %s: %s\n", prog, ex.argv[0], strerror(errno));
+                return 2;
+            }
+            ex.argv[0] = abs;
+        }
     } else {
         greeting = argv[i + 1];
         greeting_len = strlen(greeting);
@@ -557,6 +797,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     memcpy(sun.sun_path, path, strlen(path) + 1);
+
+    /* Nothing the caller had open (a root shell's files) stays with us. */
+    tool_close_from(3);
 
     struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: poll returns EINTR */
     sigfillset(&sa.sa_mask);
@@ -575,17 +818,35 @@ int main(int argc, char **argv) {
     dgram_for_signal = dgram;
     if (stop_signal) /* it came before the handler could shut the socket */
         shutdown(dgram, SHUT_RD);
-    if (clear_stale(path) != 0)
-        goto out;
-    if (bind(dgram, (struct sockaddr *)&sun, sizeof sun) != 0) {
-        fprintf(stderr, "%s: bind %s: %s\n", prog, path, strerror(errno));
+    /* Before the bind, so that no datagram ever arrives without its
+     * sender's credentials (they would be made up: see PITFALLS). */
+    if (fdcred_allow_recv_cred(dgram) != 0) {
+        perror("fdcred_allow_recv_cred");
         goto out;
     }
-    if (stat(path, &mine) != 0) {
+    if (clear_stale(path) != 0)
+        goto out;
+    /* The mode from the start, whatever the caller's umask: never a moment
+     * when others may write. */
+    mode_t saved_umask = umask(0777 & ~mode);
+    int bound_ok = bind(dgram, (struct sockaddr *)&sun, sizeof sun) == 0;
+    int bind_errno = errno;
+    umask(saved_umask);
+    if (!bound_ok) {
+        fprintf(stderr, "%s: bind %s: %s\n", prog, path, strerror(bind_errno));
+        goto out;
+    }
+    if (lstat(path, &mine) != 0) {
         perror(path);
         goto out;
     }
     bound = 1;
+    /* Exec mode as root: the socket is the daemon user's, whom portlisten
+     * runs as once bound. lchown: never through a symlink put there. */
+    if (ex.switch_user && lchown(path, ex.user.uid, ex.user.gid) != 0) {
+        fprintf(stderr, "%s: chown %s: %s\n", prog, path, strerror(errno));
+        goto out;
+    }
     printf("%s: uid %u gid %u pid %d, waiting for %s on %s\n", prog, (unsigned)getuid(), (unsigned)getgid(),
            (int)getpid(), ex.on ? "listening sockets to exec with" : "descriptors", path);
     if (fflush(stdout) != 0)
@@ -608,7 +869,7 @@ int main(int argc, char **argv) {
         if (p[0].revents && receive_all(dgram, &lsock) != 0)
             goto out;
         if (p[1].revents)
-            accept_all(lsock);
+            accept_some(lsock, 0);
     }
 
     if (!stop_signal) {
@@ -630,9 +891,11 @@ int main(int argc, char **argv) {
         perror("shutdown(SHUT_RD)");
     status = receive_all(dgram, &lsock) == 0 ? 0 : 1;
     if (lsock >= 0)
-        accept_all(lsock);
-    fprintf(stderr, "%s: stopped after greeting %lu connections from %lu datagrams (at most %lu fds in one)\n", prog,
-            greeted, messages, largest_message);
+        accept_some(lsock, 1);
+    fprintf(stderr,
+            "%s: stopped after greeting %lu connections from %lu datagrams (at most %lu fds in one); "
+            "refused %lu datagrams from strangers\n",
+            prog, greeted, messages, largest_message, refused);
 
 out:
     if (bound)

@@ -1,36 +1,54 @@
 /*
  * portlisten: the privileged half of a port listener.
  *
- *   portlisten [--listener] [--max-batch N] [--addr ADDR] PORT SOCKPATH
+ *   portlisten [--listener] [--max-batch N] [--addr ADDR] [--user USER]
+ *              PORT SOCKPATH
+ *   portlisten --help | --version
  *
- * Binds TCP PORT on ADDR (default 127.0.0.1; a port below 1024 needs root),
- * then hands what it has to an unprivileged handler (hellofdpass) bound at
- * SOCKPATH as a SOCK_DGRAM Unix socket, in datagrams with a one-byte
- * payload:
+ * Binds TCP PORT on ADDR (default 127.0.0.1, the loopback only: --addr
+ * 0.0.0.0 for every IPv4 address; a port below 1024 needs root), then hands
+ * what it has to an unprivileged handler (hellofdpass) bound at SOCKPATH as
+ * a SOCK_DGRAM Unix socket, in datagrams with a one-byte payload:
  *
- *   default     accept connections and pass them ('C'), closing our copies
- *               once they are sent; the handler writes to them and closes
- *               them. Under load every connection already waiting is
- *               accepted at once (up to N, default FDCRED_MAX_FDS) and the
- *               batch travels in one datagram, so a burst costs one
- *               message, not one per connection. A handler that takes only
- *               one descriptor per datagram (the classic programs) needs
- *               --max-batch 1.
+ *   default     accept connections and pass each one in its own datagram
+ *               ('C'), closing our copy once it is sent; the handler writes
+ *               to it and closes it. This is the classic protocol (one
+ *               descriptor, one data byte): any handler written the classic
+ *               way (recvmsg with a CMSG_SPACE(sizeof(int)) buffer) works at
+ *               any load.
+ *   --max-batch N
+ *               accept every connection already waiting (up to N, at most
+ *               FDCRED_MAX_FDS) and pass the batch in one datagram, so a
+ *               burst costs one message. Only for a handler that takes
+ *               several descriptors per datagram (hellofdpass does): a
+ *               classic one would use the first and leak the rest, and
+ *               their clients would hang.
  *   --listener  pass the listening socket itself once ('L'), close our copy
  *               and exit: from then on the handler accepts (or, with
  *               hellofdpass --exec, a socket-activated daemon does).
  *
+ * Run as root, it needs root only to bind: once bound (before it accepts or
+ * sends anything) it becomes USER (default nobody: its uid, gid and groups,
+ * with no capability left and no way back), and non-dumpable, so that a
+ * handler running as the same user can neither trace it nor take the
+ * listening socket from it. The handler's socket must be writable by USER:
+ * run the handler as USER (hellofdpass's socket is 0600, its owner's), or,
+ * for hellofdpass --exec run as root, give it --user USER. --user root
+ * keeps root (not recommended).
+ *
  * While no handler is there (nothing bound at SOCKPATH, or the handler is
  * shutting down) it retries every 100 ms for up to a minute, so restarting
  * the handler loses no connection: a datagram arrives whole or not at all,
- * so a batch the old handler did not take goes, whole, to the next one.
- * After a minute it drops that batch (closing the connections, so their
- * clients see end of file). PORT 0 lets the kernel choose; the chosen port
- * is printed on stdout:
+ * so a connection the old handler did not take goes to the next one. After
+ * a minute without a handler it closes the connection it holds (its client
+ * sees end of file), and every connection after it at once, until a handler
+ * takes one again: one minute per outage, not per connection. PORT 0
+ * lets the kernel choose; the chosen port is printed on stdout:
  *
  *   portlisten: listening on 127.0.0.1:PORT, passing connections to SOCKPATH
  *
- * SIGINT/SIGTERM stop it cleanly. Exit status 0 on a clean stop, 1 on error.
+ * SIGINT/SIGTERM stop it cleanly. Exit status 0 on a clean stop, 1 on error,
+ * 2 on a usage error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,6 +65,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tool.h"
 
 #define RETRY_INTERVAL_MS 100
 #define RETRY_LIMIT_MS 60000 /* a minute */
@@ -73,8 +93,24 @@ static void on_stop(int sig) {
     errno = saved;
 }
 
+static const char usage_text[] =
+    "usage: portlisten [--listener] [--max-batch N] [--addr ADDR] [--user USER] PORT SOCKPATH\n"
+    "       portlisten --help | --version\n"
+    "\n"
+    "Bind TCP PORT on ADDR (default 127.0.0.1) and pass what it accepts to the\n"
+    "handler bound at SOCKPATH (a SOCK_DGRAM Unix socket, e.g. hellofdpass).\n"
+    "\n"
+    "  (default)       one connection per datagram (the classic protocol)\n"
+    "  --max-batch N   up to N waiting connections per datagram (1 to 253);\n"
+    "                  only for a handler that takes several fds per datagram\n"
+    "  --listener      pass the listening socket once and exit\n"
+    "  --addr ADDR     the IPv4 address to bind (0.0.0.0: all of them)\n"
+    "  --user USER     as root, become USER once bound (default nobody)\n"
+    "\n"
+    "See portlisten(8).\n";
+
 static void usage(void) {
-    fprintf(stderr, "usage: %s [--listener] [--max-batch N] [--addr ADDR] PORT SOCKPATH\n", prog);
+    fputs(usage_text, stderr);
     exit(2);
 }
 
@@ -104,16 +140,26 @@ static int stop_requested(int ms) {
  */
 static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, int *fds, size_t n, char tag) {
     static int connected;
+    /* When the handler stopped taking datagrams (0: it takes them): one
+     * minute per outage, not per connection, or with one connection per
+     * datagram a long outage would hold each client queued behind the
+     * others for a minute more. */
+    static long long outage_since;
+    static int told_giving_up;
     struct iovec iov = {.iov_base = &tag, .iov_len = 1};
     /* FDCRED_NO_SOCKET_CHECK: `dgram` is the AF_UNIX socket main() made,
      * so the library's per-call family check would only cost a syscall. */
     struct fdcred_msg msg = {.iov = &iov, .iovlen = 1, .fds = fds, .nfds = n};
-    long long deadline = 0;
     for (int attempt = 0;; attempt++) {
         if (!connected && connect(dgram, (const struct sockaddr *)to, sizeof *to) == 0)
             connected = 1;
-        if (connected && fdcred_sendmsg(dgram, &msg, FDCRED_NO_SOCKET_CHECK) == 1)
+        if (connected && fdcred_sendmsg(dgram, &msg, FDCRED_NO_SOCKET_CHECK) == 1) {
+            if (outage_since && told_giving_up)
+                fprintf(stderr, "%s: a handler at %s takes connections again\n", prog, path);
+            outage_since = 0;
+            told_giving_up = 0;
             return 0;
+        }
         int e = errno;
         int wait_ms = RETRY_INTERVAL_MS;
         switch (e) {
@@ -131,19 +177,25 @@ static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, i
         case ENOMEM:
             break;
         default:
-            fprintf(stderr, "%s: passing %zu fd(s) to %s: %s\n", prog, n, path, strerror(e));
+            fprintf(stderr, "%s: passing %zu fd(s) to %s: %s%s\n", prog, n, path, strerror(e),
+                    e == EACCES ? " (the handler's socket must be writable by the user portlisten runs as: see --user)"
+                                : "");
             return -1;
         }
-        if (attempt == 0) {
-            deadline = now_ms() + RETRY_LIMIT_MS;
+        if (attempt == 0 && outage_since == 0) {
+            outage_since = now_ms();
             if (e != EAGAIN)
                 fprintf(stderr,
                         "%s: no handler at %s (%s), retrying %zu connection(s) every %d ms for up to a minute\n", prog,
                         path, strerror(e), n, RETRY_INTERVAL_MS);
         }
-        if (now_ms() >= deadline) {
-            fprintf(stderr, "%s: still no handler at %s after a minute (%s): giving up on %zu connection(s)\n", prog,
-                    path, strerror(e), n);
+        if (now_ms() >= outage_since + RETRY_LIMIT_MS) {
+            if (!told_giving_up)
+                fprintf(stderr,
+                        "%s: still no handler at %s after a minute (%s): closing connections unserved until one "
+                        "is back\n",
+                        prog, path, strerror(e));
+            told_giving_up = 1;
             return -1;
         }
         if (stop_requested(wait_ms))
@@ -162,7 +214,8 @@ static int pending(int lsock) {
 
 /*
  * Wait for a connection on `lsock` (blocking), then accept every other one
- * pending now, up to `max` in all, into `batch`. A connection in the accept
+ * pending now, up to `max` in all, into `batch` (with `max` 1, the default,
+ * nothing is asked after the one accept). A connection in the accept
  * queue stays there until accepted (even one reset by its client), so an
  * accept after `pending` does not block. Returns how many (0 after a stop
  * signal); -1 on an error that stops portlisten.
@@ -175,7 +228,7 @@ static int accept_batch(int lsock, int *batch, size_t max) {
         int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
         if (conn >= 0) {
             batch[n++] = conn;
-            if (!pending(lsock))
+            if (n == max || !pending(lsock))
                 return (int)n;
             continue;
         }
@@ -216,13 +269,24 @@ static int accept_batch(int lsock, int *batch, size_t max) {
 
 int main(int argc, char **argv) {
     int listener_mode = 0;
-    size_t max_batch = FDCRED_MAX_FDS;
+    size_t max_batch = 1; /* the classic protocol, unless asked */
     const char *addr = "127.0.0.1";
+    const char *user = "nobody";
+    int user_given = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-        if (strcmp(argv[i], "--listener") == 0)
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            print_version(prog);
+            return 0;
+        } else if (strcmp(argv[i], "--listener") == 0)
             listener_mode = 1;
-        else if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+            user = argv[++i];
+            user_given = 1;
+        } else if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc)
             addr = argv[++i];
         else if (strcmp(argv[i], "--max-batch") == 0 && i + 1 < argc) {
             char *end;
@@ -258,12 +322,26 @@ int main(int argc, char **argv) {
 
     struct sockaddr_in sin;
     memset(&sin, 0, sizeof sin);
+    /* As root: whom to become once bound, resolved before anything is.
+     * Not root, there is nothing to drop: an explicit --user must be us. */
+    struct tool_user become = {0};
+    if ((geteuid() == 0 || user_given) && tool_resolve_user(prog, user, &become) != 0)
+        return 2;
+    int drop = geteuid() == 0 && become.uid != 0;
+    if (geteuid() != 0 && user_given && become.uid != geteuid()) {
+        fprintf(stderr, "%s: --user %s needs root (we are uid %u)\n", prog, user, (unsigned)geteuid());
+        return 2;
+    }
     sin.sin_family = AF_INET;
     sin.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
         fprintf(stderr, "%s: bad IPv4 address '%s'\n", prog, addr);
         return 2;
     }
+
+    /* Nothing the caller had open (a root shell's files) stays with us once
+     * we run as USER. */
+    tool_close_from(3);
 
     struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: see on_stop */
     sigfillset(&sa.sa_mask);
@@ -311,6 +389,14 @@ int main(int argc, char **argv) {
     if (setsockopt(dgram, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
         perror("setsockopt(SO_SNDTIMEO)");
         goto out;
+    }
+    /* Bound: root is needed for nothing else (accept and sendmsg need no
+     * privilege, and the handler's socket is USER's to write). */
+    if (drop) {
+        if (tool_become(prog, &become) != 0)
+            goto out;
+        printf("%s: running as uid %u gid %u (%s) from now on\n", prog, (unsigned)become.uid, (unsigned)become.gid,
+               become.name[0] ? become.name : "no passwd entry");
     }
     printf("%s: listening on %s:%u, passing %s to %s\n", prog, addr, (unsigned)ntohs(sin.sin_port),
            listener_mode ? "the listening socket" : "connections", path);

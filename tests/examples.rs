@@ -7,7 +7,15 @@
 //! ports below 1024; credserver serving one uid and refusing another; and
 //! both port programs against classic hand-written peers (plain
 //! sendmsg/recvmsg, c-tests/classic_*.c); and all four under valgrind,
-//! closing every descriptor they open.
+//! closing every descriptor they open. And the hardening of issue 23, as an
+//! operator and an attacker meet it: portlisten's default against a classic
+//! handler with concurrent clients; portlisten as nobody once bound, its
+//! listener out of the handler's reach; `--exec` started from a pty (no
+//! controlling terminal, TIOCSTI refused, clean environment, cwd /, stdin
+//! /dev/null); the handler's socket 0600 under umask 000; a stranger's
+//! (uid 1234) fds closed unused and reported once; a client that never
+//! reads costing the greeter 5 s in all; credserver's 2 s drain;
+//! credclient refusing a server that is not root.
 //! Loopback only; every wait has a deadline.
 #[path = "examples/common.rs"]
 mod common;
@@ -100,34 +108,25 @@ fn proc_status(pid: i32, field: &str) -> Vec<String> {
 /// Try, as uid/gid 65534 in a forked child, to bind 127.0.0.1:`port`;
 /// returns the errno (0 when it worked).
 fn bind_errno_as_nobody(port: u16) -> i32 {
-    // SAFETY: fork in a multi-threaded process: the child calls only
-    // async-signal-safe system calls (setgroups, setgid, setuid, socket,
-    // bind, _exit) and touches no lock or allocation.
-    unsafe {
-        let pid = libc::fork();
-        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-        if pid == 0 {
-            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(NOBODY) != 0 || libc::setuid(NOBODY) != 0 {
-                libc::_exit(200);
-            }
+    in_child_as(NOBODY, NOBODY, || {
+        // SAFETY: plain system calls on a zeroed sockaddr_in.
+        unsafe {
             let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
             if s < 0 {
-                libc::_exit(201);
+                return 199;
             }
             let mut sin: libc::sockaddr_in = std::mem::zeroed();
             sin.sin_family = libc::AF_INET as libc::sa_family_t;
             sin.sin_port = port.to_be();
             sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
             let r = libc::bind(s, &sin as *const _ as *const libc::sockaddr, std::mem::size_of_val(&sin) as u32);
-            libc::_exit(if r == 0 { 0 } else { std::io::Error::last_os_error().raw_os_error().unwrap_or(202) });
+            if r == 0 {
+                0
+            } else {
+                errno()
+            }
         }
-        let mut status = 0;
-        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-        assert!(libc::WIFEXITED(status), "bind probe died: status {status:#x}");
-        let code = libc::WEXITSTATUS(status);
-        assert!(code < 200, "bind probe could not switch to uid {NOBODY} or make a socket (exit {code})");
-        code
-    }
+    })
 }
 
 #[test]
@@ -283,11 +282,11 @@ fn all_greeted(conns: Vec<std::net::TcpStream>, what: &str) {
 }
 
 #[test]
-fn pending_connections_travel_in_one_datagram_and_the_handler_greets_every_fd() {
+fn with_max_batch_pending_connections_travel_in_one_datagram_and_the_handler_greets_every_fd() {
     let sb = sandbox("ex-batch");
     let sock = sb.run.join("hello.sock");
     let mut handler = start_handler_with(&sb, &["--log"], &sock, GREETING);
-    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let mut pl = start_portlisten_with(&sb, &["--max-batch", "253"], 0, &sock);
     let port = pl.listening_port();
     greeted(port, "a lone connection");
     handler.expect_line("(1 of 1 in one datagram)", 10);
@@ -303,11 +302,11 @@ fn pending_connections_travel_in_one_datagram_and_the_handler_greets_every_fd() 
 }
 
 #[test]
-fn max_batch_1_keeps_a_classic_one_fd_handler_working_under_a_burst() {
+fn default_portlisten_keeps_a_classic_one_fd_handler_working_under_a_burst() {
     let sb = sandbox("ex-batch-classic");
     let sock = sb.run.join("hello.sock");
     let mut handler = classic_handler(&sock);
-    let mut pl = start_portlisten_with(&sb, &["--max-batch", "1"], 0, &sock);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
     let port = pl.listening_port();
     let conns = connect_while_frozen(&pl, port, 30);
     pl.signal(libc::SIGCONT);
@@ -326,7 +325,7 @@ fn handler_restarted_mid_batch_loses_no_connection() {
     let sb = sandbox("ex-restart-batch");
     let sock = sb.run.join("hello.sock");
     let mut first = start_handler(&sb, &sock, GREETING);
-    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let mut pl = start_portlisten_with(&sb, &["--max-batch", "253"], 0, &sock);
     let port = pl.listening_port();
 
     // A batch of 30 queued to the frozen first handler.
@@ -430,9 +429,9 @@ fn exec_mode_runs_a_socket_activated_daemon_as_uid_65534_on_two_low_ports() {
 fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
     let sb = sandbox("ex-exec-plain");
     let sock = sb.run.join("activate.sock");
-    let mut handler = start_exec_handler(&sb, &[], &sock);
+    let mut handler = start_exec_handler(&sb, &["--setenv", "FDCRED_FOR_THE_DAEMON=yes"], &sock);
     let pid = handler.pid();
-    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &my_uid().to_string()], 0, &sock);
     let port = pl.listening_port();
     assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
     let line = handler.expect_line("activated_greeter: pid", 20);
@@ -441,6 +440,8 @@ fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
     let gid = unsafe { libc::getgid() };
     assert_eq!(line, format!("activated_greeter: pid {pid} uid {uid} gid {gid}, 1 fds: listener={port}"));
     assert_eq!(open_fds(pid), vec![0, 1, 2, 3], "descriptors open in the daemon");
+    let environ = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/environ")).unwrap()).into_owned();
+    assert!(environ.split('\0').any(|kv| kv == "FDCRED_FOR_THE_DAEMON=yes"), "--setenv missing: {environ:?}");
     assert!(activated_answer(port).starts_with("activated listener uid "));
 }
 
@@ -468,7 +469,7 @@ fn exec_mode_stopped_before_its_sockets_arrive_exits_cleanly_without_exec() {
     let sb = sandbox("ex-exec-stop");
     let sock = sb.run.join("activate.sock");
     let mut handler = start_exec_handler(&sb, &["--fds", "2"], &sock);
-    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &my_uid().to_string()], 0, &sock);
     pl.listening_port();
     assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
     handler.expect_line("listening socket 1 of 2", 10);
@@ -549,9 +550,14 @@ fn credserver_serves_the_allowed_uid_and_refuses_another() {
     }
 }
 
+/// The classic handler at `sock`, as uid/gid 65534 when root (the user
+/// portlisten runs as once bound, so it may write the socket).
 fn classic_handler(sock: &Path) -> Proc {
     let mut cmd = Command::new(classic("classic_hellofdpass"));
     cmd.arg(sock).arg(GREETING);
+    if is_root() {
+        as_user(&mut cmd, NOBODY, NOBODY);
+    }
     let mut p = Proc::spawn("classic_hellofdpass", &mut cmd);
     p.expect_line("ready", 10);
     p
@@ -674,7 +680,8 @@ fn examples_close_every_descriptor_under_valgrind() {
     let mut handler = Proc::spawn("hellofdpass under valgrind", &mut cmd);
     handler.expect_line("waiting for descriptors", 60);
     let mut cmd = under_valgrind(&sb, "portlisten", &logs[1]);
-    cmd.arg("0").arg(&sock);
+    // The handler runs as this test's user: so does portlisten once bound.
+    cmd.args(["--user", &my_uid().to_string()]).arg("0").arg(&sock);
     let mut pl = Proc::spawn("portlisten under valgrind", &mut cmd);
     let port = pl.listening_port_within(60);
     for i in 0..10 {
@@ -686,7 +693,7 @@ fn examples_close_every_descriptor_under_valgrind() {
     let mut server = Proc::spawn("credserver under valgrind", &mut cmd);
     server.expect_line("serving only", 60);
     let mut cmd = under_valgrind(&sb, "credclient", &logs[3]);
-    cmd.arg(&path);
+    cmd.arg("--server-user").arg(my_uid().to_string()).arg(&path);
     let mut client = Proc::spawn("credclient under valgrind", &mut cmd);
     let status = client.wait(60);
     assert!(status.success(), "credclient under valgrind: {status}\n{}", client.output());
@@ -700,4 +707,582 @@ fn examples_close_every_descriptor_under_valgrind() {
     for (p, log) in ["hellofdpass", "portlisten", "credserver", "credclient"].iter().zip(&logs) {
         assert_no_fd_left_open(p, log);
     }
+}
+
+// ---------- issue 23: the hand-off programs as an operator and an attacker meet them ----------
+
+/// Run `f` in a forked child as `uid`:`gid` (no groups) and return what it
+/// returns (0 to 199), e.g. an errno.
+fn in_child_as(uid: u32, gid: u32, f: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: fork in a multi-threaded process: the child calls only
+    // async-signal-safe system calls (setgroups, setgid, setuid, what `f`
+    // does, which the callers keep to plain system calls on data prepared
+    // before the fork) and _exit.
+    unsafe {
+        let pid = libc::fork();
+        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                libc::_exit(200);
+            }
+            libc::_exit(f().clamp(0, 199));
+        }
+        let mut status = 0;
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+        assert!(libc::WIFEXITED(status), "child as uid {uid} died: status {status:#x}");
+        let code = libc::WEXITSTATUS(status);
+        assert!(code < 200, "child could not switch to uid {uid}");
+        code
+    }
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// The uid a stranger runs as: neither root, nor 65534, nor this test.
+const STRANGER: u32 = 1234;
+
+#[test]
+fn root_portlisten_runs_as_nobody_once_bound_and_its_listener_cannot_be_taken() {
+    if skip_unless_root("the privilege-drop test (port below 1024, uid 65534)") {
+        return;
+    }
+    let sb = sandbox("ex-drop");
+    let sock = sb.run.join("hello.sock");
+    let port = free_low_port();
+    let _handler = start_handler(&sb, &sock, GREETING);
+    // Started with a descriptor of root's left open (as fd 9): it must not
+    // keep it once it runs as nobody.
+    let mut cmd = sb.command("portlisten");
+    cmd.arg(port.to_string()).arg(&sock);
+    // SAFETY: dup2 is async-signal-safe; the new fd 9 is not close-on-exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            if libc::dup2(2, 9) != 9 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut pl = Proc::spawn("portlisten", &mut cmd);
+    pl.expect_line("running as uid 65534 gid 65534 (nobody) from now on", 10);
+    assert_eq!(pl.listening_port(), port, "the low port, bound as root before the drop");
+    let pid = pl.pid();
+    assert_eq!(proc_status(pid, "Uid"), vec!["65534"; 4], "portlisten's uids once bound");
+    assert_eq!(proc_status(pid, "Gid"), vec!["65534"; 4], "portlisten's gids once bound");
+    for caps in ["CapEff", "CapPrm", "CapInh", "CapAmb"] {
+        assert_eq!(proc_status(pid, caps), vec!["0000000000000000"], "portlisten's {caps}");
+    }
+    assert_eq!(open_fds(pid), vec![0, 1, 2, 3, 4], "portlisten's descriptors: stdio, the listener, the handler's");
+    // It still reaches the handler's 0600 socket (the handler is 65534 too).
+    for i in 0..20 {
+        greeted(port, &format!("connection {i} after the drop"));
+    }
+    // The handler's user cannot take the listening socket out of it: the
+    // process is not dumpable, so its fd directory is closed to uid 65534
+    // (and ptrace and pidfd_getfd are refused by the same check).
+    let fd_dir = std::ffi::CString::new(format!("/proc/{pid}/fd")).unwrap();
+    let e = in_child_as(NOBODY, NOBODY, || {
+        // SAFETY: a C string made before the fork; open and close only.
+        let fd = unsafe { libc::open(fd_dir.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY) };
+        if fd >= 0 {
+            // SAFETY: our own descriptor.
+            unsafe { libc::close(fd) };
+            0
+        } else {
+            errno()
+        }
+    });
+    assert_eq!(e, libc::EACCES, "uid 65534 opening /proc/{pid}/fd of portlisten (0 = it could)");
+    still_running(&mut pl);
+}
+
+#[test]
+fn portlisten_default_serves_a_classic_one_fd_handler_with_concurrent_clients() {
+    let sb = sandbox("ex-classic-concurrent");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = classic_handler(&sock);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+    // 8 clients at once, 25 connections each, all in flight together: with
+    // batching by default the classic handler leaked the second fd of every
+    // two-fd datagram and those clients hung.
+    let clients: Vec<_> = (0..8)
+        .map(|c| {
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    match read_all(connect(port)) {
+                        Ok(got) => assert_eq!(got, GREETING, "client {c}, connection {i}"),
+                        Err(e) => panic!("client {c}, connection {i}: {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().expect("a client thread failed");
+    }
+    still_running(&mut handler);
+    still_running(&mut pl);
+}
+
+/// Start hellofdpass (as 65534 when root) under umask 000 with `options`.
+fn start_handler_under_umask_0(sb: &Sandbox, options: &[&str], sock: &Path) -> Proc {
+    let mut cmd = sb.command("hellofdpass");
+    cmd.args(options).arg(sock).arg(GREETING);
+    if is_root() {
+        as_user(&mut cmd, NOBODY, NOBODY);
+    }
+    // SAFETY: umask is async-signal-safe and cannot fail.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    let mut p = Proc::spawn("hellofdpass under umask 000", &mut cmd);
+    p.expect_line("waiting for descriptors", 10);
+    p
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).permissions().mode()
+        & 0o7777
+}
+
+#[test]
+fn hellofdpass_under_umask_000_creates_its_socket_0600_unless_told() {
+    let sb = sandbox("ex-umask");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = start_handler_under_umask_0(&sb, &[], &sock);
+    assert_eq!(mode_of(&sock), 0o600, "{} under umask 000", sock.display());
+    if is_root() {
+        // Nobody else may even connect.
+        let path = std::ffi::CString::new(sock.as_os_str().as_encoded_bytes()).unwrap();
+        let e = in_child_as(STRANGER, STRANGER, || connect_dgram_errno(&path));
+        assert_eq!(e, libc::EACCES, "uid {STRANGER} connecting to the handler's socket (0 = it could)");
+    }
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    greeted(pl.listening_port(), "through the 0600 socket");
+    handler.signal(libc::SIGTERM);
+    assert!(handler.wait(20).success(), "{}", handler.output());
+
+    let sock2 = sb.run.join("shared.sock");
+    let _shared = start_handler_under_umask_0(&sb, &["--mode", "0660"], &sock2);
+    assert_eq!(mode_of(&sock2), 0o660, "{} with --mode 0660 under umask 000", sock2.display());
+}
+
+/// connect(2) a datagram socket to `path`: 0 or the errno. For a forked
+/// child: system calls only.
+fn connect_dgram_errno(path: &std::ffi::CStr) -> i32 {
+    // SAFETY: plain system calls on a zeroed sockaddr_un filled from a C
+    // string shorter than sun_path (the callers' sandbox paths are short).
+    unsafe {
+        let s = libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0);
+        let mut sun: libc::sockaddr_un = std::mem::zeroed();
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        let bytes = path.to_bytes();
+        for (i, b) in bytes.iter().enumerate() {
+            sun.sun_path[i] = *b as libc::c_char;
+        }
+        let r = libc::connect(s, &sun as *const _ as *const libc::sockaddr, std::mem::size_of_val(&sun) as u32);
+        let e = if r == 0 { 0 } else { errno() };
+        libc::close(s);
+        e
+    }
+}
+
+/// A stranger (python3 as another uid) handing hellofdpass descriptors:
+/// `conn` sends one end of a socketpair twice, tagged as a connection, and
+/// reports whether it was greeted ("stranger: got b'...'") or closed unused
+/// ("stranger: got b''"); `listen` sends a listening socket of its own.
+const STRANGER_PY: &str = r#"
+import socket, sys
+mode, path = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(path)  # send_fds ignores its address argument (cpython gh-127840)
+if mode == "conn":
+    a, b = socket.socketpair()
+    for _ in range(2):
+        socket.send_fds(s, [b"C"], [a.fileno()])
+    a.close()
+    b.settimeout(10)
+    print("stranger: got %r" % b.recv(100), flush=True)
+else:
+    l = socket.create_server(("127.0.0.1", 0))
+    socket.send_fds(s, [b"L"], [l.fileno()])
+    print("stranger: sent a listener on port %d" % l.getsockname()[1], flush=True)
+    l.close()
+"#;
+
+fn stranger(mode: &str, sock: &Path, uid: u32) -> String {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(STRANGER_PY).arg(mode).arg(sock);
+    as_user(&mut cmd, uid, uid);
+    let mut p = Proc::spawn("python3 stranger", &mut cmd);
+    let status = p.wait(30);
+    assert!(status.success(), "the stranger (python3 as uid {uid}) failed: {status}\n{}", p.output());
+    p.output()
+}
+
+fn python3_sends_fds() -> bool {
+    let ok = Command::new("python3").args(["-c", "import socket; socket.send_fds"]).output();
+    if !matches!(&ok, Ok(o) if o.status.success()) {
+        println!("SKIP: python3 with socket.send_fds (3.9+) is needed for the stranger");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn hellofdpass_closes_a_strangers_fds_reports_once_and_serves_on() {
+    if skip_unless_root("the stranger test (a second uid)") || !python3_sends_fds() {
+        return;
+    }
+    let sb = sandbox("ex-stranger");
+    let sock = sb.run.join("hello.sock");
+    // --mode 0666: the operator let everyone write the socket (as a umask
+    // 000 once did); the per-message credentials still decide.
+    let mut handler = start_handler_with(&sb, &["--mode", "0666"], &sock, GREETING);
+    for round in 0..2 {
+        let out = stranger("conn", &sock, STRANGER);
+        assert!(out.contains("stranger: got b''"), "round {round}: the stranger's fd was not closed unused:\n{out}");
+    }
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    greeted(pl.listening_port(), "portlisten's connection after the stranger");
+    handler.signal(libc::SIGTERM);
+    assert!(handler.wait(20).success(), "{}", handler.output());
+    let out = handler.output();
+    let reports = out.matches(&format!("REFUSED a datagram with 1 fd(s) from uid {STRANGER}")).count();
+    assert_eq!(reports, 1, "the stranger's four datagrams must be reported exactly once:\n{out}");
+    assert!(out.contains("refused 4 datagrams from strangers"), "the stop line must count them:\n{out}");
+
+    // Named with --allow, the same uid is served.
+    let mut handler = start_handler_with(&sb, &["--mode", "0666", "--allow", &STRANGER.to_string()], &sock, GREETING);
+    let out = stranger("conn", &sock, STRANGER);
+    // (Both copies are greeted: the greeting once or twice, as they land.)
+    assert!(out.contains(&format!("stranger: got b'{GREETING}")), "an --allow uid must be served:\n{out}");
+    handler.signal(libc::SIGTERM);
+    assert!(handler.wait(20).success(), "{}", handler.output());
+}
+
+#[test]
+fn exec_mode_ignores_a_strangers_listener_and_activates_on_the_real_one() {
+    if skip_unless_root("the exec-mode stranger test (a second uid)") || !python3_sends_fds() {
+        return;
+    }
+    let sb = sandbox("ex-exec-stranger");
+    let sock = sb.run.join("activate.sock");
+    let mut handler = start_exec_handler(&sb, &["--user", "65534", "--mode", "0666"], &sock);
+    assert_eq!(mode_of(&sock), 0o666);
+    let out = stranger("listen", &sock, STRANGER);
+    assert!(out.contains("sent a listener"), "{out}");
+    handler.expect_output(&format!("REFUSED a datagram with 1 fd(s) from uid {STRANGER}"), 10);
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    let port = pl.listening_port();
+    assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
+    let line = handler.expect_line("activated_greeter: pid", 20);
+    assert!(line.ends_with(&format!("1 fds: listener={port}")), "activated on the wrong socket: {line}");
+    assert_eq!(activated_answer(port), format!("activated listener uid 65534 gid 65534 pid {}\n", handler.pid()));
+}
+
+/// Kills the processes it names if dropped while a failed assertion
+/// unwinds: a hellofdpass or daemon that is not our child (or never
+/// reached the end of the test) must not outlive a failing test.
+struct KillIfPanicking(Vec<i32>);
+
+impl Drop for KillIfPanicking {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for &pid in &self.0 {
+                // SAFETY: kill has no memory-safety preconditions; the pids
+                // are still running (the test failed before they ended).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+/// The passwd entry of `uid`: (name, home, shell), or what hellofdpass
+/// uses for a uid without one.
+fn passwd_of(uid: u32) -> (String, String, String) {
+    let text = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() >= 7 && f[2] == uid.to_string() {
+            return (f[0].into(), f[5].into(), f[6].into());
+        }
+    }
+    (uid.to_string(), "/".into(), "/bin/sh".into())
+}
+
+/// hellofdpass --exec started the way an operator starts it: from a shell
+/// in a terminal, which makes it a process-group (here session) leader with
+/// that terminal as its controlling tty and stdin, in some directory, with
+/// root's environment, under `nohup` (SIGHUP ignored), with a signal
+/// blocked and umask 000.
+#[test]
+fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd_root() {
+    if skip_unless_root("the terminal test (the daemon as uid 65534)") {
+        return;
+    }
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let sb = sandbox("ex-pty");
+    let sock = sb.run.join("activate.sock");
+    static GREETER: OnceLock<PathBuf> = OnceLock::new();
+    let built = GREETER.get_or_init(|| compile_c("activated_greeter", &["activated_greeter.c"], Link::Dynamic, &[]));
+    let exe = sb.bin.join("activated_greeter");
+    std::fs::copy(built, &exe).unwrap();
+
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty with NULL name, termios and winsize writes only the two ints.
+    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned here only.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = sb.command("hellofdpass");
+    cmd.args(["--exec", "--user", "65534"]).arg(&sock).arg("--").arg(&exe);
+    cmd.current_dir(&sb.dir).env("HOME", "/root").env("FDCRED_OPERATOR_SECRET", "root-only");
+    cmd.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave.try_clone().unwrap());
+    // SAFETY: setsid and ioctl are async-signal-safe; errors are reported
+    // through last_os_error, which does not allocate.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("starting hellofdpass --exec on a pty");
+    let mut on_failure = KillIfPanicking(vec![child.id() as i32]);
+    drop(cmd);
+    drop(slave);
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let t = text.clone();
+    let mut master_file = std::fs::File::from(master);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = master_file.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            t.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let wait_for = |needle: &str| -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let now = text.lock().unwrap().clone();
+            if let Some(at) = now.find(needle) {
+                return now[at..].lines().next().unwrap_or("").to_owned();
+            }
+            assert!(std::time::Instant::now() < deadline, "no {needle:?} on the terminal within 20 s:\n{now}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    wait_for("waiting for listening sockets");
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    let port = pl.listening_port();
+    assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
+    let line = wait_for("activated_greeter: pid ");
+    let daemon: i32 = line["activated_greeter: pid ".len()..].split(' ').next().unwrap().parse().unwrap();
+    on_failure.0.push(daemon);
+    wait_for("open /dev/tty:");
+    let all = text.lock().unwrap().clone();
+    let hellofdpass = child.id() as i32;
+    // A session leader cannot make a new session: the daemon is its child.
+    assert!(all.contains(&format!("the daemon runs as pid {daemon} in its own session")), "{all}");
+    assert_ne!(daemon, hellofdpass);
+
+    // No controlling terminal, in a session of its own.
+    let stat = std::fs::read_to_string(format!("/proc/{daemon}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    assert_eq!(fields[3], daemon.to_string(), "the daemon's session id (it must lead a new session): {stat}");
+    assert_eq!(fields[4], "0", "the daemon's controlling terminal (tty_nr) must be none: {stat}");
+    // What an attacker in the daemon tries: typing into root's terminal.
+    let legacy = std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").unwrap_or_else(|_| "absent".into());
+    println!("dev.tty.legacy_tiocsti: {}", legacy.trim());
+    assert!(!all.contains("WORKED"), "the daemon could use the operator's terminal:\n{all}");
+    assert!(all.contains("TIOCSTI on fd 1: refused"), "no TIOCSTI attempt on stdout (the pty):\n{all}");
+    assert!(all.contains("open /dev/tty: refused"), "{all}");
+    // stdin is /dev/null, the working directory /, the environment clean.
+    assert_eq!(std::fs::read_link(format!("/proc/{daemon}/fd/0")).unwrap(), Path::new("/dev/null"));
+    assert_eq!(std::fs::read_link(format!("/proc/{daemon}/cwd")).unwrap(), Path::new("/"));
+    let environ = std::fs::read(format!("/proc/{daemon}/environ")).unwrap();
+    let env: std::collections::BTreeMap<String, String> = String::from_utf8_lossy(&environ)
+        .split('\0')
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect();
+    let (name, home, shell) = passwd_of(NOBODY);
+    let want: std::collections::BTreeMap<String, String> = [
+        ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned()),
+        ("HOME", home),
+        ("USER", name.clone()),
+        ("LOGNAME", name),
+        ("SHELL", shell),
+        ("LISTEN_FDS", "1".into()),
+        ("LISTEN_PID", daemon.to_string()),
+        ("LISTEN_FDNAMES", "listener".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(env, want, "the daemon's environment");
+    assert_eq!(proc_status(daemon, "Uid"), vec!["65534"; 4]);
+    // Nothing of the shell's signal state or umask either.
+    assert_eq!(proc_status(daemon, "Umask"), vec!["0022"], "the daemon's umask");
+    // (Checked for SIGHUP: glibc keeps signals 32 and 33 to itself, so
+    // hellofdpass cannot reset them, and this test may inherit them ignored.)
+    let ignored = u64::from_str_radix(&proc_status(daemon, "SigIgn").concat(), 16).unwrap();
+    assert_eq!(ignored & (1 << (libc::SIGHUP - 1)), 0, "the daemon ignores SIGHUP (SigIgn {ignored:#x})");
+    assert_eq!(proc_status(daemon, "SigBlk"), vec!["0000000000000000"], "signals the daemon blocks");
+    assert_eq!(activated_answer(port), format!("activated listener uid 65534 gid 65534 pid {daemon}\n"));
+
+    // SIGTERM to the hellofdpass the operator started reaches the daemon.
+    // SAFETY: kill on our own unreaped child.
+    assert_eq!(unsafe { libc::kill(hellofdpass, libc::SIGTERM) }, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "hellofdpass still waiting 20 s after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "hellofdpass exits as its daemon did (killed by SIGTERM)");
+}
+
+#[test]
+fn a_client_that_never_reads_costs_the_greeter_5_seconds_in_all() {
+    use std::os::fd::FromRawFd;
+    let sb = sandbox("ex-trickle");
+    let sock = sb.run.join("hello.sock");
+    // Far more than the socket buffers hold, so the greeter must wait.
+    let big = "x".repeat(130_000); // an argument holds at most 128 KiB
+    let handler = start_handler(&sb, &sock, &big);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+    // A client with a small receive buffer and a small segment size (so
+    // that the greeter's send buffer, sized from the segment size, stays
+    // below the greeting: about 100 KB on loopback) that never reads. (A
+    // client reading a little now and then makes Linux grow the send buffer
+    // by about 100 KB at each read, so a greeting that fits in an argument
+    // is then taken whole: not a case the test can make.)
+    // SAFETY: plain socket calls on a new descriptor, then owned by TcpStream.
+    let slow = unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(s >= 0);
+        let size: libc::c_int = 4096;
+        libc::setsockopt(s, libc::SOL_SOCKET, libc::SO_RCVBUF, &size as *const _ as *const libc::c_void, 4);
+        let mss: libc::c_int = 536;
+        libc::setsockopt(s, libc::IPPROTO_TCP, libc::TCP_MAXSEG, &mss as *const _ as *const libc::c_void, 4);
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_port = port.to_be();
+        sin.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
+        let r = libc::connect(s, &sin as *const _ as *const libc::sockaddr, std::mem::size_of_val(&sin) as u32);
+        assert_eq!(r, 0, "connect: {}", std::io::Error::last_os_error());
+        std::net::TcpStream::from_raw_fd(s)
+    };
+    let started = std::time::Instant::now();
+    handler.expect_output("gave up", 30);
+    let took = started.elapsed();
+    println!("the greeter gave up after {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(9),
+        "the greeter gave up on the client only after {took:?} (one 5 s deadline)"
+    );
+    // And it is free for the next client.
+    let quick = read_all(connect(port)).map(|g| g.len());
+    assert_eq!(quick, Ok(big.len()), "the next client after the one that never read");
+    drop(slow);
+    still_running(&mut pl);
+}
+
+/// A refused client (python3 as uid 1234) that keeps sending a message
+/// every 200 ms: how long until credserver hangs up on it.
+const CHATTY_PY: &str = r#"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+t0 = time.monotonic()
+try:
+    while time.monotonic() - t0 < 30:
+        s.send(b"x" * 100)
+        time.sleep(0.2)
+    print("chatty: still connected after 30 s", flush=True)
+except OSError as e:
+    print("chatty: hung up on after %.1f s (%s)" % (time.monotonic() - t0, e), flush=True)
+"#;
+
+#[test]
+fn credserver_hangs_up_on_a_chatty_refused_client_within_its_2_second_drain() {
+    if skip_unless_root("the credserver drain test (a client as another uid)") || !python3_sends_fds() {
+        return;
+    }
+    let sb = Sandbox::new("ex-drain", examples(), 0);
+    let path = sb.run.join("cred.sock");
+    let mut cmd = sb.command("credserver");
+    cmd.arg(&path).arg("65534");
+    let mut server = Proc::spawn("credserver", &mut cmd);
+    server.expect_line("serving only uid 65534", 10);
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(CHATTY_PY).arg(&path);
+    as_user(&mut cmd, STRANGER, STRANGER);
+    let mut chatty = Proc::spawn("chatty refused client", &mut cmd);
+    let line = chatty.expect_line("chatty:", 40);
+    let secs: f64 = line
+        .split("after ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the chatty client stayed connected: {line}\n{}", server.output()));
+    assert!(secs < 4.0, "credserver drained a refused client for {secs} s (one 2 s deadline): {line}");
+    server.expect_output(&format!("REFUSED connection from pid {} uid {STRANGER}", chatty.pid()), 10);
+}
+
+#[test]
+fn credclient_refuses_a_server_that_is_not_root_unless_told_its_uid() {
+    if skip_unless_root("the credclient server-check test (a server as another uid)") {
+        return;
+    }
+    let sb = sandbox("ex-cred-stranger");
+    let path = sb.run.join("cred.sock");
+    // Someone who is not root put a credential server where the client looks.
+    let mut cmd = sb.command("credserver");
+    cmd.arg(&path).arg("65534");
+    as_user(&mut cmd, NOBODY, NOBODY);
+    let mut server = Proc::spawn("credserver as uid 65534", &mut cmd);
+    server.expect_line("serving only uid 65534", 10);
+    let mut cmd = sb.command("credclient");
+    cmd.arg(&path);
+    as_user(&mut cmd, NOBODY, NOBODY);
+    let mut client = Proc::spawn("credclient", &mut cmd);
+    let status = client.wait(20);
+    let out = client.output();
+    assert_eq!(status.code(), Some(4), "credclient against a uid-65534 server must fail (exit 4):\n{out}");
+    assert!(out.contains("NOT TRUSTED: the server at"), "{out}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!server.output().contains("answered"), "the client sent its request anyway:\n{}", server.output());
+    // Told whom to expect, it talks to it.
+    let mut cmd = sb.command("credclient");
+    cmd.args(["--server-user", "65534"]).arg(&path);
+    as_user(&mut cmd, NOBODY, NOBODY);
+    let mut client = Proc::spawn("credclient --server-user 65534", &mut cmd);
+    let status = client.wait(20);
+    assert!(status.success(), "credclient --server-user 65534: {status}\n{}", client.output());
+    assert!(client.output().contains("the server says: pid"), "{}", client.output());
 }

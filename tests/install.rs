@@ -3,7 +3,9 @@
 //! links and its debug info in a separate file gdb finds, the stripped static
 //! library, the header, a relocated fdcred.pc and the man pages; a C
 //! program builds from nothing but `pkg-config` (dynamic and fully static),
-//! Python loads the installed library through `ctypes.util.find_library`, and
+//! Python loads the installed library through `ctypes.util.find_library`, the
+//! hand-off tools (portlisten in sbin, hellofdpass in bin, their man pages)
+//! answer --version and --help against the installed library, and
 //! `make uninstall` removes every file install put there.
 mod support;
 use std::collections::BTreeSet;
@@ -113,6 +115,10 @@ fn install_to_destdir_serves_pkg_config_static_and_ctypes_then_uninstall_leaves_
         "usr/local/lib/libfdcred.a".into(),
         "usr/local/include/fdcred.h".into(),
         "usr/local/lib/pkgconfig/fdcred.pc".into(),
+        "usr/local/sbin/portlisten".into(),
+        "usr/local/bin/hellofdpass".into(),
+        "usr/local/share/man/man8/portlisten.8".into(),
+        "usr/local/share/man/man1/hellofdpass.1".into(),
     ]
     .into();
     for page in std::fs::read_dir(manifest_dir().join("man/man3")).unwrap() {
@@ -217,6 +223,35 @@ print(name, lib.fdcred_version().decode(), *sorted(paths))
         format!("libfdcred.so.{major} {version} {}", std::fs::canonicalize(&so).unwrap().display()),
         "step python ctypes: wrong library found or loaded"
     );
+
+    // The tools, as an operator finds them: stripped, needing the soname,
+    // answering --version (this version, from the installed library) and
+    // --help (pointing at their man page, installed).
+    for (tool, section) in [("sbin/portlisten", "8"), ("bin/hellofdpass", "1")] {
+        let exe = dest.join("usr/local").join(tool);
+        let name = exe.file_name().unwrap().to_string_lossy().into_owned();
+        let needs = readelf(&["-d", "-W"], &exe);
+        assert!(needs.contains(&format!("[libfdcred.so.{major}]")), "{tool} must need the soname:\n{needs}");
+        assert!(!has_debug_info(&readelf(&["-S", "-W"], &exe)), "the installed {tool} carries debug info");
+        let mut cmd = Command::new(&exe);
+        cmd.arg("--version").env("LD_LIBRARY_PATH", &lib);
+        let out = run_ok(cmd);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("{name} {version} (libfdcred {version})"),
+            "step {tool} --version"
+        );
+        let mut cmd = Command::new(&exe);
+        cmd.arg("--help").env("LD_LIBRARY_PATH", &lib);
+        let out = run_ok(cmd);
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(help.starts_with(&format!("usage: {name} ")), "step {tool} --help:\n{help}");
+        assert!(help.contains(&format!("See {name}({section}).")), "step {tool} --help names no man page:\n{help}");
+        let page = std::fs::read_to_string(dest.join(format!("usr/local/share/man/man{section}/{name}.{section}")))
+            .unwrap_or_else(|e| panic!("the installed {name}.{section}: {e}"));
+        assert!(page.starts_with(&format!(".TH {} {section} ", name.to_uppercase())), "{name}.{section}: {page}");
+        assert!(page.lines().next().unwrap().contains(&format!("\"libfdcred {version}\"")), "not stamped");
+    }
 
     make("uninstall", &dest);
     let left = files_below(&dest);

@@ -241,3 +241,42 @@ fn installed_man_pages_open_with_man_l_and_by_name() {
     }
     assert!(problems.is_empty(), "installed man pages that do not open:\n{}", problems.join("\n"));
 }
+
+/// The hand-off tools' pages (portlisten.8, hellofdpass.1): render without
+/// a warning, carry the sections an operator looks for, and document every
+/// option the program's --help text lists.
+#[test]
+fn tool_man_pages_render_without_warnings_and_document_every_option() {
+    for (page, source) in
+        [("man8/portlisten.8", "examples/portlisten.c"), ("man1/hellofdpass.1", "examples/hellofdpass.c")]
+    {
+        let groff = Command::new("groff")
+            .args(["-man", "-ww", "-z", "-t"])
+            .arg(page)
+            .current_dir(manifest_dir().join("man"))
+            .output()
+            .expect("groff (groff-base, scripts/setup)");
+        let warnings = String::from_utf8_lossy(&groff.stderr);
+        assert!(groff.status.success() && warnings.is_empty(), "groff -man -ww {page}:\n{warnings}");
+        let text = read(&manifest_dir().join("man").join(page));
+        for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "SECURITY", "EXIT STATUS", "EXAMPLES", "SEE ALSO"]
+        {
+            assert!(text.contains(&format!(".SH {section}\n")), "{page} has no {section} section");
+        }
+        let src = read(&manifest_dir().join(source));
+        let usage = &src[src.find("usage_text[] =").unwrap_or_else(|| panic!("{source}: no usage_text"))..];
+        let usage = &usage[..usage.find(';').unwrap()];
+        let options: BTreeSet<&str> = usage
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .collect();
+        assert!(options.len() >= 5, "{source}: found too few options in its --help: {options:?}");
+        for option in options {
+            let roff = option.replace('-', "\\-");
+            assert!(
+                text.contains(&format!(".B {roff}")) || text.contains(&format!(".BI {roff} ")),
+                "{page} does not document {option}"
+            );
+        }
+    }
+}

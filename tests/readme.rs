@@ -2,7 +2,11 @@
 //! the strict flags and run; and the shell commands beside it, run exactly as
 //! written (the first part in the clone, the rest in the directory holding
 //! demo.c), build the library, compile it and run it. What it prints must be
-//! true: the pid the kernel vouched for is the forked sender's.
+//! true: the pid the kernel vouched for is the forked sender's. The hand-off
+//! example runs as pasted too (as root, with only its port, its directory
+//! and where the tools live changed) and listens where it says.
+#[path = "examples/common.rs"]
+mod common;
 mod support;
 use std::path::Path;
 use std::process::Command;
@@ -128,4 +132,55 @@ fn readme_is_short_and_its_links_resolve() {
         }
     }
     assert!(missing.is_empty(), "links to files that do not exist: {missing:?}");
+}
+
+/// The "Serving a port below 1024" block, run by bash as root pastes it,
+/// with the tools from examples/ first on PATH, port 80 replaced by a free
+/// port below 1024 and /run/hello by a scratch directory (other runs of this
+/// suite may share the machine): it must listen on every IPv4 address, as
+/// the text says, and greet from uid 65534.
+#[test]
+fn readme_handoff_example_works_as_pasted_and_listens_where_it_says() {
+    use common::*;
+    if skip_unless_root("the README hand-off example (it is written for root)") {
+        return;
+    }
+    let readme = readme();
+    let from = readme.find("## Serving a port below 1024").expect("the README's hand-off section");
+    let (sh, _) = block(&readme, "sh", from);
+    assert!(readme[from..].contains("`--addr 0.0.0.0`"), "the hand-off section must say which address it listens on");
+    let port =
+        (600..1000u16).find(|p| std::net::TcpListener::bind(("0.0.0.0", *p)).is_ok()).expect("a free port below 1024");
+    let sb = Sandbox::new("readme-handoff", &build_examples("readme-handoff-bin"), 0);
+    let dir = sb.dir.join("hello");
+    assert!(sh.contains(" 80 ") && sh.contains("/run/hello"), "the example changed shape:\n{sh}");
+    let script = sh.replace(" 80 ", &format!(" {port} ")).replace("/run/hello", &dir.display().to_string());
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c").arg(format!("set -eu\n{script}"));
+    cmd.env("PATH", format!("{}:{}", sb.bin.display(), std::env::var("PATH").unwrap_or_default()));
+    cmd.env("LD_LIBRARY_PATH", &sb.bin);
+    // Its own process group: the background jobs are stopped together.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut shell = Proc::spawn("the README's hand-off commands", &mut cmd);
+    // The background jobs end with the test, passed or failed.
+    let _jobs = StopGroup(shell.pid());
+    let line = shell.expect_line("portlisten: listening on", 20);
+    assert!(
+        line.contains(&format!("listening on 0.0.0.0:{port}")),
+        "the README's example does not listen on every address: {line}\n{}",
+        shell.output()
+    );
+    let got = read_all(connect(port));
+    assert_eq!(got.as_deref(), Ok("hello from nobody"), "output:\n{}", shell.output());
+}
+
+/// SIGTERM to a process group this test made, when dropped.
+struct StopGroup(i32);
+
+impl Drop for StopGroup {
+    fn drop(&mut self) {
+        // SAFETY: kill has no memory-safety preconditions; the group is the
+        // one the test's bash leads (its jobs stay in it).
+        unsafe { libc::kill(-self.0, libc::SIGTERM) };
+    }
 }

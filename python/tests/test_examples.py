@@ -143,7 +143,8 @@ def test_c_credclient_is_answered_by_a_python_server(public_dir):
         srv.bind(path)
         fdcred.allow_recv_cred(srv)
         srv.listen(1)
-        client, _ = start("credclient", path, "hello python", first_line=False)
+        # The server is this test's uid (credclient trusts root unless told).
+        client, _ = start("credclient", "--server-user", str(os.getuid()), path, "hello python", first_line=False)
         try:
             wait_readable(srv, "credclient's connection")
             conn, _ = srv.accept()
@@ -165,7 +166,9 @@ def test_python_handler_receives_connections_from_c_portlisten(public_dir):
     path = os.path.join(public_dir, "handler.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as handler:
         handler.bind(path)
-        p, line = start("portlisten", "0", path)
+        # The handler's socket is this test's: portlisten (which as root would
+        # become nobody once bound) runs as this test's uid too.
+        p, line = start("portlisten", "--user", str(os.getuid()), "0", path)
         try:
             port = int(line.split("127.0.0.1:")[1].split(",")[0])
             for i in range(3):

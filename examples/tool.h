@@ -1,0 +1,119 @@
+/*
+ * What portlisten and hellofdpass share as tools: --version, closing what
+ * the caller left open, and the switch to an unprivileged user (uid, gid
+ * and groups, for good).
+ * Included by each program (static functions: no library of its own).
+ */
+#ifndef FDCRED_EXAMPLES_TOOL_H
+#define FDCRED_EXAMPLES_TOOL_H
+
+#include <errno.h>
+#include <fdcred.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define TOOL_STR2(x) #x
+#define TOOL_STR(x) TOOL_STR2(x)
+/* The version these programs were built as: the library's, from its header. */
+#define TOOL_VERSION                                                                                                   \
+    TOOL_STR(FDCRED_VERSION_MAJOR) "." TOOL_STR(FDCRED_VERSION_MINOR) "." TOOL_STR(FDCRED_VERSION_PATCH)
+
+/* "NAME VERSION (libfdcred VERSION)": the second is the library loaded now. */
+static void print_version(const char *name) { printf("%s %s (libfdcred %s)\n", name, TOOL_VERSION, fdcred_version()); }
+
+/* A user to become: resolved at start, so a typo fails before anything is
+ * bound. */
+struct tool_user {
+    uid_t uid;
+    gid_t gid;
+    char name[64];   /* "" for a numeric uid with no passwd entry */
+    char home[256];  /* its passwd entry's directory and shell ("/" and */
+    char shell[256]; /* /bin/sh without one) */
+};
+
+/*
+ * Resolve `spec`, a user name or a numeric uid. A uid with no passwd entry
+ * gets its own number as gid and no groups. -1 (with a message) when there
+ * is no such user.
+ */
+static int tool_resolve_user(const char *prog, const char *spec, struct tool_user *u) {
+    struct passwd *pw = getpwnam(spec);
+    char *end;
+    errno = 0;
+    unsigned long id = strtoul(spec, &end, 10);
+    int numeric = errno == 0 && *end == '\0' && end != spec && spec[0] != '-' && id < (uid_t)-1;
+    if (!pw && numeric)
+        pw = getpwuid((uid_t)id);
+    memset(u, 0, sizeof *u);
+    if (pw) {
+        if (strlen(pw->pw_name) >= sizeof u->name || strlen(pw->pw_dir) >= sizeof u->home ||
+            strlen(pw->pw_shell) >= sizeof u->shell) {
+            fprintf(stderr, "%s: user %s: passwd entry too long\n", prog, spec);
+            return -1;
+        }
+        u->uid = pw->pw_uid;
+        u->gid = pw->pw_gid;
+        strcpy(u->name, pw->pw_name);
+        strcpy(u->home, pw->pw_dir[0] ? pw->pw_dir : "/");
+        strcpy(u->shell, pw->pw_shell[0] ? pw->pw_shell : "/bin/sh");
+    } else if (numeric) {
+        u->uid = (uid_t)id;
+        u->gid = (gid_t)id;
+        strcpy(u->home, "/");
+        strcpy(u->shell, "/bin/sh");
+    } else {
+        fprintf(stderr, "%s: no user %s\n", prog, spec);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Become `u` for good: its groups (none for a numeric uid), gid and uid,
+ * then check that no id is left behind and root cannot be regained. Also
+ * non-dumpable, so that another process of the same user can neither
+ * ptrace it nor take its descriptors (pidfd_getfd, /proc/PID/fd). 0 on
+ * success, -1 with a message.
+ */
+static int tool_become(const char *prog, const struct tool_user *u) {
+    int r = u->name[0] ? initgroups(u->name, u->gid) : setgroups(0, NULL);
+    if (r != 0 || setgid(u->gid) != 0 || setuid(u->uid) != 0) {
+        fprintf(stderr, "%s: switching to uid %u gid %u: %s\n", prog, (unsigned)u->uid, (unsigned)u->gid,
+                strerror(errno));
+        return -1;
+    }
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+    if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 || ru != u->uid || eu != u->uid ||
+        su != u->uid || rg != u->gid || eg != u->gid || sg != u->gid || (u->uid != 0 && setuid(0) == 0)) {
+        fprintf(stderr, "%s: could not drop privileges for good\n", prog);
+        return -1;
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fprintf(stderr, "%s: prctl(PR_SET_DUMPABLE): %s\n", prog, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Close every descriptor from `lowest` up. */
+static void tool_close_from(int lowest) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0U) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 1 << 20)
+        max = 1 << 20;
+    for (long fd = lowest; fd < max; fd++)
+        close((int)fd);
+}
+
+#endif
