@@ -373,15 +373,16 @@ fn interrupt_this_thread() -> impl Drop {
     action.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
     // SAFETY: `action` is a valid handler description; the old one is not wanted.
     assert_eq!(unsafe { libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()) }, 0);
-    // SAFETY: pthread_self has no preconditions.
-    let target = unsafe { libc::pthread_self() };
+    // SAFETY: pthread_self has no preconditions. Carried as an integer: on
+    // musl a pthread_t is a pointer, which is not Send.
+    let target = unsafe { libc::pthread_self() } as usize;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let thread_stop = stop.clone();
     let thread = std::thread::spawn(move || {
         while !thread_stop.load(std::sync::atomic::Ordering::SeqCst) {
             std::thread::sleep(std::time::Duration::from_millis(20));
             // SAFETY: `target` runs until the guard below has joined this thread.
-            unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
+            unsafe { libc::pthread_kill(target as libc::pthread_t, libc::SIGUSR1) };
         }
     });
     struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>, Option<std::thread::JoinHandle<()>>);
