@@ -3,7 +3,7 @@
  *
  *   hellofdpass [--log] [COMMON] SOCKPATH STRING
  *   hellofdpass --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]]
- *               [--keep-stdin] [--setenv NAME=VALUE]... [COMMON]
+ *               [--keep-stdin] [--keep-tty] [--setenv NAME=VALUE]... [COMMON]
  *               SOCKPATH PROGRAM [ARG...]
  *   hellofdpass --help | --version
  *
@@ -37,9 +37,12 @@
  * listening sockets, then become PROGRAM the way systemd starts a
  * socket-activated service with User=: the sockets as fds 3, 4, ... (in the
  * order they arrived, close-on-exec cleared), every other descriptor above
- * 2 closed, stdin from /dev/null (--keep-stdin: inherited), in a new
- * session with no controlling terminal (so it cannot type into the
- * operator's terminal with TIOCSTI, nor be signalled through it), working
+ * 2 closed, stdin from /dev/null (--keep-stdin: inherited), stdout and
+ * stderr from /dev/null too when they are a terminal (--keep-tty:
+ * inherited; a terminal open for writing can still be read and its modes
+ * changed), in a new session with no controlling terminal (so it cannot
+ * type into the operator's terminal with TIOCSTI, nor be signalled
+ * through it), working
  * directory /, umask 022, every signal at its default and none blocked,
  * and a clean environment: PATH (systemd's default), HOME,
  * USER, LOGNAME and SHELL from the user's passwd entry, LISTEN_FDS=N,
@@ -127,6 +130,7 @@ static struct {
     int switch_user;
     struct tool_user user; /* whom the daemon runs as (ourselves without --user) */
     int keep_stdin;
+    int keep_tty;
     const char *setenv[MAX_SETENV]; /* NAME=VALUE */
     size_t nsetenv;
     int fds[MAX_LISTEN_FDS];
@@ -613,14 +617,33 @@ static void exec_activated(void) {
         return;
     }
     fflush(NULL);
+    /* Nor the operator's terminal as its stdout and stderr: not being its
+     * controlling terminal stops job control, not read(1, ...), which would
+     * race the shell for the operator's keystrokes, nor tcsetattr or a
+     * flush of its input. A write-only /dev/null, not the terminal reopened
+     * write-only: the terminal ioctls work on any open mode. A copy of our
+     * stderr, closed by the exec, says why an exec failed. */
+    int err = fcntl(2, F_DUPFD_CLOEXEC, first + (int)n);
+    if (!ex.keep_tty && (isatty(1) || isatty(2))) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        for (int fd = 1; fd <= 2 && null >= 0; fd++)
+            if (isatty(fd) && dup2(null, fd) < 0)
+                null = -1;
+        if (null < 0) {
+            dprintf(err, "%s: stdout and stderr to /dev/null: %s\n", prog, strerror(errno));
+            return;
+        }
+        close(null);
+    }
     execvp(ex.argv[0], ex.argv);
-    fprintf(stderr, "%s: exec %s: %s\n", prog, ex.argv[0], strerror(errno));
+    dprintf(err, "%s: exec %s: %s\n", prog, ex.argv[0], strerror(errno));
 }
 
 static const char usage_text[] =
     "usage: hellofdpass [--log] [--mode MODE] [--allow USER]... SOCKPATH STRING\n"
     "       hellofdpass --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]] [--keep-stdin]\n"
-    "                   [--setenv NAME=VALUE]... [--mode MODE] [--allow USER]... SOCKPATH PROGRAM [ARG...]\n"
+    "                   [--keep-tty] [--setenv NAME=VALUE]... [--mode MODE] [--allow USER]... SOCKPATH PROGRAM "
+    "[ARG...]\n"
     "       hellofdpass --help | --version\n"
     "\n"
     "Receive descriptors (from portlisten) on the SOCK_DGRAM Unix socket SOCKPATH and\n"
@@ -634,6 +657,7 @@ static const char usage_text[] =
     "  --fds N         (--exec) how many listening sockets (default 1)\n"
     "  --fdnames A:B   (--exec) LISTEN_FDNAMES (default listener)\n"
     "  --keep-stdin    (--exec) keep stdin (default /dev/null)\n"
+    "  --keep-tty      (--exec) keep stdout and stderr when a terminal (default /dev/null)\n"
     "  --setenv N=V    (--exec) add to PROGRAM's clean environment\n"
     "\n"
     "See hellofdpass(1).\n";
@@ -697,6 +721,8 @@ int main(int argc, char **argv) {
             log_each = 1;
         else if (strcmp(argv[i], "--keep-stdin") == 0)
             ex.keep_stdin = exec_only = 1;
+        else if (strcmp(argv[i], "--keep-tty") == 0)
+            ex.keep_tty = exec_only = 1;
         else if (strcmp(argv[i], "--setenv") == 0 && i + 1 < argc) {
             const char *eq = strchr(argv[++i], '=');
             if (!eq || eq == argv[i] || ex.nsetenv == MAX_SETENV) {

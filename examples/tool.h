@@ -79,7 +79,8 @@ static int tool_resolve_user(const char *prog, const char *spec, struct tool_use
  * Become `u` for good: its groups (none for a numeric uid), gid and uid,
  * then check that no id is left behind and root cannot be regained. Also
  * non-dumpable, so that another process of the same user can neither
- * ptrace it nor take its descriptors (pidfd_getfd, /proc/PID/fd). 0 on
+ * ptrace it nor take its descriptors (pidfd_getfd, /proc/PID/fd), and in a
+ * session keyring of its own (not the caller's, with root's keys). 0 on
  * success, -1 with a message.
  */
 static int tool_become(const char *prog, const struct tool_user *u) {
@@ -98,6 +99,13 @@ static int tool_become(const char *prog, const struct tool_user *u) {
     }
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
         fprintf(stderr, "%s: prctl(PR_SET_DUMPABLE): %s\n", prog, strerror(errno));
+        return -1;
+    }
+    /* setuid and exec keep the session keyring, and whoever possesses it
+     * may search and read the keys root put there: join a new, empty one
+     * (1: KEYCTL_JOIN_SESSION_KEYRING; ENOSYS: a kernel without keys). */
+    if (syscall(SYS_keyctl, 1, NULL) < 0 && errno != ENOSYS) {
+        fprintf(stderr, "%s: keyctl(KEYCTL_JOIN_SESSION_KEYRING): %s\n", prog, strerror(errno));
         return -1;
     }
     return 0;

@@ -1022,18 +1022,51 @@ fn passwd_of(uid: u32) -> (String, String, String) {
 
 /// hellofdpass --exec started the way an operator starts it: from a shell
 /// in a terminal, which makes it a process-group (here session) leader with
-/// that terminal as its controlling tty and stdin, in some directory, with
-/// root's environment, under `nohup` (SIGHUP ignored), with a signal
-/// blocked and umask 000.
+/// that terminal as its controlling tty, stdin, stdout and stderr, in some
+/// directory, with root's environment, under `nohup` (SIGHUP ignored), with
+/// a signal blocked and umask 000.
 #[test]
 fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd_root() {
     if skip_unless_root("the terminal test (the daemon as uid 65534)") {
         return;
     }
+    exec_from_a_pty(false);
+}
+
+/// The same with --keep-tty: the daemon writes to the operator's terminal,
+/// and (what an attacker in it tries) can neither type into it nor open
+/// /dev/tty, nor find a key in root's session keyring.
+#[test]
+fn exec_mode_from_a_pty_with_keep_tty_refuses_tiocsti_dev_tty_and_roots_session_keyring() {
+    if skip_unless_root("the terminal test (the daemon as uid 65534)") {
+        return;
+    }
+    exec_from_a_pty(true);
+}
+
+const OPERATOR_KEY: &std::ffi::CStr = c"fdcred-operator-key";
+
+/// Can this process (root, in a forked child) join a session keyring and
+/// add a key to it? 0 if so, else the errno (seccomp may refuse keyctl).
+fn session_keyring_errno() -> i32 {
+    // SAFETY: keyctl and add_key with a NULL name, and valid C strings and
+    // a payload of the length given.
+    in_child_as(0, 0, || unsafe {
+        if libc::syscall(libc::SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, std::ptr::null::<libc::c_char>()) < 0
+            || libc::syscall(libc::SYS_add_key, c"user".as_ptr(), OPERATOR_KEY.as_ptr(), c"root".as_ptr(), 4usize, -3)
+                < 0
+        {
+            return errno();
+        }
+        0
+    })
+}
+
+fn exec_from_a_pty(keep_tty: bool) {
     use std::io::Read;
     use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::process::CommandExt;
-    let sb = sandbox("ex-pty");
+    let sb = sandbox(if keep_tty { "ex-pty-keep" } else { "ex-pty" });
     let sock = sb.run.join("activate.sock");
     static GREETER: OnceLock<PathBuf> = OnceLock::new();
     let built = GREETER.get_or_init(|| compile_c("activated_greeter", &["activated_greeter.c"], Link::Dynamic, &[]));
@@ -1047,15 +1080,25 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
     // SAFETY: both descriptors were just opened and are owned here only.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut cmd = sb.command("hellofdpass");
-    cmd.args(["--exec", "--user", "65534"]).arg(&sock).arg("--").arg(&exe);
+    cmd.args(["--exec", "--user", "65534"]).args(if keep_tty { &["--keep-tty"][..] } else { &[] });
+    cmd.arg(&sock).arg("--").arg(&exe);
     cmd.current_dir(&sb.dir).env("HOME", "/root").env("FDCRED_OPERATOR_SECRET", "root-only");
+    // Root's session keyring, with a key in it, as after a login.
+    let keyring = session_keyring_errno();
+    if keyring != 0 {
+        println!("SKIP (session keyring part): keyctl: {}", std::io::Error::from_raw_os_error(keyring));
+    }
     cmd.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave.try_clone().unwrap());
     // SAFETY: setsid and ioctl are async-signal-safe; errors are reported
     // through last_os_error, which does not allocate.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            if keyring == 0 {
+                libc::syscall(libc::SYS_keyctl, 1, std::ptr::null::<libc::c_char>());
+                libc::syscall(libc::SYS_add_key, c"user".as_ptr(), OPERATOR_KEY.as_ptr(), c"root".as_ptr(), 4usize, -3);
             }
             libc::signal(libc::SIGHUP, libc::SIG_IGN);
             let mut set: libc::sigset_t = std::mem::zeroed();
@@ -1097,15 +1140,35 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
     let mut pl = start_portlisten(&sb, 0, &sock, true);
     let port = pl.listening_port();
     assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
-    let line = wait_for("activated_greeter: pid ");
-    let daemon: i32 = line["activated_greeter: pid ".len()..].split(' ').next().unwrap().parse().unwrap();
-    on_failure.0.push(daemon);
-    wait_for("open /dev/tty:");
-    let all = text.lock().unwrap().clone();
-    let hellofdpass = child.id() as i32;
     // A session leader cannot make a new session: the daemon is its child.
-    assert!(all.contains(&format!("the daemon runs as pid {daemon} in its own session")), "{all}");
+    let line = wait_for("the daemon runs as pid ");
+    let daemon: i32 = line["the daemon runs as pid ".len()..].split(' ').next().unwrap().parse().unwrap();
+    on_failure.0.push(daemon);
+    let hellofdpass = child.id() as i32;
     assert_ne!(daemon, hellofdpass);
+    // Answering: past its exec.
+    assert_eq!(activated_answer(port), format!("activated listener uid 65534 gid 65534 pid {daemon}\n"));
+    // The daemon's stdout and stderr: the terminal only with --keep-tty,
+    // else /dev/null, write-only (a terminal open for writing can be read).
+    for fd in [1, 2] {
+        let target = std::fs::read_link(format!("/proc/{daemon}/fd/{fd}")).unwrap();
+        let info = std::fs::read_to_string(format!("/proc/{daemon}/fdinfo/{fd}")).unwrap();
+        let flags = info.lines().find_map(|l| l.strip_prefix("flags:")).unwrap().trim();
+        let flags = u32::from_str_radix(flags, 8).unwrap();
+        if keep_tty {
+            assert!(target.starts_with("/dev/pts"), "daemon fd {fd} with --keep-tty: {}", target.display());
+        } else {
+            assert_eq!(target, Path::new("/dev/null"), "daemon fd {fd} (not the operator's terminal)");
+            assert_eq!(flags & libc::O_ACCMODE as u32, libc::O_WRONLY as u32, "daemon fd {fd} flags {flags:o}");
+        }
+    }
+    if keep_tty {
+        let line = wait_for("activated_greeter: pid ");
+        assert!(line.contains(&format!("activated_greeter: pid {daemon} ")), "{line}");
+        wait_for("the operator's key:");
+    }
+    let all = text.lock().unwrap().clone();
+    assert!(keep_tty || !all.contains("activated_greeter:"), "the daemon wrote to the terminal:\n{all}");
 
     // No controlling terminal, in a session of its own.
     let stat = std::fs::read_to_string(format!("/proc/{daemon}/stat")).unwrap();
@@ -1116,8 +1179,13 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
     let legacy = std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").unwrap_or_else(|_| "absent".into());
     println!("dev.tty.legacy_tiocsti: {}", legacy.trim());
     assert!(!all.contains("WORKED"), "the daemon could use the operator's terminal:\n{all}");
-    assert!(all.contains("TIOCSTI on fd 1: refused"), "no TIOCSTI attempt on stdout (the pty):\n{all}");
-    assert!(all.contains("open /dev/tty: refused"), "{all}");
+    if keep_tty {
+        assert!(all.contains("TIOCSTI on fd 1: refused"), "no TIOCSTI attempt on stdout (the pty):\n{all}");
+        assert!(all.contains("open /dev/tty: refused"), "{all}");
+        if keyring == 0 {
+            assert!(all.contains("the operator's key: not found"), "root's session keyring reached the daemon:\n{all}");
+        }
+    }
     // stdin is /dev/null, the working directory /, the environment clean.
     assert_eq!(std::fs::read_link(format!("/proc/{daemon}/fd/0")).unwrap(), Path::new("/dev/null"));
     assert_eq!(std::fs::read_link(format!("/proc/{daemon}/cwd")).unwrap(), Path::new("/"));
