@@ -550,6 +550,29 @@ fn credserver_serves_the_allowed_uid_and_refuses_another() {
     }
 }
 
+/// credserver's socket is 0666 through the umask at bind (no chmod that
+/// would follow a symlink put in its place), and at exit it removes its
+/// socket only: not what someone put at the path since.
+#[test]
+fn credserver_creates_its_socket_0666_and_leaves_a_replacement_alone_at_exit() {
+    let sb = Sandbox::new("ex-cred-path", examples(), my_uid());
+    let path = sb.run.join("cred.sock");
+    let mut cmd = sb.command("credserver");
+    cmd.arg(&path).arg("65534");
+    let mut server = Proc::spawn("credserver", &mut cmd);
+    server.expect_line("serving only uid 65534", 10);
+    assert_eq!(mode_of(&path), 0o666, "{}", path.display());
+    std::fs::rename(&path, sb.run.join("moved.sock")).unwrap();
+    std::fs::write(&path, "not credserver's").unwrap();
+    server.signal(libc::SIGTERM);
+    assert!(server.wait(10).success(), "credserver after SIGTERM:\n{}", server.output());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "not credserver's",
+        "credserver removed a file it did not bind"
+    );
+}
+
 /// The classic handler at `sock`, as uid/gid 65534 when root (the user
 /// portlisten runs as once bound, so it may write the socket).
 fn classic_handler(sock: &Path) -> Proc {
