@@ -427,7 +427,9 @@ fn exec_mode_runs_a_socket_activated_daemon_as_uid_65534_on_two_low_ports() {
 
 #[test]
 fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
-    let sb = sandbox("ex-exec-plain");
+    // The handler runs as this test's user: so does its directory (portlisten
+    // refuses a socket in a directory someone else may change).
+    let sb = Sandbox::new("ex-exec-plain", examples(), my_uid());
     let sock = sb.run.join("activate.sock");
     let mut handler = start_exec_handler(&sb, &["--setenv", "FDCRED_FOR_THE_DAEMON=yes"], &sock);
     let pid = handler.pid();
@@ -466,7 +468,9 @@ fn exec_mode_refuses_an_unknown_user_and_a_wrong_name_count_at_start() {
 
 #[test]
 fn exec_mode_stopped_before_its_sockets_arrive_exits_cleanly_without_exec() {
-    let sb = sandbox("ex-exec-stop");
+    // The handler runs as this test's user: so does its directory (portlisten
+    // refuses a socket in a directory someone else may change).
+    let sb = Sandbox::new("ex-exec-stop", examples(), my_uid());
     let sock = sb.run.join("activate.sock");
     let mut handler = start_exec_handler(&sb, &["--fds", "2"], &sock);
     let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &my_uid().to_string()], 0, &sock);
@@ -654,6 +658,48 @@ fn classic_portlisten_listener_mode_feeds_example_hellofdpass() {
     }
 }
 
+/// portlisten passes nothing to a socket a stranger bound at SOCKPATH (it
+/// would get the port), nor to one in a directory others may write: it
+/// says why and exits 1.
+#[test]
+fn portlisten_refuses_a_strangers_socket_and_a_directory_others_may_write() {
+    if skip_unless_root("the socket-owner test (a socket owned by uid 1234)") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox("ex-owner");
+    let sock = sb.run.join("hello.sock");
+    let _bound = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
+    std::os::unix::fs::chown(&sock, Some(STRANGER), Some(STRANGER)).unwrap();
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let mut pl = start_portlisten_with(&sb, &["--listener"], 0, &sock);
+    pl.listening_port();
+    assert_eq!(pl.wait(20).code(), Some(1), "portlisten handing its listener to uid {STRANGER}:\n{}", pl.output());
+    let want = format!("refusing {}: a socket owned by uid {STRANGER}", sock.display());
+    assert!(pl.output().contains(&want), "no {want:?} in:\n{}", pl.output());
+    // --handler-user names whom the operator trusts.
+    let mut pl = start_portlisten_with(&sb, &["--listener", "--handler-user", &STRANGER.to_string()], 0, &sock);
+    pl.listening_port();
+    assert!(pl.wait(20).success(), "portlisten --handler-user {STRANGER}:\n{}", pl.output());
+
+    // The handler's own socket, in a directory anyone may write (not sticky).
+    let open = sb.dir.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let sock = open.join("hello.sock");
+    let mut handler = start_handler(&sb, &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    pl.listening_port();
+    assert_eq!(pl.wait(20).code(), Some(1), "portlisten with the socket in a 0777 directory:\n{}", pl.output());
+    assert!(pl.output().contains("lets others replace the socket"), "{}", pl.output());
+    // Sticky (as /tmp): others cannot replace the handler's socket there.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    pl.listening_port();
+    assert!(pl.wait(20).success(), "portlisten with the socket in a 1777 directory:\n{}", pl.output());
+    handler.expect_line("received a listening socket", 10);
+}
+
 /// A sandbox whose socket directory the handler (65534 when root) can
 /// write in.
 fn sandbox(name: &str) -> Sandbox {
@@ -691,7 +737,9 @@ fn examples_close_every_descriptor_under_valgrind() {
         println!("SKIP: valgrind is not installed (scripts/setup installs it)");
         return;
     }
-    let sb = sandbox("ex-valgrind");
+    // The handler runs as this test's user: so does its directory (portlisten
+    // refuses a socket in a directory someone else may change).
+    let sb = Sandbox::new("ex-valgrind", examples(), my_uid());
     let sock = sb.run.join("hello.sock");
     let logs: Vec<PathBuf> = ["hellofdpass", "portlisten", "credserver", "credclient"]
         .iter()
