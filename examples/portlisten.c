@@ -67,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -230,6 +231,8 @@ static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, i
             break;
         case ENOBUFS:
         case ENOMEM:
+        case ETOOMANYREFS: /* descriptors in flight to a busy handler count
+                            * against our RLIMIT_NOFILE: it drains them */
             break;
         default:
             fprintf(stderr, "%s: passing %zu fd(s) to %s: %s%s\n", prog, n, path, strerror(e),
@@ -397,6 +400,14 @@ int main(int argc, char **argv) {
     if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
         fprintf(stderr, "%s: bad IPv4 address '%s'\n", prog, addr);
         return 2;
+    }
+
+    /* Descriptors queued to the handler count against our RLIMIT_NOFILE
+     * (ETOOMANYREFS past it): all the room we may have. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
     }
 
     /* Nothing the caller had open (a root shell's files) stays with us once
