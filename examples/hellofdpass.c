@@ -164,6 +164,21 @@ static long long now_ms(void) {
 }
 
 /*
+ * Close a descriptor someone else chose without waiting on it: a socket
+ * whose sender turned SO_LINGER on and left data unsent would make close
+ * wait for the linger time it set. Lingering off (the default; not {1, 0},
+ * which would reset the connection for whoever else holds it), as the
+ * library does for descriptors it closes. Not a socket: the setsockopt
+ * fails and changes nothing (a FUSE file's close can still hang: only a
+ * trusted sender may write to the socket, see --mode).
+ */
+static void close_unwanted(int fd) {
+    struct linger off = {.l_onoff = 0, .l_linger = 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+    close(fd);
+}
+
+/*
  * Write the greeting to a connection and close it. The common case is one
  * non-blocking send that takes the whole greeting (a new connection's send
  * buffer is empty); only a greeting that does not fit waits, and a client
@@ -211,10 +226,12 @@ static void greet(int conn, const char *how, size_t k, size_t n) {
                 failure == ETIMEDOUT ? "client not reading, 5 s for the whole greeting are up, gave up"
                                      : strerror(failure));
     }
+    if (failure) {
+        close_unwanted(conn); /* given up on: its sender's linger must not hold us too */
+        return;
+    }
     if (close(conn) != 0)
         fprintf(stderr, "%s: close(%d): %s\n", prog, conn, strerror(errno));
-    if (failure)
-        return;
     greeted++;
     if (log_each) {
         if (n > 0)
@@ -255,8 +272,10 @@ static void accept_some(int lsock, int all) {
             continue;
         case EAGAIN:
             return;
-        default: /* EMFILE and friends: poll will bring us back */
+        default: /* EMFILE and friends: the connection stays queued, and
+                  * poll would bring us back at once: a pause, not a spin */
             fprintf(stderr, "%s: accept on fd %d: %s\n", prog, lsock, strerror(errno));
+            poll(NULL, 0, 100);
             return;
         }
     }
@@ -300,7 +319,7 @@ static void collect_listener(int fd) {
     if (!l || ex.have >= ex.want) {
         fprintf(stderr, "%s: exec mode takes %zu listening socket(s) (portlisten --listener); closed fd %d (%s)\n",
                 prog, ex.want, fd, l ? "one too many" : "a connection");
-        close(fd);
+        close_unwanted(fd);
         return;
     }
     ex.fds[ex.have++] = fd;
@@ -375,7 +394,7 @@ static void refuse(uid_t uid, int pid, const int *fds, size_t n) {
     static uid_t reported[32];
     static size_t nreported;
     for (size_t k = 0; k < n; k++)
-        close(fds[k]);
+        close_unwanted(fds[k]);
     refused++;
     for (size_t i = 0; i < nreported; i++)
         if (reported[i] == uid)
@@ -411,7 +430,11 @@ static int receive_one(int dgram, unsigned flags, int *lsock) {
         perror("fdcred_recvmsg");
         return -1;
     }
-    if (n > 0 || m.nfds > 0 || !stop_signal) {
+    /* The end of the queue after a stop reads as an empty datagram without
+     * credentials; a real one always has them (SO_PASSCRED before bind),
+     * so a stranger's empty datagram cannot end the drain early. */
+    int end_of_queue = n == 0 && m.nfds == 0 && stop_signal && !(m.result & FDCRED_MSG_CRED);
+    if (!end_of_queue) {
         /* Not the end of the queue after a stop: whose datagram is it? */
         uid_t uid = (m.result & FDCRED_MSG_CRED) && (cred.known & FDCRED_CRED_UID) ? cred.uid : (uid_t)-1;
         if (!sender_allowed(uid)) {
@@ -426,8 +449,8 @@ static int receive_one(int dgram, unsigned flags, int *lsock) {
         fprintf(stderr, "%s: a datagram carried more than %d fds; all were closed\n", prog, FDCRED_MAX_FDS);
     else if (m.nfds > 0)
         take_fds(n > 0 ? tag[0] : '\0', fds, m.nfds, lsock);
-    else if (n == 0 && stop_signal)
-        return 0; /* the end of the queue after shutdown(SHUT_RD) */
+    else if (end_of_queue)
+        return 0; /* after shutdown(SHUT_RD) */
     else
         fprintf(stderr, "%s: ignored a %zd-byte datagram without a descriptor\n", prog, n);
     return 1;
