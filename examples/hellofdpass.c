@@ -49,8 +49,8 @@
  * LISTEN_PID=its pid, LISTEN_FDNAMES the given names (default "listener"
  * each), and what --setenv adds; nothing else of the caller's. With
  * --user (a name or a numeric uid; needs root) it drops to that user's
- * uid, gid and supplementary groups (a uid with no passwd entry gets that
- * number as gid and no groups), and SOCKPATH is given to USER (so that
+ * uid, gid and supplementary groups (a uid with no passwd entry gets gid
+ * 65534, nogroup, and no groups), and SOCKPATH is given to USER (so that
  * portlisten, running as USER once bound, can reach it). So an unmodified
  * daemon that supports socket activation serves a port below 1024 without
  * ever being root:

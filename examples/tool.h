@@ -28,6 +28,9 @@
 /* "NAME VERSION (libfdcred VERSION)": the second is the library loaded now. */
 static void print_version(const char *name) { printf("%s %s (libfdcred %s)\n", name, TOOL_VERSION, fdcred_version()); }
 
+/* The overflow gid (nogroup): for a uid without a passwd entry. */
+#define TOOL_NOGROUP ((gid_t)65534)
+
 /* A user to become: resolved at start, so a typo fails before anything is
  * bound. */
 struct tool_user {
@@ -40,7 +43,8 @@ struct tool_user {
 
 /*
  * Resolve `spec`, a user name or a numeric uid. A uid with no passwd entry
- * gets its own number as gid and no groups. -1 (with a message) when there
+ * gets gid TOOL_NOGROUP and no groups: not its own number as gid, which
+ * may well be a real group (--user 42: gid 42 is shadow on Debian). -1 (with a message) when there
  * is no such user.
  */
 static int tool_resolve_user(const char *prog, const char *spec, struct tool_user *u) {
@@ -65,7 +69,7 @@ static int tool_resolve_user(const char *prog, const char *spec, struct tool_use
         strcpy(u->shell, pw->pw_shell[0] ? pw->pw_shell : "/bin/sh");
     } else if (numeric) {
         u->uid = (uid_t)id;
-        u->gid = (gid_t)id;
+        u->gid = TOOL_NOGROUP;
         strcpy(u->home, "/");
         strcpy(u->shell, "/bin/sh");
     } else {

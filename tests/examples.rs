@@ -447,6 +447,30 @@ fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
     assert!(activated_answer(port).starts_with("activated listener uid "));
 }
 
+/// A numeric --user without a passwd entry gets gid 65534 (nogroup), not
+/// its own number (which may be a real group: 42 is shadow on Debian).
+#[test]
+fn a_uid_without_a_passwd_entry_runs_with_gid_65534_not_its_own_number() {
+    if skip_unless_root("the passwd-less uid test (the daemon dropped to uid 4242)") {
+        return;
+    }
+    const NO_PASSWD: u32 = 4242;
+    if passwd_of(NO_PASSWD).1 != "/" {
+        println!("SKIP: uid {NO_PASSWD} has a passwd entry here");
+        return;
+    }
+    let sb = Sandbox::new("ex-no-passwd", examples(), NO_PASSWD);
+    let sock = sb.run.join("activate.sock");
+    let mut handler = start_exec_handler(&sb, &["--user", &NO_PASSWD.to_string()], &sock);
+    let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &NO_PASSWD.to_string()], 0, &sock);
+    let port = pl.listening_port();
+    assert!(pl.output().contains(&format!("running as uid {NO_PASSWD} gid 65534")), "{}", pl.output());
+    assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
+    let pid = handler.pid();
+    assert_eq!(activated_answer(port), format!("activated listener uid {NO_PASSWD} gid 65534 pid {pid}\n"));
+    assert_eq!(proc_status(pid, "Gid"), vec!["65534"; 4], "the daemon's gids");
+}
+
 #[test]
 fn exec_mode_refuses_an_unknown_user_and_a_wrong_name_count_at_start() {
     let sb = sandbox("ex-exec-args");
