@@ -733,6 +733,8 @@ int main(int argc, char **argv) {
     mode_t mode = 0600;
     int i = 1, exec_only = 0;
     ex.want = 1;
+    if (tool_start(prog) != 0)
+        return 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             fputs(usage_text, stdout);
@@ -850,12 +852,8 @@ int main(int argc, char **argv) {
     /* Nothing the caller had open (a root shell's files) stays with us. */
     tool_close_from(3);
 
-    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: poll returns EINTR */
-    sigfillset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
-        perror("sigaction");
+    if (tool_catch_stop_signals(on_stop) != 0) /* no SA_RESTART: poll returns EINTR */
         return 1;
-    }
 
     int status = 1, lsock = -1, bound = 0;
     struct stat mine;
@@ -898,8 +896,10 @@ int main(int argc, char **argv) {
     }
     printf("%s: uid %u gid %u pid %d, waiting for %s on %s\n", prog, (unsigned)getuid(), (unsigned)getgid(),
            (int)getpid(), ex.on ? "listening sockets to exec with" : "descriptors", path);
-    if (fflush(stdout) != 0)
+    if (fflush(stdout) != 0) {
+        perror("stdout");
         goto out;
+    }
 
     while (!stop_signal && !(ex.on && ex.have == ex.want)) {
         if (lsock < 0) {

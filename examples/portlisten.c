@@ -332,6 +332,8 @@ int main(int argc, char **argv) {
     const char *user = "nobody";
     int user_given = 0;
     int i = 1;
+    if (tool_start(prog) != 0)
+        return 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             fputs(usage_text, stdout);
@@ -414,12 +416,8 @@ int main(int argc, char **argv) {
      * we run as USER. */
     tool_close_from(3);
 
-    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: see on_stop */
-    sigfillset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
-        perror("sigaction");
+    if (tool_catch_stop_signals(on_stop) != 0) /* no SA_RESTART: see on_stop */
         return 1;
-    }
 
     int status = 1;
     int lsock = -1, dgram = -1;
@@ -466,6 +464,12 @@ int main(int argc, char **argv) {
     if (drop) {
         if (tool_become(prog, &become) != 0)
             goto out;
+        /* Nothing of root's working directory kept open either (a
+         * relative SOCKPATH is looked up from it: then it stays). */
+        if (path[0] == '/' && chdir("/") != 0) {
+            perror("chdir /");
+            goto out;
+        }
         printf("%s: running as uid %u gid %u (%s) from now on\n", prog, (unsigned)become.uid, (unsigned)become.gid,
                become.name[0] ? become.name : "no passwd entry");
     }

@@ -8,9 +8,11 @@
 #define FDCRED_EXAMPLES_TOOL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fdcred.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,9 @@ static void print_version(const char *name) { printf("%s %s (libfdcred %s)\n", n
 struct tool_user {
     uid_t uid;
     gid_t gid;
-    char name[64];   /* "" for a numeric uid with no passwd entry */
+    char name[64];     /* "" for a numeric uid with no passwd entry */
+    gid_t groups[256]; /* its supplementary groups, resolved at start */
+    int ngroups;
     char home[256];  /* its passwd entry's directory and shell ("/" and */
     char shell[256]; /* /bin/sh without one) */
 };
@@ -65,6 +69,13 @@ static int tool_resolve_user(const char *prog, const char *spec, struct tool_use
         u->uid = pw->pw_uid;
         u->gid = pw->pw_gid;
         strcpy(u->name, pw->pw_name);
+        /* Now, not in tool_become (initgroups): group lookups may need
+         * descriptors (NSS, nscd) that tool_close_from has closed by then. */
+        u->ngroups = (int)(sizeof u->groups / sizeof u->groups[0]);
+        if (getgrouplist(u->name, u->gid, u->groups, &u->ngroups) < 0) {
+            fprintf(stderr, "%s: user %s: more than %zu groups\n", prog, spec, sizeof u->groups / sizeof u->groups[0]);
+            return -1;
+        }
         strcpy(u->home, pw->pw_dir[0] ? pw->pw_dir : "/");
         strcpy(u->shell, pw->pw_shell[0] ? pw->pw_shell : "/bin/sh");
     } else if (numeric) {
@@ -88,8 +99,7 @@ static int tool_resolve_user(const char *prog, const char *spec, struct tool_use
  * success, -1 with a message.
  */
 static int tool_become(const char *prog, const struct tool_user *u) {
-    int r = u->name[0] ? initgroups(u->name, u->gid) : setgroups(0, NULL);
-    if (r != 0 || setgid(u->gid) != 0 || setuid(u->uid) != 0) {
+    if (setgroups((size_t)u->ngroups, u->groups) != 0 || setgid(u->gid) != 0 || setuid(u->uid) != 0) {
         fprintf(stderr, "%s: switching to uid %u gid %u: %s\n", prog, (unsigned)u->uid, (unsigned)u->gid,
                 strerror(errno));
         return -1;
@@ -110,6 +120,44 @@ static int tool_become(const char *prog, const struct tool_user *u) {
      * (1: KEYCTL_JOIN_SESSION_KEYRING; ENOSYS: a kernel without keys). */
     if (syscall(SYS_keyctl, 1, NULL) < 0 && errno != ENOSYS) {
         fprintf(stderr, "%s: keyctl(KEYCTL_JOIN_SESSION_KEYRING): %s\n", prog, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * First thing in main: refuse a setuid or setgid install (these programs
+ * drop root themselves, and are not written for an untrusted caller
+ * holding a real id), and make sure descriptors 0, 1 and 2 are open (on
+ * /dev/null), so that no socket or file we open becomes someone's stdout.
+ * 0, or -1 with a message.
+ */
+static int tool_start(const char *prog) {
+    if (getuid() != geteuid() || getgid() != getegid()) {
+        fprintf(stderr, "%s: installed setuid or setgid: refusing to run (start it as root instead)\n", prog);
+        return -1;
+    }
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) != fd)
+            return -1; /* nowhere to say so */
+    return 0;
+}
+
+/*
+ * SIGINT and SIGTERM to `handler`, without SA_RESTART (a blocking call
+ * returns EINTR), every signal blocked while it runs; and unblocked, in
+ * case the caller started us with them blocked. 0, or -1 with a message.
+ */
+static int tool_catch_stop_signals(void (*handler)(int)) {
+    struct sigaction sa = {.sa_handler = handler};
+    sigfillset(&sa.sa_mask);
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
+        sigprocmask(SIG_UNBLOCK, &stop, NULL) != 0) {
+        perror("sigaction");
         return -1;
     }
     return 0;
