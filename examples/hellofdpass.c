@@ -488,7 +488,7 @@ static int valid_names(const char *names, size_t want) {
 /* Remove `path` only if it is still the socket we bound (not a successor's). */
 static void remove_if_ours(const char *path, const struct stat *mine) {
     struct stat now;
-    if (stat(path, &now) == 0 && now.st_dev == mine->st_dev && now.st_ino == mine->st_ino && unlink(path) != 0)
+    if (lstat(path, &now) == 0 && now.st_dev == mine->st_dev && now.st_ino == mine->st_ino && unlink(path) != 0)
         fprintf(stderr, "%s: removing %s: %s\n", prog, path, strerror(errno));
 }
 
@@ -869,6 +869,14 @@ int main(int argc, char **argv) {
      * sender's credentials (they would be made up: see PITFALLS). */
     if (fdcred_allow_recv_cred(dgram) != 0) {
         perror("fdcred_allow_recv_cred");
+        goto out;
+    }
+    /* As root for --user: the socket is chowned to USER after the bind,
+     * and nobody else may swap something else in under that name first
+     * (lchown follows no symlink, but would chown a hard link). */
+    if (ex.switch_user && tool_dir_trusted(prog, path, &ex.user.uid, 1) != 0) {
+        if (errno == ENOENT)
+            fprintf(stderr, "%s: bind %s: its directory does not exist\n", prog, path);
         goto out;
     }
     if (clear_stale(path) != 0)

@@ -143,8 +143,6 @@ static int stop_requested(int ms) {
  * to: --handler-user ((uid_t)-1: none). */
 static uid_t handler_uid = (uid_t)-1;
 
-static int trusted_owner(uid_t uid) { return uid == 0 || uid == geteuid() || uid == handler_uid; }
-
 /*
  * Before each connect: is the socket at `path` one a trusted user bound, in
  * a directory where nobody else can put another in its place? A connected
@@ -154,28 +152,22 @@ static int trusted_owner(uid_t uid) { return uid == 0 || uid == geteuid() || uid
  * message.
  */
 static int handler_socket_trusted(const char *path) {
-    char dir[sizeof((struct sockaddr_un *)0)->sun_path];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    struct stat d, s;
-    if (lstat(dir, &d) != 0 || lstat(path, &s) != 0)
+    uid_t trusted[2] = {geteuid(), handler_uid};
+    size_t ntrusted = handler_uid == (uid_t)-1 ? 1 : 2;
+    if (tool_dir_trusted(prog, path, trusted, ntrusted) != 0)
         return -1;
-    /* Others may write a sticky directory, but not remove or rename what
-     * a trusted user put there: the socket's owner below decides. */
-    if (!trusted_owner(d.st_uid) || ((d.st_mode & (S_IWGRP | S_IWOTH)) && !(d.st_mode & S_ISVTX))) {
-        fprintf(stderr,
-                "%s: refusing %s: its directory %s (owner uid %u, mode %04o) lets others replace the socket; put it "
-                "in a directory only root, uid %u or --handler-user may write\n",
-                prog, path, dir, (unsigned)d.st_uid, (unsigned)(d.st_mode & 07777), (unsigned)geteuid());
-    } else if (!S_ISSOCK(s.st_mode) || !trusted_owner(s.st_uid)) {
-        fprintf(stderr, "%s: refusing %s: %s owned by uid %u, not root, uid %u or --handler-user\n", prog, path,
-                S_ISSOCK(s.st_mode) ? "a socket" : "not a socket,", (unsigned)s.st_uid, (unsigned)geteuid());
-    } else {
-        return 0;
+    struct stat s;
+    if (lstat(path, &s) != 0) {
+        int e = errno;
+        if (e != ENOENT)
+            fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(e));
+        errno = e;
+        return -1;
     }
+    if (S_ISSOCK(s.st_mode) && tool_owner_in(s.st_uid, trusted, ntrusted))
+        return 0;
+    fprintf(stderr, "%s: refusing %s: %s owned by uid %u, not root, uid %u or --handler-user\n", prog, path,
+            S_ISSOCK(s.st_mode) ? "a socket" : "not a socket,", (unsigned)s.st_uid, (unsigned)geteuid());
     errno = EPERM;
     return -1;
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -158,6 +159,48 @@ static int tool_catch_stop_signals(void (*handler)(int)) {
     if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
         sigprocmask(SIG_UNBLOCK, &stop, NULL) != 0) {
         perror("sigaction");
+        return -1;
+    }
+    return 0;
+}
+
+/* Is `uid` root or one of the `n` in `owners`? */
+static int tool_owner_in(uid_t uid, const uid_t *owners, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (owners[i] == uid)
+            return 1;
+    return uid == 0;
+}
+
+/*
+ * Can nobody but root and `owners` replace what is at `path` (a socket)?
+ * Its directory must be theirs and writable by no one else, unless sticky:
+ * there others may add names but not remove or rename another's entry.
+ * (Only the last directory: the ones above must be as safe.) 0 if so; -1
+ * with errno ENOENT (no directory, no message) or with a message and errno
+ * (from lstat, or EPERM) if not.
+ */
+static int tool_dir_trusted(const char *prog, const char *path, const uid_t *owners, size_t n) {
+    char dir[108]; /* sun_path's size: every caller checked the length */
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    struct stat d;
+    if (lstat(dir, &d) != 0) {
+        int e = errno;
+        if (e != ENOENT) /* not there (yet): the caller decides */
+            fprintf(stderr, "%s: %s: %s\n", prog, dir, strerror(e));
+        errno = e;
+        return -1;
+    }
+    if (!tool_owner_in(d.st_uid, owners, n) || ((d.st_mode & (S_IWGRP | S_IWOTH)) && !(d.st_mode & S_ISVTX))) {
+        fprintf(stderr,
+                "%s: refusing %s: its directory %s (owner uid %u, mode %04o) lets others replace the socket; put it in "
+                "a directory only root or uid %u may write\n",
+                prog, path, dir, (unsigned)d.st_uid, (unsigned)(d.st_mode & 07777), (unsigned)owners[0]);
+        errno = EPERM;
         return -1;
     }
     return 0;

@@ -724,6 +724,28 @@ fn portlisten_refuses_a_strangers_socket_and_a_directory_others_may_write() {
     handler.expect_line("received a listening socket", 10);
 }
 
+/// hellofdpass --exec --user, as root, gives its socket to USER after the
+/// bind: not in a directory where someone else could swap in another file
+/// under that name first.
+#[test]
+fn exec_mode_as_root_refuses_a_socket_directory_others_may_write() {
+    if skip_unless_root("the exec-mode directory test (--user needs root)") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox("ex-exec-opendir");
+    let open = sb.dir.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = sb.command("hellofdpass");
+    cmd.args(["--exec", "--user", "65534"]).arg(open.join("activate.sock")).args(["--", "/bin/true"]);
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "hellofdpass --exec --user in a 0777 directory: {err}");
+    assert!(err.contains("lets others replace the socket"), "{err}");
+    assert!(!open.join("activate.sock").exists(), "hellofdpass bound in a 0777 directory");
+}
+
 /// A sandbox whose socket directory the handler (65534 when root) can
 /// write in.
 fn sandbox(name: &str) -> Sandbox {
