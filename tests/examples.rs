@@ -461,7 +461,7 @@ fn a_uid_without_a_passwd_entry_runs_with_gid_65534_not_its_own_number() {
     }
     let sb = Sandbox::new("ex-no-passwd", examples(), NO_PASSWD);
     let sock = sb.run.join("activate.sock");
-    let mut handler = start_exec_handler(&sb, &["--user", &NO_PASSWD.to_string()], &sock);
+    let handler = start_exec_handler(&sb, &["--user", &NO_PASSWD.to_string()], &sock);
     let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &NO_PASSWD.to_string()], 0, &sock);
     let port = pl.listening_port();
     assert!(pl.output().contains(&format!("running as uid {NO_PASSWD} gid 65534")), "{}", pl.output());
