@@ -1022,7 +1022,26 @@ import socket, sys
 mode, path = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.connect(path)  # send_fds ignores its address argument (cpython gh-127840)
-if mode == "conn":
+if mode == "linger":
+    # A TCP socket with unsent data and SO_LINGER on for 5 s: the last
+    # close of it waits, unless lingering is turned off first.
+    import struct
+    srv = socket.create_server(("127.0.0.1", 0))
+    c = socket.create_connection(srv.getsockname())
+    peer, _ = srv.accept()  # never reads
+    c.setblocking(False)
+    try:
+        while True:
+            c.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 5))
+    socket.send_fds(s, [b"C"], [c.fileno()])
+    c.close()  # the handler's close is the last (the test stopped it)
+    print("stranger: sent a lingering socket", flush=True)
+    import time
+    time.sleep(10)  # the peer stays, not reading (its close would reset c)
+elif mode == "conn":
     a, b = socket.socketpair()
     for _ in range(2):
         socket.send_fds(s, [b"C"], [a.fileno()])
@@ -1053,6 +1072,37 @@ fn python3_sends_fds() -> bool {
         return false;
     }
     true
+}
+
+/// A stranger's socket with SO_LINGER on and unsent data costs the
+/// handler no wait: lingering is turned off before the refused fd is
+/// closed (it would otherwise block for the 5 s the stranger chose).
+#[test]
+fn hellofdpass_closes_a_strangers_lingering_socket_without_waiting() {
+    if skip_unless_root("the stranger test (a second uid)") || !python3_sends_fds() {
+        return;
+    }
+    let sb = sandbox("ex-linger");
+    let sock = sb.run.join("hello.sock");
+    let handler = start_handler_with(&sb, &["--mode", "0666"], &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+    greeted(port, "before the stranger");
+    // Stopped while the stranger sends and closes its copy: the handler's
+    // close is then the last one, the one that lingers.
+    handler.signal(libc::SIGSTOP);
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(STRANGER_PY).arg("linger").arg(&sock);
+    as_user(&mut cmd, STRANGER, STRANGER);
+    let mut stranger = Proc::spawn("python3 stranger", &mut cmd);
+    stranger.expect_line("stranger: sent a lingering socket", 20);
+    handler.signal(libc::SIGCONT);
+    let start = std::time::Instant::now();
+    greeted(port, "right after the stranger's lingering socket");
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_millis(2500), "the handler waited {took:?} on a stranger's linger");
+    assert!(handler.output().contains("REFUSED a datagram with 1 fd(s)"), "{}", handler.output());
+    still_running(&mut pl);
 }
 
 #[test]
