@@ -15,7 +15,13 @@
 //! /dev/null); the handler's socket 0600 under umask 000; a stranger's
 //! (uid 1234) fds closed unused and reported once; a client that never
 //! reads costing the greeter 5 s in all; credserver's 2 s drain;
-//! credclient refusing a server that is not root.
+//! credclient refusing a server that is not root. And what the attacker
+//! review of issue 23 found: the daemon's stdout/stderr not the operator's
+//! terminal, nor root's session keyring its own; credserver's socket 0666
+//! without a chmod, a replacement left alone at exit; portlisten refusing a
+//! stranger's socket and a directory others may write (and hellofdpass
+//! --exec --user likewise); a passwd-less uid with gid 65534; a stranger's
+//! lingering socket closed without waiting.
 //! Loopback only; every wait has a deadline.
 #[path = "examples/common.rs"]
 mod common;
