@@ -1028,7 +1028,10 @@ import socket, sys
 mode, path = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.connect(path)  # send_fds ignores its address argument (cpython gh-127840)
-if mode == "linger":
+if mode == "empty":
+    s.send(b"")
+    print("stranger: sent an empty datagram", flush=True)
+elif mode == "linger":
     # A TCP socket with unsent data and SO_LINGER on for 5 s: the last
     # close of it waits, unless lingering is turned off first.
     import struct
@@ -1109,6 +1112,35 @@ fn hellofdpass_closes_a_strangers_lingering_socket_without_waiting() {
     assert!(took < std::time::Duration::from_millis(2500), "the handler waited {took:?} on a stranger's linger");
     assert!(handler.output().contains("REFUSED a datagram with 1 fd(s)"), "{}", handler.output());
     still_running(&mut pl);
+}
+
+/// At a stop the handler serves its queue to the end; a stranger's empty
+/// datagram in it is not the end (that one carries no credentials).
+#[test]
+fn a_strangers_empty_datagram_does_not_end_the_drain_at_a_stop() {
+    if skip_unless_root("the stranger test (a second uid)") || !python3_sends_fds() {
+        return;
+    }
+    let sb = sandbox("ex-empty");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = start_handler_with(&sb, &["--mode", "0666"], &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+    greeted(port, "before the stop");
+    // Queued while the handler is stopped: a connection, the stranger's
+    // empty datagram, another connection.
+    handler.signal(libc::SIGSTOP);
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+    let first = connect(port);
+    settle();
+    stranger("empty", &sock, STRANGER);
+    let second = connect(port);
+    settle();
+    handler.signal(libc::SIGTERM);
+    handler.signal(libc::SIGCONT);
+    assert_eq!(read_all(first).unwrap(), GREETING, "the connection queued before the stranger's datagram");
+    assert_eq!(read_all(second).unwrap(), GREETING, "the connection queued after the stranger's empty datagram");
+    assert!(handler.wait(20).success(), "{}", handler.output());
 }
 
 #[test]
