@@ -1114,6 +1114,37 @@ fn hellofdpass_closes_a_strangers_lingering_socket_without_waiting() {
     still_running(&mut pl);
 }
 
+/// Started with stdout closed, hellofdpass puts /dev/null there first: its
+/// socket never becomes fd 1, where its own printf would write into it.
+#[test]
+fn hellofdpass_started_with_stdout_closed_opens_dev_null_there() {
+    use std::os::unix::process::CommandExt;
+    let sb = sandbox("ex-closed-stdout");
+    let sock = sb.run.join("hello.sock");
+    let mut cmd = sb.command("hellofdpass");
+    cmd.arg(&sock).arg(GREETING).stdin(std::process::Stdio::null());
+    // SAFETY: close is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id() as i32;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !exists(&sock) {
+        assert!(std::time::Instant::now() < deadline, "hellofdpass did not bind {} in 10 s", sock.display());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let fd1 = std::fs::read_link(format!("/proc/{pid}/fd/1"));
+    // SAFETY: kill on our own unreaped child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(fd1.unwrap(), Path::new("/dev/null"), "hellofdpass's fd 1");
+    assert!(status.success(), "hellofdpass after SIGTERM: {status}");
+}
+
 /// At a stop the handler serves its queue to the end; a stranger's empty
 /// datagram in it is not the end (that one carries no credentials).
 #[test]
