@@ -18,7 +18,8 @@
  * ...", then, for each of its stdin, stdout and stderr that is a terminal,
  * what an attacker in the daemon would try first: "activated_greeter:
  * TIOCSTI on fd N: WORKED" or ": refused (ERROR)", the same for opening
- * /dev/tty, then accepts on all of them and writes "activated NAME uid U gid G
+ * /dev/tty, and "the operator's key: FOUND" or "not found (ERROR)" for
+ * a search of its session keyring, then accepts on all of them and writes "activated NAME uid U gid G
  * pid P\n" to each connection. Exits 1 (saying why) on any protocol error;
  * runs until killed.
  */
@@ -32,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define FIRST_FD 3
@@ -123,6 +125,12 @@ int main(void) {
            tty >= 0 ? "" : strerror(errno), tty >= 0 ? "" : ")");
     if (tty >= 0)
         close(tty);
+    /* The operator's session keyring, kept through setuid and exec, would
+     * let it find and read root's keys (the test puts one there). */
+    long key = syscall(SYS_keyctl, 10 /* KEYCTL_SEARCH */, -3 /* KEY_SPEC_SESSION_KEYRING */, "user",
+                       "fdcred-operator-key", 0L);
+    printf("activated_greeter: the operator's key: %s%s%s\n", key >= 0 ? "FOUND" : "not found (",
+           key >= 0 ? "" : strerror(errno), key >= 0 ? "" : ")");
     fflush(stdout);
 
     for (;;) {

@@ -248,6 +248,7 @@ int main(int argc, char **argv) {
     }
 
     int status = 1, bound = 0;
+    struct stat mine, now;
     int srv = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (srv < 0) {
         perror("socket(AF_UNIX, SOCK_SEQPACKET)");
@@ -255,20 +256,36 @@ int main(int argc, char **argv) {
     }
     if (clear_stale(path, &sun) != 0)
         goto out;
-    if (bind(srv, (struct sockaddr *)&sun, sizeof sun) != 0) {
-        fprintf(stderr, "%s: bind %s: %s\n", prog, path, strerror(errno));
+    /* Everyone may connect: the server decides, not the file mode. 0666
+     * through the umask at bind, never a chmod after it: chmod follows a
+     * symlink, which whoever may write the directory could put in the
+     * socket's place (as root: any file made 0666). */
+    mode_t saved_umask = umask(0111);
+    int bound_ok = bind(srv, (struct sockaddr *)&sun, sizeof sun) == 0;
+    int bind_errno = errno;
+    umask(saved_umask);
+    if (!bound_ok) {
+        fprintf(stderr, "%s: bind %s: %s\n", prog, path, strerror(bind_errno));
+        goto out;
+    }
+    /* What we bound, so that at exit we remove it and nothing put there
+     * since. */
+    if (lstat(path, &mine) != 0) {
+        perror(path);
         goto out;
     }
     bound = 1;
-    /* Everyone may connect: the server decides, not the file mode. */
-    if (chmod(path, 0666) != 0) {
-        perror("chmod");
-        goto out;
-    }
     /* Before listen: accepted connections inherit it, so no request can
      * arrive before credentials are attached (the "enabled too late" race). */
     if (fdcred_allow_recv_cred(srv) != 0) {
         perror("fdcred_allow_recv_cred");
+        goto out;
+    }
+    /* Requests carry no descriptors: where the kernel can (Linux 6.16+),
+     * a client's attempt to send one fails on its side, so none reaches
+     * us to be closed. Accepted sockets are told again below. */
+    if (fdcred_refuse_fds(srv) != 0 && errno != ENOPROTOOPT) {
+        perror("fdcred_refuse_fds");
         goto out;
     }
     if (listen(srv, 16) != 0) {
@@ -308,13 +325,16 @@ int main(int argc, char **argv) {
             perror("accept");
             goto out;
         }
+        if (fdcred_refuse_fds(conn) != 0 && errno != ENOPROTOOPT)
+            fprintf(stderr, "%s: fdcred_refuse_fds: %s\n", prog, strerror(errno));
         serve(conn);
         if (close(conn) != 0)
             fprintf(stderr, "%s: close(%d): %s\n", prog, conn, strerror(errno));
     }
 
 out:
-    if (bound && unlink(path) != 0 && errno != ENOENT)
+    if (bound && lstat(path, &now) == 0 && now.st_dev == mine.st_dev && now.st_ino == mine.st_ino &&
+        unlink(path) != 0 && errno != ENOENT)
         fprintf(stderr, "%s: removing %s: %s\n", prog, path, strerror(errno));
     if (srv >= 0)
         close(srv);

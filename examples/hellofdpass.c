@@ -3,7 +3,7 @@
  *
  *   hellofdpass [--log] [COMMON] SOCKPATH STRING
  *   hellofdpass --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]]
- *               [--keep-stdin] [--setenv NAME=VALUE]... [COMMON]
+ *               [--keep-stdin] [--keep-tty] [--setenv NAME=VALUE]... [COMMON]
  *               SOCKPATH PROGRAM [ARG...]
  *   hellofdpass --help | --version
  *
@@ -37,17 +37,20 @@
  * listening sockets, then become PROGRAM the way systemd starts a
  * socket-activated service with User=: the sockets as fds 3, 4, ... (in the
  * order they arrived, close-on-exec cleared), every other descriptor above
- * 2 closed, stdin from /dev/null (--keep-stdin: inherited), in a new
- * session with no controlling terminal (so it cannot type into the
- * operator's terminal with TIOCSTI, nor be signalled through it), working
+ * 2 closed, stdin from /dev/null (--keep-stdin: inherited), stdout and
+ * stderr from /dev/null too when they are a terminal (--keep-tty:
+ * inherited; a terminal open for writing can still be read and its modes
+ * changed), in a new session with no controlling terminal (so it cannot
+ * type into the operator's terminal with TIOCSTI, nor be signalled
+ * through it), working
  * directory /, umask 022, every signal at its default and none blocked,
  * and a clean environment: PATH (systemd's default), HOME,
  * USER, LOGNAME and SHELL from the user's passwd entry, LISTEN_FDS=N,
  * LISTEN_PID=its pid, LISTEN_FDNAMES the given names (default "listener"
  * each), and what --setenv adds; nothing else of the caller's. With
  * --user (a name or a numeric uid; needs root) it drops to that user's
- * uid, gid and supplementary groups (a uid with no passwd entry gets that
- * number as gid and no groups), and SOCKPATH is given to USER (so that
+ * uid, gid and supplementary groups (a uid with no passwd entry gets gid
+ * 65534, nogroup, and no groups), and SOCKPATH is given to USER (so that
  * portlisten, running as USER once bound, can reach it). So an unmodified
  * daemon that supports socket activation serves a port below 1024 without
  * ever being root:
@@ -127,6 +130,7 @@ static struct {
     int switch_user;
     struct tool_user user; /* whom the daemon runs as (ourselves without --user) */
     int keep_stdin;
+    int keep_tty;
     const char *setenv[MAX_SETENV]; /* NAME=VALUE */
     size_t nsetenv;
     int fds[MAX_LISTEN_FDS];
@@ -157,6 +161,21 @@ static long long now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Close a descriptor someone else chose without waiting on it: a socket
+ * whose sender turned SO_LINGER on and left data unsent would make close
+ * wait for the linger time it set. Lingering off (the default; not {1, 0},
+ * which would reset the connection for whoever else holds it), as the
+ * library does for descriptors it closes. Not a socket: the setsockopt
+ * fails and changes nothing (a FUSE file's close can still hang: only a
+ * trusted sender may write to the socket, see --mode).
+ */
+static void close_unwanted(int fd) {
+    struct linger off = {.l_onoff = 0, .l_linger = 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+    close(fd);
 }
 
 /*
@@ -207,10 +226,12 @@ static void greet(int conn, const char *how, size_t k, size_t n) {
                 failure == ETIMEDOUT ? "client not reading, 5 s for the whole greeting are up, gave up"
                                      : strerror(failure));
     }
+    if (failure) {
+        close_unwanted(conn); /* given up on: its sender's linger must not hold us too */
+        return;
+    }
     if (close(conn) != 0)
         fprintf(stderr, "%s: close(%d): %s\n", prog, conn, strerror(errno));
-    if (failure)
-        return;
     greeted++;
     if (log_each) {
         if (n > 0)
@@ -251,8 +272,10 @@ static void accept_some(int lsock, int all) {
             continue;
         case EAGAIN:
             return;
-        default: /* EMFILE and friends: poll will bring us back */
+        default: /* EMFILE and friends: the connection stays queued, and
+                  * poll would bring us back at once: a pause, not a spin */
             fprintf(stderr, "%s: accept on fd %d: %s\n", prog, lsock, strerror(errno));
+            poll(NULL, 0, 100);
             return;
         }
     }
@@ -296,7 +319,7 @@ static void collect_listener(int fd) {
     if (!l || ex.have >= ex.want) {
         fprintf(stderr, "%s: exec mode takes %zu listening socket(s) (portlisten --listener); closed fd %d (%s)\n",
                 prog, ex.want, fd, l ? "one too many" : "a connection");
-        close(fd);
+        close_unwanted(fd);
         return;
     }
     ex.fds[ex.have++] = fd;
@@ -371,7 +394,7 @@ static void refuse(uid_t uid, int pid, const int *fds, size_t n) {
     static uid_t reported[32];
     static size_t nreported;
     for (size_t k = 0; k < n; k++)
-        close(fds[k]);
+        close_unwanted(fds[k]);
     refused++;
     for (size_t i = 0; i < nreported; i++)
         if (reported[i] == uid)
@@ -407,7 +430,11 @@ static int receive_one(int dgram, unsigned flags, int *lsock) {
         perror("fdcred_recvmsg");
         return -1;
     }
-    if (n > 0 || m.nfds > 0 || !stop_signal) {
+    /* The end of the queue after a stop reads as an empty datagram without
+     * credentials; a real one always has them (SO_PASSCRED before bind),
+     * so a stranger's empty datagram cannot end the drain early. */
+    int end_of_queue = n == 0 && m.nfds == 0 && stop_signal && !(m.result & FDCRED_MSG_CRED);
+    if (!end_of_queue) {
         /* Not the end of the queue after a stop: whose datagram is it? */
         uid_t uid = (m.result & FDCRED_MSG_CRED) && (cred.known & FDCRED_CRED_UID) ? cred.uid : (uid_t)-1;
         if (!sender_allowed(uid)) {
@@ -422,8 +449,8 @@ static int receive_one(int dgram, unsigned flags, int *lsock) {
         fprintf(stderr, "%s: a datagram carried more than %d fds; all were closed\n", prog, FDCRED_MAX_FDS);
     else if (m.nfds > 0)
         take_fds(n > 0 ? tag[0] : '\0', fds, m.nfds, lsock);
-    else if (n == 0 && stop_signal)
-        return 0; /* the end of the queue after shutdown(SHUT_RD) */
+    else if (end_of_queue)
+        return 0; /* after shutdown(SHUT_RD) */
     else
         fprintf(stderr, "%s: ignored a %zd-byte datagram without a descriptor\n", prog, n);
     return 1;
@@ -461,7 +488,7 @@ static int valid_names(const char *names, size_t want) {
 /* Remove `path` only if it is still the socket we bound (not a successor's). */
 static void remove_if_ours(const char *path, const struct stat *mine) {
     struct stat now;
-    if (stat(path, &now) == 0 && now.st_dev == mine->st_dev && now.st_ino == mine->st_ino && unlink(path) != 0)
+    if (lstat(path, &now) == 0 && now.st_dev == mine->st_dev && now.st_ino == mine->st_ino && unlink(path) != 0)
         fprintf(stderr, "%s: removing %s: %s\n", prog, path, strerror(errno));
 }
 
@@ -613,14 +640,33 @@ static void exec_activated(void) {
         return;
     }
     fflush(NULL);
+    /* Nor the operator's terminal as its stdout and stderr: not being its
+     * controlling terminal stops job control, not read(1, ...), which would
+     * race the shell for the operator's keystrokes, nor tcsetattr or a
+     * flush of its input. A write-only /dev/null, not the terminal reopened
+     * write-only: the terminal ioctls work on any open mode. A copy of our
+     * stderr, closed by the exec, says why an exec failed. */
+    int err = fcntl(2, F_DUPFD_CLOEXEC, first + (int)n);
+    if (!ex.keep_tty && (isatty(1) || isatty(2))) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        for (int fd = 1; fd <= 2 && null >= 0; fd++)
+            if (isatty(fd) && dup2(null, fd) < 0)
+                null = -1;
+        if (null < 0) {
+            dprintf(err, "%s: stdout and stderr to /dev/null: %s\n", prog, strerror(errno));
+            return;
+        }
+        close(null);
+    }
     execvp(ex.argv[0], ex.argv);
-    fprintf(stderr, "%s: exec %s: %s\n", prog, ex.argv[0], strerror(errno));
+    dprintf(err, "%s: exec %s: %s\n", prog, ex.argv[0], strerror(errno));
 }
 
 static const char usage_text[] =
     "usage: hellofdpass [--log] [--mode MODE] [--allow USER]... SOCKPATH STRING\n"
     "       hellofdpass --exec [--user USER] [--fds N] [--fdnames NAME[:NAME...]] [--keep-stdin]\n"
-    "                   [--setenv NAME=VALUE]... [--mode MODE] [--allow USER]... SOCKPATH PROGRAM [ARG...]\n"
+    "                   [--keep-tty] [--setenv NAME=VALUE]... [--mode MODE] [--allow USER]... SOCKPATH PROGRAM "
+    "[ARG...]\n"
     "       hellofdpass --help | --version\n"
     "\n"
     "Receive descriptors (from portlisten) on the SOCK_DGRAM Unix socket SOCKPATH and\n"
@@ -634,6 +680,7 @@ static const char usage_text[] =
     "  --fds N         (--exec) how many listening sockets (default 1)\n"
     "  --fdnames A:B   (--exec) LISTEN_FDNAMES (default listener)\n"
     "  --keep-stdin    (--exec) keep stdin (default /dev/null)\n"
+    "  --keep-tty      (--exec) keep stdout and stderr when a terminal (default /dev/null)\n"
     "  --setenv N=V    (--exec) add to PROGRAM's clean environment\n"
     "\n"
     "See hellofdpass(1).\n";
@@ -686,6 +733,8 @@ int main(int argc, char **argv) {
     mode_t mode = 0600;
     int i = 1, exec_only = 0;
     ex.want = 1;
+    if (tool_start(prog) != 0)
+        return 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             fputs(usage_text, stdout);
@@ -697,6 +746,8 @@ int main(int argc, char **argv) {
             log_each = 1;
         else if (strcmp(argv[i], "--keep-stdin") == 0)
             ex.keep_stdin = exec_only = 1;
+        else if (strcmp(argv[i], "--keep-tty") == 0)
+            ex.keep_tty = exec_only = 1;
         else if (strcmp(argv[i], "--setenv") == 0 && i + 1 < argc) {
             const char *eq = strchr(argv[++i], '=');
             if (!eq || eq == argv[i] || ex.nsetenv == MAX_SETENV) {
@@ -801,12 +852,8 @@ int main(int argc, char **argv) {
     /* Nothing the caller had open (a root shell's files) stays with us. */
     tool_close_from(3);
 
-    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: poll returns EINTR */
-    sigfillset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
-        perror("sigaction");
+    if (tool_catch_stop_signals(on_stop) != 0) /* no SA_RESTART: poll returns EINTR */
         return 1;
-    }
 
     int status = 1, lsock = -1, bound = 0;
     struct stat mine;
@@ -822,6 +869,14 @@ int main(int argc, char **argv) {
      * sender's credentials (they would be made up: see PITFALLS). */
     if (fdcred_allow_recv_cred(dgram) != 0) {
         perror("fdcred_allow_recv_cred");
+        goto out;
+    }
+    /* As root for --user: the socket is chowned to USER after the bind,
+     * and nobody else may swap something else in under that name first
+     * (lchown follows no symlink, but would chown a hard link). */
+    if (ex.switch_user && tool_dir_trusted(prog, path, &ex.user.uid, 1) != 0) {
+        if (errno == ENOENT)
+            fprintf(stderr, "%s: bind %s: its directory does not exist\n", prog, path);
         goto out;
     }
     if (clear_stale(path) != 0)
@@ -849,8 +904,10 @@ int main(int argc, char **argv) {
     }
     printf("%s: uid %u gid %u pid %d, waiting for %s on %s\n", prog, (unsigned)getuid(), (unsigned)getgid(),
            (int)getpid(), ex.on ? "listening sockets to exec with" : "descriptors", path);
-    if (fflush(stdout) != 0)
+    if (fflush(stdout) != 0) {
+        perror("stdout");
         goto out;
+    }
 
     while (!stop_signal && !(ex.on && ex.have == ex.want)) {
         if (lsock < 0) {

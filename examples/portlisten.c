@@ -2,7 +2,7 @@
  * portlisten: the privileged half of a port listener.
  *
  *   portlisten [--listener] [--max-batch N] [--addr ADDR] [--user USER]
- *              PORT SOCKPATH
+ *              [--handler-user USER] PORT SOCKPATH
  *   portlisten --help | --version
  *
  * Binds TCP PORT on ADDR (default 127.0.0.1, the loopback only: --addr
@@ -36,6 +36,13 @@
  * for hellofdpass --exec run as root, give it --user USER. --user root
  * keeps root (not recommended).
  *
+ * Whoever receives the datagram gets the connections (or the port), and a
+ * connected datagram socket has no peer credentials: so before each
+ * connect the socket at SOCKPATH must be owned by root, by the user
+ * portlisten runs as, or by --handler-user, in a directory owned by one of
+ * them that nobody else may write (unless sticky). Otherwise it says why
+ * and exits 1, as on any other error that retrying cannot cure (EACCES).
+ *
  * While no handler is there (nothing bound at SOCKPATH, or the handler is
  * shutting down) it retries every 100 ms for up to a minute, so restarting
  * the handler loses no connection: a datagram arrives whole or not at all,
@@ -60,7 +67,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -94,7 +103,8 @@ static void on_stop(int sig) {
 }
 
 static const char usage_text[] =
-    "usage: portlisten [--listener] [--max-batch N] [--addr ADDR] [--user USER] PORT SOCKPATH\n"
+    "usage: portlisten [--listener] [--max-batch N] [--addr ADDR] [--user USER] [--handler-user USER]\n"
+    "                  PORT SOCKPATH\n"
     "       portlisten --help | --version\n"
     "\n"
     "Bind TCP PORT on ADDR (default 127.0.0.1) and pass what it accepts to the\n"
@@ -106,6 +116,8 @@ static const char usage_text[] =
     "  --listener      pass the listening socket once and exit\n"
     "  --addr ADDR     the IPv4 address to bind (0.0.0.0: all of them)\n"
     "  --user USER     as root, become USER once bound (default nobody)\n"
+    "  --handler-user USER\n"
+    "                  the handler's socket may be USER's too (not only root's or ours)\n"
     "\n"
     "See portlisten(8).\n";
 
@@ -127,11 +139,45 @@ static int stop_requested(int ms) {
     return stopping != 0;
 }
 
+/* Besides root and ourselves (USER once bound), whose socket we may pass
+ * to: --handler-user ((uid_t)-1: none). */
+static uid_t handler_uid = (uid_t)-1;
+
+/*
+ * Before each connect: is the socket at `path` one a trusted user bound, in
+ * a directory where nobody else can put another in its place? A connected
+ * datagram socket has no peer credentials to ask afterwards, and whoever
+ * receives the datagram gets the connections (or the listening socket).
+ * 0 if so; -1 with errno ENOENT when nothing is there yet, or EPERM with a
+ * message.
+ */
+static int handler_socket_trusted(const char *path) {
+    uid_t trusted[2] = {geteuid(), handler_uid};
+    size_t ntrusted = handler_uid == (uid_t)-1 ? 1 : 2;
+    if (tool_dir_trusted(prog, path, trusted, ntrusted) != 0)
+        return -1;
+    struct stat s;
+    if (lstat(path, &s) != 0) {
+        int e = errno;
+        if (e != ENOENT)
+            fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(e));
+        errno = e;
+        return -1;
+    }
+    if (S_ISSOCK(s.st_mode) && tool_owner_in(s.st_uid, trusted, ntrusted))
+        return 0;
+    fprintf(stderr, "%s: refusing %s: %s owned by uid %u, not root, uid %u or --handler-user\n", prog, path,
+            S_ISSOCK(s.st_mode) ? "a socket" : "not a socket,", (unsigned)s.st_uid, (unsigned)geteuid());
+    errno = EPERM;
+    return -1;
+}
+
 /*
  * Pass the `n` descriptors in `fds`, in one datagram with the one-byte
  * payload `tag`, to the handler at `to`. 0 when sent; -1 when it gave up (no
- * handler for a minute, a stop signal, or an error that retrying cannot
- * cure), with a message printed. The datagram is sent whole or not at all,
+ * handler for a minute, a stop signal), -2 on what retrying cannot cure (a
+ * socket or directory not to be trusted, EACCES, ...: portlisten exits 1),
+ * with a message printed. The datagram is sent whole or not at all,
  * so every retry carries the whole batch.
  *
  * `dgram` is connected to the handler once and again whenever the handler
@@ -151,6 +197,8 @@ static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, i
      * so the library's per-call family check would only cost a syscall. */
     struct fdcred_msg msg = {.iov = &iov, .iovlen = 1, .fds = fds, .nfds = n};
     for (int attempt = 0;; attempt++) {
+        if (!connected && handler_socket_trusted(path) != 0 && errno != ENOENT)
+            return -2;
         if (!connected && connect(dgram, (const struct sockaddr *)to, sizeof *to) == 0)
             connected = 1;
         if (connected && fdcred_sendmsg(dgram, &msg, FDCRED_NO_SOCKET_CHECK) == 1) {
@@ -175,12 +223,14 @@ static int pass_fds(int dgram, const struct sockaddr_un *to, const char *path, i
             break;
         case ENOBUFS:
         case ENOMEM:
+        case ETOOMANYREFS: /* descriptors in flight to a busy handler count
+                            * against our RLIMIT_NOFILE: it drains them */
             break;
         default:
             fprintf(stderr, "%s: passing %zu fd(s) to %s: %s%s\n", prog, n, path, strerror(e),
                     e == EACCES ? " (the handler's socket must be writable by the user portlisten runs as: see --user)"
                                 : "");
-            return -1;
+            return -2;
         }
         if (attempt == 0 && outage_since == 0) {
             outage_since = now_ms();
@@ -274,6 +324,8 @@ int main(int argc, char **argv) {
     const char *user = "nobody";
     int user_given = 0;
     int i = 1;
+    if (tool_start(prog) != 0)
+        return 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             fputs(usage_text, stdout);
@@ -286,6 +338,11 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
             user = argv[++i];
             user_given = 1;
+        } else if (strcmp(argv[i], "--handler-user") == 0 && i + 1 < argc) {
+            struct tool_user h;
+            if (tool_resolve_user(prog, argv[++i], &h) != 0)
+                return 2;
+            handler_uid = h.uid;
         } else if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc)
             addr = argv[++i];
         else if (strcmp(argv[i], "--max-batch") == 0 && i + 1 < argc) {
@@ -339,16 +396,20 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+    /* Descriptors queued to the handler count against our RLIMIT_NOFILE
+     * (ETOOMANYREFS past it): all the room we may have. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+
     /* Nothing the caller had open (a root shell's files) stays with us once
      * we run as USER. */
     tool_close_from(3);
 
-    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: see on_stop */
-    sigfillset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
-        perror("sigaction");
+    if (tool_catch_stop_signals(on_stop) != 0) /* no SA_RESTART: see on_stop */
         return 1;
-    }
 
     int status = 1;
     int lsock = -1, dgram = -1;
@@ -395,6 +456,12 @@ int main(int argc, char **argv) {
     if (drop) {
         if (tool_become(prog, &become) != 0)
             goto out;
+        /* Nothing of root's working directory kept open either (a
+         * relative SOCKPATH is looked up from it: then it stays). */
+        if (path[0] == '/' && chdir("/") != 0) {
+            perror("chdir /");
+            goto out;
+        }
         printf("%s: running as uid %u gid %u (%s) from now on\n", prog, (unsigned)become.uid, (unsigned)become.gid,
                become.name[0] ? become.name : "no passwd entry");
     }
@@ -429,10 +496,12 @@ int main(int argc, char **argv) {
         /* Sent: the handler has its own copies. Not sent (after a minute
          * without a handler, or a stop): closing ours tells the clients (end
          * of file) rather than leaving them hanging. */
-        (void)pass_fds(dgram, &to, path, batch, (size_t)n, 'C');
+        int passed = pass_fds(dgram, &to, path, batch, (size_t)n, 'C');
         for (int k = 0; k < n; k++)
             if (close(batch[k]) != 0)
                 fprintf(stderr, "%s: close(%d): %s\n", prog, batch[k], strerror(errno));
+        if (passed == -2)
+            goto out;
     }
     fprintf(stderr, "%s: got signal %d, stopping\n", prog, (int)stopping);
     status = 0;

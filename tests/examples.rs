@@ -15,7 +15,13 @@
 //! /dev/null); the handler's socket 0600 under umask 000; a stranger's
 //! (uid 1234) fds closed unused and reported once; a client that never
 //! reads costing the greeter 5 s in all; credserver's 2 s drain;
-//! credclient refusing a server that is not root.
+//! credclient refusing a server that is not root. And what the attacker
+//! review of issue 23 found: the daemon's stdout/stderr not the operator's
+//! terminal, nor root's session keyring its own; credserver's socket 0666
+//! without a chmod, a replacement left alone at exit; portlisten refusing a
+//! stranger's socket and a directory others may write (and hellofdpass
+//! --exec --user likewise); a passwd-less uid with gid 65534; a stranger's
+//! lingering socket closed without waiting.
 //! Loopback only; every wait has a deadline.
 #[path = "examples/common.rs"]
 mod common;
@@ -427,7 +433,9 @@ fn exec_mode_runs_a_socket_activated_daemon_as_uid_65534_on_two_low_ports() {
 
 #[test]
 fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
-    let sb = sandbox("ex-exec-plain");
+    // The handler runs as this test's user: so does its directory (portlisten
+    // refuses a socket in a directory someone else may change).
+    let sb = Sandbox::new("ex-exec-plain", examples(), my_uid());
     let sock = sb.run.join("activate.sock");
     let mut handler = start_exec_handler(&sb, &["--setenv", "FDCRED_FOR_THE_DAEMON=yes"], &sock);
     let pid = handler.pid();
@@ -443,6 +451,30 @@ fn exec_mode_without_a_user_switch_hands_the_listener_over_as_fd_3() {
     let environ = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/environ")).unwrap()).into_owned();
     assert!(environ.split('\0').any(|kv| kv == "FDCRED_FOR_THE_DAEMON=yes"), "--setenv missing: {environ:?}");
     assert!(activated_answer(port).starts_with("activated listener uid "));
+}
+
+/// A numeric --user without a passwd entry gets gid 65534 (nogroup), not
+/// its own number (which may be a real group: 42 is shadow on Debian).
+#[test]
+fn a_uid_without_a_passwd_entry_runs_with_gid_65534_not_its_own_number() {
+    if skip_unless_root("the passwd-less uid test (the daemon dropped to uid 4242)") {
+        return;
+    }
+    const NO_PASSWD: u32 = 4242;
+    if passwd_of(NO_PASSWD).1 != "/" {
+        println!("SKIP: uid {NO_PASSWD} has a passwd entry here");
+        return;
+    }
+    let sb = Sandbox::new("ex-no-passwd", examples(), NO_PASSWD);
+    let sock = sb.run.join("activate.sock");
+    let handler = start_exec_handler(&sb, &["--user", &NO_PASSWD.to_string()], &sock);
+    let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &NO_PASSWD.to_string()], 0, &sock);
+    let port = pl.listening_port();
+    assert!(pl.output().contains(&format!("running as uid {NO_PASSWD} gid 65534")), "{}", pl.output());
+    assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
+    let pid = handler.pid();
+    assert_eq!(activated_answer(port), format!("activated listener uid {NO_PASSWD} gid 65534 pid {pid}\n"));
+    assert_eq!(proc_status(pid, "Gid"), vec!["65534"; 4], "the daemon's gids");
 }
 
 #[test]
@@ -466,7 +498,9 @@ fn exec_mode_refuses_an_unknown_user_and_a_wrong_name_count_at_start() {
 
 #[test]
 fn exec_mode_stopped_before_its_sockets_arrive_exits_cleanly_without_exec() {
-    let sb = sandbox("ex-exec-stop");
+    // The handler runs as this test's user: so does its directory (portlisten
+    // refuses a socket in a directory someone else may change).
+    let sb = Sandbox::new("ex-exec-stop", examples(), my_uid());
     let sock = sb.run.join("activate.sock");
     let mut handler = start_exec_handler(&sb, &["--fds", "2"], &sock);
     let mut pl = start_portlisten_with(&sb, &["--listener", "--user", &my_uid().to_string()], 0, &sock);
@@ -550,6 +584,29 @@ fn credserver_serves_the_allowed_uid_and_refuses_another() {
     }
 }
 
+/// credserver's socket is 0666 through the umask at bind (no chmod that
+/// would follow a symlink put in its place), and at exit it removes its
+/// socket only: not what someone put at the path since.
+#[test]
+fn credserver_creates_its_socket_0666_and_leaves_a_replacement_alone_at_exit() {
+    let sb = Sandbox::new("ex-cred-path", examples(), my_uid());
+    let path = sb.run.join("cred.sock");
+    let mut cmd = sb.command("credserver");
+    cmd.arg(&path).arg("65534");
+    let mut server = Proc::spawn("credserver", &mut cmd);
+    server.expect_line("serving only uid 65534", 10);
+    assert_eq!(mode_of(&path), 0o666, "{}", path.display());
+    std::fs::rename(&path, sb.run.join("moved.sock")).unwrap();
+    std::fs::write(&path, "not credserver's").unwrap();
+    server.signal(libc::SIGTERM);
+    assert!(server.wait(10).success(), "credserver after SIGTERM:\n{}", server.output());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "not credserver's",
+        "credserver removed a file it did not bind"
+    );
+}
+
 /// The classic handler at `sock`, as uid/gid 65534 when root (the user
 /// portlisten runs as once bound, so it may write the socket).
 fn classic_handler(sock: &Path) -> Proc {
@@ -631,6 +688,70 @@ fn classic_portlisten_listener_mode_feeds_example_hellofdpass() {
     }
 }
 
+/// portlisten passes nothing to a socket a stranger bound at SOCKPATH (it
+/// would get the port), nor to one in a directory others may write: it
+/// says why and exits 1.
+#[test]
+fn portlisten_refuses_a_strangers_socket_and_a_directory_others_may_write() {
+    if skip_unless_root("the socket-owner test (a socket owned by uid 1234)") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox("ex-owner");
+    let sock = sb.run.join("hello.sock");
+    let _bound = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
+    std::os::unix::fs::chown(&sock, Some(STRANGER), Some(STRANGER)).unwrap();
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let mut pl = start_portlisten_with(&sb, &["--listener"], 0, &sock);
+    pl.listening_port();
+    assert_eq!(pl.wait(20).code(), Some(1), "portlisten handing its listener to uid {STRANGER}:\n{}", pl.output());
+    let want = format!("refusing {}: a socket owned by uid {STRANGER}", sock.display());
+    assert!(pl.output().contains(&want), "no {want:?} in:\n{}", pl.output());
+    // --handler-user names whom the operator trusts.
+    let mut pl = start_portlisten_with(&sb, &["--listener", "--handler-user", &STRANGER.to_string()], 0, &sock);
+    pl.listening_port();
+    assert!(pl.wait(20).success(), "portlisten --handler-user {STRANGER}:\n{}", pl.output());
+
+    // The handler's own socket, in a directory anyone may write (not sticky).
+    let open = sb.dir.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let sock = open.join("hello.sock");
+    let mut handler = start_handler(&sb, &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    pl.listening_port();
+    assert_eq!(pl.wait(20).code(), Some(1), "portlisten with the socket in a 0777 directory:\n{}", pl.output());
+    assert!(pl.output().contains("lets others replace the socket"), "{}", pl.output());
+    // Sticky (as /tmp): others cannot replace the handler's socket there.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mut pl = start_portlisten(&sb, 0, &sock, true);
+    pl.listening_port();
+    assert!(pl.wait(20).success(), "portlisten with the socket in a 1777 directory:\n{}", pl.output());
+    handler.expect_line("received a listening socket", 10);
+}
+
+/// hellofdpass --exec --user, as root, gives its socket to USER after the
+/// bind: not in a directory where someone else could swap in another file
+/// under that name first.
+#[test]
+fn exec_mode_as_root_refuses_a_socket_directory_others_may_write() {
+    if skip_unless_root("the exec-mode directory test (--user needs root)") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox("ex-exec-opendir");
+    let open = sb.dir.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = sb.command("hellofdpass");
+    cmd.args(["--exec", "--user", "65534"]).arg(open.join("activate.sock")).args(["--", "/bin/true"]);
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "hellofdpass --exec --user in a 0777 directory: {err}");
+    assert!(err.contains("lets others replace the socket"), "{err}");
+    assert!(!open.join("activate.sock").exists(), "hellofdpass bound in a 0777 directory");
+}
+
 /// A sandbox whose socket directory the handler (65534 when root) can
 /// write in.
 fn sandbox(name: &str) -> Sandbox {
@@ -668,7 +789,9 @@ fn examples_close_every_descriptor_under_valgrind() {
         println!("SKIP: valgrind is not installed (scripts/setup installs it)");
         return;
     }
-    let sb = sandbox("ex-valgrind");
+    // The handler runs as this test's user: so does its directory (portlisten
+    // refuses a socket in a directory someone else may change).
+    let sb = Sandbox::new("ex-valgrind", examples(), my_uid());
     let sock = sb.run.join("hello.sock");
     let logs: Vec<PathBuf> = ["hellofdpass", "portlisten", "credserver", "credclient"]
         .iter()
@@ -905,7 +1028,29 @@ import socket, sys
 mode, path = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.connect(path)  # send_fds ignores its address argument (cpython gh-127840)
-if mode == "conn":
+if mode == "empty":
+    s.send(b"")
+    print("stranger: sent an empty datagram", flush=True)
+elif mode == "linger":
+    # A TCP socket with unsent data and SO_LINGER on for 5 s: the last
+    # close of it waits, unless lingering is turned off first.
+    import struct
+    srv = socket.create_server(("127.0.0.1", 0))
+    c = socket.create_connection(srv.getsockname())
+    peer, _ = srv.accept()  # never reads
+    c.setblocking(False)
+    try:
+        while True:
+            c.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 5))
+    socket.send_fds(s, [b"C"], [c.fileno()])
+    c.close()  # the handler's close is the last (the test stopped it)
+    print("stranger: sent a lingering socket", flush=True)
+    import time
+    time.sleep(10)  # the peer stays, not reading (its close would reset c)
+elif mode == "conn":
     a, b = socket.socketpair()
     for _ in range(2):
         socket.send_fds(s, [b"C"], [a.fileno()])
@@ -936,6 +1081,97 @@ fn python3_sends_fds() -> bool {
         return false;
     }
     true
+}
+
+/// A stranger's socket with SO_LINGER on and unsent data costs the
+/// handler no wait: lingering is turned off before the refused fd is
+/// closed (it would otherwise block for the 5 s the stranger chose).
+#[test]
+fn hellofdpass_closes_a_strangers_lingering_socket_without_waiting() {
+    if skip_unless_root("the stranger test (a second uid)") || !python3_sends_fds() {
+        return;
+    }
+    let sb = sandbox("ex-linger");
+    let sock = sb.run.join("hello.sock");
+    let handler = start_handler_with(&sb, &["--mode", "0666"], &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+    greeted(port, "before the stranger");
+    // Stopped while the stranger sends and closes its copy: the handler's
+    // close is then the last one, the one that lingers.
+    handler.signal(libc::SIGSTOP);
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(STRANGER_PY).arg("linger").arg(&sock);
+    as_user(&mut cmd, STRANGER, STRANGER);
+    let mut stranger = Proc::spawn("python3 stranger", &mut cmd);
+    stranger.expect_line("stranger: sent a lingering socket", 20);
+    handler.signal(libc::SIGCONT);
+    let start = std::time::Instant::now();
+    greeted(port, "right after the stranger's lingering socket");
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_millis(2500), "the handler waited {took:?} on a stranger's linger");
+    assert!(handler.output().contains("REFUSED a datagram with 1 fd(s)"), "{}", handler.output());
+    still_running(&mut pl);
+}
+
+/// Started with stdout closed, hellofdpass puts /dev/null there first: its
+/// socket never becomes fd 1, where its own printf would write into it.
+#[test]
+fn hellofdpass_started_with_stdout_closed_opens_dev_null_there() {
+    use std::os::unix::process::CommandExt;
+    let sb = sandbox("ex-closed-stdout");
+    let sock = sb.run.join("hello.sock");
+    let mut cmd = sb.command("hellofdpass");
+    cmd.arg(&sock).arg(GREETING).stdin(std::process::Stdio::null());
+    // SAFETY: close is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id() as i32;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !exists(&sock) {
+        assert!(std::time::Instant::now() < deadline, "hellofdpass did not bind {} in 10 s", sock.display());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let fd1 = std::fs::read_link(format!("/proc/{pid}/fd/1"));
+    // SAFETY: kill on our own unreaped child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(fd1.unwrap(), Path::new("/dev/null"), "hellofdpass's fd 1");
+    assert!(status.success(), "hellofdpass after SIGTERM: {status}");
+}
+
+/// At a stop the handler serves its queue to the end; a stranger's empty
+/// datagram in it is not the end (that one carries no credentials).
+#[test]
+fn a_strangers_empty_datagram_does_not_end_the_drain_at_a_stop() {
+    if skip_unless_root("the stranger test (a second uid)") || !python3_sends_fds() {
+        return;
+    }
+    let sb = sandbox("ex-empty");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = start_handler_with(&sb, &["--mode", "0666"], &sock, GREETING);
+    let mut pl = start_portlisten(&sb, 0, &sock, false);
+    let port = pl.listening_port();
+    greeted(port, "before the stop");
+    // Queued while the handler is stopped: a connection, the stranger's
+    // empty datagram, another connection.
+    handler.signal(libc::SIGSTOP);
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+    let first = connect(port);
+    settle();
+    stranger("empty", &sock, STRANGER);
+    let second = connect(port);
+    settle();
+    handler.signal(libc::SIGTERM);
+    handler.signal(libc::SIGCONT);
+    assert_eq!(read_all(first).unwrap(), GREETING, "the connection queued before the stranger's datagram");
+    assert_eq!(read_all(second).unwrap(), GREETING, "the connection queued after the stranger's empty datagram");
+    assert!(handler.wait(20).success(), "{}", handler.output());
 }
 
 #[test]
@@ -1022,18 +1258,51 @@ fn passwd_of(uid: u32) -> (String, String, String) {
 
 /// hellofdpass --exec started the way an operator starts it: from a shell
 /// in a terminal, which makes it a process-group (here session) leader with
-/// that terminal as its controlling tty and stdin, in some directory, with
-/// root's environment, under `nohup` (SIGHUP ignored), with a signal
-/// blocked and umask 000.
+/// that terminal as its controlling tty, stdin, stdout and stderr, in some
+/// directory, with root's environment, under `nohup` (SIGHUP ignored), with
+/// a signal blocked and umask 000.
 #[test]
 fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd_root() {
     if skip_unless_root("the terminal test (the daemon as uid 65534)") {
         return;
     }
+    exec_from_a_pty(false);
+}
+
+/// The same with --keep-tty: the daemon writes to the operator's terminal,
+/// and (what an attacker in it tries) can neither type into it nor open
+/// /dev/tty, nor find a key in root's session keyring.
+#[test]
+fn exec_mode_from_a_pty_with_keep_tty_refuses_tiocsti_dev_tty_and_roots_session_keyring() {
+    if skip_unless_root("the terminal test (the daemon as uid 65534)") {
+        return;
+    }
+    exec_from_a_pty(true);
+}
+
+const OPERATOR_KEY: &std::ffi::CStr = c"fdcred-operator-key";
+
+/// Can this process (root, in a forked child) join a session keyring and
+/// add a key to it? 0 if so, else the errno (seccomp may refuse keyctl).
+fn session_keyring_errno() -> i32 {
+    // SAFETY: keyctl and add_key with a NULL name, and valid C strings and
+    // a payload of the length given.
+    in_child_as(0, 0, || unsafe {
+        if libc::syscall(libc::SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, std::ptr::null::<libc::c_char>()) < 0
+            || libc::syscall(libc::SYS_add_key, c"user".as_ptr(), OPERATOR_KEY.as_ptr(), c"root".as_ptr(), 4usize, -3)
+                < 0
+        {
+            return errno();
+        }
+        0
+    })
+}
+
+fn exec_from_a_pty(keep_tty: bool) {
     use std::io::Read;
     use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::process::CommandExt;
-    let sb = sandbox("ex-pty");
+    let sb = sandbox(if keep_tty { "ex-pty-keep" } else { "ex-pty" });
     let sock = sb.run.join("activate.sock");
     static GREETER: OnceLock<PathBuf> = OnceLock::new();
     let built = GREETER.get_or_init(|| compile_c("activated_greeter", &["activated_greeter.c"], Link::Dynamic, &[]));
@@ -1047,15 +1316,25 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
     // SAFETY: both descriptors were just opened and are owned here only.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut cmd = sb.command("hellofdpass");
-    cmd.args(["--exec", "--user", "65534"]).arg(&sock).arg("--").arg(&exe);
+    cmd.args(["--exec", "--user", "65534"]).args(if keep_tty { &["--keep-tty"][..] } else { &[] });
+    cmd.arg(&sock).arg("--").arg(&exe);
     cmd.current_dir(&sb.dir).env("HOME", "/root").env("FDCRED_OPERATOR_SECRET", "root-only");
+    // Root's session keyring, with a key in it, as after a login.
+    let keyring = session_keyring_errno();
+    if keyring != 0 {
+        println!("SKIP (session keyring part): keyctl: {}", std::io::Error::from_raw_os_error(keyring));
+    }
     cmd.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave.try_clone().unwrap());
     // SAFETY: setsid and ioctl are async-signal-safe; errors are reported
     // through last_os_error, which does not allocate.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            if keyring == 0 {
+                libc::syscall(libc::SYS_keyctl, 1, std::ptr::null::<libc::c_char>());
+                libc::syscall(libc::SYS_add_key, c"user".as_ptr(), OPERATOR_KEY.as_ptr(), c"root".as_ptr(), 4usize, -3);
             }
             libc::signal(libc::SIGHUP, libc::SIG_IGN);
             let mut set: libc::sigset_t = std::mem::zeroed();
@@ -1097,15 +1376,35 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
     let mut pl = start_portlisten(&sb, 0, &sock, true);
     let port = pl.listening_port();
     assert!(pl.wait(20).success(), "portlisten --listener:\n{}", pl.output());
-    let line = wait_for("activated_greeter: pid ");
-    let daemon: i32 = line["activated_greeter: pid ".len()..].split(' ').next().unwrap().parse().unwrap();
-    on_failure.0.push(daemon);
-    wait_for("open /dev/tty:");
-    let all = text.lock().unwrap().clone();
-    let hellofdpass = child.id() as i32;
     // A session leader cannot make a new session: the daemon is its child.
-    assert!(all.contains(&format!("the daemon runs as pid {daemon} in its own session")), "{all}");
+    let line = wait_for("the daemon runs as pid ");
+    let daemon: i32 = line["the daemon runs as pid ".len()..].split(' ').next().unwrap().parse().unwrap();
+    on_failure.0.push(daemon);
+    let hellofdpass = child.id() as i32;
     assert_ne!(daemon, hellofdpass);
+    // Answering: past its exec.
+    assert_eq!(activated_answer(port), format!("activated listener uid 65534 gid 65534 pid {daemon}\n"));
+    // The daemon's stdout and stderr: the terminal only with --keep-tty,
+    // else /dev/null, write-only (a terminal open for writing can be read).
+    for fd in [1, 2] {
+        let target = std::fs::read_link(format!("/proc/{daemon}/fd/{fd}")).unwrap();
+        let info = std::fs::read_to_string(format!("/proc/{daemon}/fdinfo/{fd}")).unwrap();
+        let flags = info.lines().find_map(|l| l.strip_prefix("flags:")).unwrap().trim();
+        let flags = u32::from_str_radix(flags, 8).unwrap();
+        if keep_tty {
+            assert!(target.starts_with("/dev/pts"), "daemon fd {fd} with --keep-tty: {}", target.display());
+        } else {
+            assert_eq!(target, Path::new("/dev/null"), "daemon fd {fd} (not the operator's terminal)");
+            assert_eq!(flags & libc::O_ACCMODE as u32, libc::O_WRONLY as u32, "daemon fd {fd} flags {flags:o}");
+        }
+    }
+    if keep_tty {
+        let line = wait_for("activated_greeter: pid ");
+        assert!(line.contains(&format!("activated_greeter: pid {daemon} ")), "{line}");
+        wait_for("the operator's key:");
+    }
+    let all = text.lock().unwrap().clone();
+    assert!(keep_tty || !all.contains("activated_greeter:"), "the daemon wrote to the terminal:\n{all}");
 
     // No controlling terminal, in a session of its own.
     let stat = std::fs::read_to_string(format!("/proc/{daemon}/stat")).unwrap();
@@ -1116,8 +1415,13 @@ fn exec_mode_from_a_pty_gives_the_daemon_no_terminal_a_clean_environment_and_cwd
     let legacy = std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").unwrap_or_else(|_| "absent".into());
     println!("dev.tty.legacy_tiocsti: {}", legacy.trim());
     assert!(!all.contains("WORKED"), "the daemon could use the operator's terminal:\n{all}");
-    assert!(all.contains("TIOCSTI on fd 1: refused"), "no TIOCSTI attempt on stdout (the pty):\n{all}");
-    assert!(all.contains("open /dev/tty: refused"), "{all}");
+    if keep_tty {
+        assert!(all.contains("TIOCSTI on fd 1: refused"), "no TIOCSTI attempt on stdout (the pty):\n{all}");
+        assert!(all.contains("open /dev/tty: refused"), "{all}");
+        if keyring == 0 {
+            assert!(all.contains("the operator's key: not found"), "root's session keyring reached the daemon:\n{all}");
+        }
+    }
     // stdin is /dev/null, the working directory /, the environment clean.
     assert_eq!(std::fs::read_link(format!("/proc/{daemon}/fd/0")).unwrap(), Path::new("/dev/null"));
     assert_eq!(std::fs::read_link(format!("/proc/{daemon}/cwd")).unwrap(), Path::new("/"));
