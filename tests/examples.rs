@@ -23,6 +23,10 @@
 //! --exec --user likewise); a passwd-less uid with gid 65534; a stranger's
 //! lingering socket closed without waiting.
 //! Loopback only; every wait has a deadline.
+
+// The C examples are Linux programs (SO_PASSCRED, keyctl, /proc): this test
+// builds and runs only there; other OSes type-check the library, not them.
+#![cfg(any(target_os = "linux", target_os = "android"))]
 #[path = "examples/common.rs"]
 mod common;
 mod support;
@@ -1310,8 +1314,11 @@ fn exec_from_a_pty(keep_tty: bool) {
     std::fs::copy(built, &exe).unwrap();
 
     let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty with NULL name, termios and winsize writes only the two ints.
-    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    // SAFETY: openpty with NULL name, termios and winsize writes only the two ints
+    // (null_mut: the BSDs declare the last two *mut, Linux *const).
+    let r = unsafe {
+        libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut())
+    };
     assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: both descriptors were just opened and are owned here only.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
