@@ -243,41 +243,20 @@ static void greet(int conn, const char *how, size_t k, size_t n) {
     }
 }
 
-/* 1 if a connection is waiting on `lsock` right now: a poll costs a
- * fraction of a failed accept4 (which allocates a socket first). */
-static int pending(int lsock) {
-    struct pollfd p = {.fd = lsock, .events = POLLIN};
-    return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
-}
-
-/*
- * Accept on the (non-blocking) listening socket: `all` every connection
- * waiting (at a stop), else one, after a poll said one is there: the main
- * loop's poll asks again, and answers at once while more wait, so a lone
- * connection costs poll, accept4, send, close and no "any more?" poll.
- */
-static void accept_some(int lsock, int all) {
+/* At a stop: greet every connection already queued on the (now
+ * non-blocking) listening socket. */
+static void accept_queued(int lsock) {
     for (;;) {
         int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
         if (conn >= 0) {
             greet(conn, "accepted", 0, 0);
-            if (!all || !pending(lsock))
-                return;
             continue;
         }
-        switch (errno) {
-        case EINTR:
-        case ECONNABORTED:
-        case EPROTO:
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
             continue;
-        case EAGAIN:
-            return;
-        default: /* EMFILE and friends: the connection stays queued, and
-                  * poll would bring us back at once: a pause, not a spin */
+        if (errno != EAGAIN)
             fprintf(stderr, "%s: accept on fd %d: %s\n", prog, lsock, strerror(errno));
-            poll(NULL, 0, 100);
-            return;
-        }
+        return;
     }
 }
 
@@ -294,21 +273,97 @@ static int is_listening(int fd) {
     return listening != 0;
 }
 
+/*
+ * Listener mode waits in accept4 itself, as a server that binds its own
+ * port does: no poll in front of each connection. Two things must still
+ * wake it there: a stop signal, and a datagram (a restarted portlisten
+ * handing over a new listener, or connections). The datagram socket raises
+ * SIGIO (O_ASYNC) once a listener is kept. Both handlers make the listener
+ * non-blocking, so a wake-up that lands between the main loop's checks and
+ * its accept4 is not lost: that accept4 returns EAGAIN at once (a restarted
+ * one too: it reads the file's flags anew), and the loop looks again.
+ */
+static volatile sig_atomic_t listener_for_signal = -1;
+static volatile sig_atomic_t datagram_waiting;
+
+static void set_nonblocking(int fd, int on) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK) != (on ? O_NONBLOCK : 0))
+        fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+static void wake_listener(void) {
+    if (listener_for_signal >= 0)
+        set_nonblocking(listener_for_signal, 1); /* fcntl: async-signal-safe */
+}
+
+static void on_datagram(int sig) {
+    int saved = errno;
+    (void)sig;
+    datagram_waiting = 1;
+    wake_listener();
+    errno = saved;
+}
+
+/* From the first kept listener on, a datagram raises SIGIO. */
+static int arm_datagram_signal(int dgram) {
+    struct sigaction sa = {.sa_handler = on_datagram, .sa_flags = SA_RESTART};
+    sigfillset(&sa.sa_mask);
+    sigset_t io;
+    sigemptyset(&io);
+    sigaddset(&io, SIGIO); /* a blocked SIGIO (inherited) would never wake us */
+    int fl;
+    if (sigaction(SIGIO, &sa, NULL) != 0 || sigprocmask(SIG_UNBLOCK, &io, NULL) != 0 ||
+        fcntl(dgram, F_SETOWN, getpid()) != 0 || (fl = fcntl(dgram, F_GETFL)) < 0 ||
+        fcntl(dgram, F_SETFL, fl | O_ASYNC) != 0) {
+        perror("SIGIO on the datagram socket");
+        return -1;
+    }
+    return 0;
+}
+
 /* Greeter: keep a received listening socket and accept on it from now on. */
 static void keep_listener(int fd, int *lsock) {
-    /* portlisten --listener has handed over and exited; nobody else uses
-     * this open file, so making it non-blocking bothers no one. */
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-        fprintf(stderr, "%s: fcntl(O_NONBLOCK) on fd %d: %s; closed it\n", prog, fd, strerror(errno));
-        close(fd);
-        return;
-    }
-    if (*lsock >= 0)
+    /* Blocking: the main loop waits in accept4 (see above). portlisten
+     * --listener has handed over and exited; nobody else uses this open
+     * file, so its flags are ours to change. */
+    set_nonblocking(fd, 0);
+    if (*lsock >= 0) {
+        listener_for_signal = -1; /* before the close: the number may be reused */
         close(*lsock);
+    }
     *lsock = fd;
+    listener_for_signal = fd;
     printf("%s: received a listening socket (fd %d), accepting on it\n", prog, fd);
     fflush(stdout);
+}
+
+/*
+ * Listener mode: wait in accept4 for one connection and greet it. 1 when it
+ * greeted one (or paused after an error), 0 when woken without one (EAGAIN:
+ * a handler made the listener non-blocking; EINTR).
+ */
+static int accept_one(int lsock) {
+    for (;;) {
+        int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+        if (conn >= 0) {
+            greet(conn, "accepted", 0, 0);
+            return 1;
+        }
+        switch (errno) {
+        case ECONNABORTED:
+        case EPROTO:
+            continue;
+        case EAGAIN:
+        case EINTR:
+            return 0;
+        default: /* EMFILE and friends: the connection stays queued: a
+                  * pause, not a spin */
+            fprintf(stderr, "%s: accept on fd %d: %s\n", prog, lsock, strerror(errno));
+            poll(NULL, 0, 100);
+            return 1;
+        }
+    }
 }
 
 /* Exec mode: collect a listening socket; anything else is not for us. */
@@ -367,6 +422,7 @@ static void on_stop(int sig) {
     stop_signal = sig;
     if (dgram_for_signal >= 0)
         shutdown(dgram_for_signal, SHUT_RD);
+    wake_listener();
     errno = saved;
 }
 
@@ -909,6 +965,7 @@ int main(int argc, char **argv) {
         goto out;
     }
 
+    int armed = 0, woken = 1;
     while (!stop_signal && !(ex.on && ex.have == ex.want)) {
         if (lsock < 0) {
             /* Only the socket to wait on: wait in the receive itself. */
@@ -916,17 +973,25 @@ int main(int argc, char **argv) {
                 goto out;
             continue;
         }
-        struct pollfd p[2] = {{.fd = dgram, .events = POLLIN}, {.fd = lsock, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            perror("poll");
-            goto out;
+        if (!armed) {
+            if (arm_datagram_signal(dgram) != 0)
+                goto out;
+            armed = 1;
         }
-        if (p[0].revents && receive_all(dgram, &lsock) != 0)
-            goto out;
-        if (p[1].revents)
-            accept_some(lsock, 0);
+        if (woken || datagram_waiting) {
+            /* Woken (or just given the listener): take what is queued,
+             * block the listener again, then look at the flags once more
+             * before waiting in accept4: a handler that ran in between
+             * either set a flag seen there or left the listener
+             * non-blocking. */
+            datagram_waiting = 0;
+            if (receive_all(dgram, &lsock) != 0)
+                goto out;
+            set_nonblocking(lsock, 0);
+            woken = 0;
+            continue;
+        }
+        woken = !accept_one(lsock);
     }
 
     if (!stop_signal) {
@@ -947,8 +1012,10 @@ int main(int argc, char **argv) {
     if (shutdown(dgram, SHUT_RD) != 0)
         perror("shutdown(SHUT_RD)");
     status = receive_all(dgram, &lsock) == 0 ? 0 : 1;
-    if (lsock >= 0)
-        accept_some(lsock, 1);
+    if (lsock >= 0) {
+        set_nonblocking(lsock, 1); /* take what waits, then stop */
+        accept_queued(lsock);
+    }
     fprintf(stderr,
             "%s: stopped after greeting %lu connections from %lu datagrams (at most %lu fds in one); "
             "refused %lu datagrams from strangers\n",
@@ -957,6 +1024,7 @@ int main(int argc, char **argv) {
 out:
     if (bound)
         remove_if_ours(path, &mine);
+    listener_for_signal = -1;
     if (lsock >= 0)
         close(lsock);
     for (size_t k = 0; k < ex.have; k++)

@@ -539,6 +539,52 @@ fn listener_mode_handler_accepts_on_the_passed_listening_socket() {
     handler.expect_line("accepted fd", 10);
 }
 
+/// Listener mode waits in accept4 itself (no poll per connection), yet what
+/// arrives on its datagram socket (a restarted portlisten's new listener,
+/// connections) and a stop still wake it at once, with no connection on
+/// the old listener to do it.
+#[test]
+fn listener_mode_blocked_in_accept_wakes_for_a_new_listener_passed_connections_and_a_stop() {
+    let sb = sandbox("ex-listener-wake");
+    let sock = sb.run.join("hello.sock");
+    let mut handler = start_handler(&sb, &sock, GREETING);
+    let mut first = start_portlisten(&sb, 0, &sock, true);
+    let old_port = first.listening_port();
+    assert!(first.wait(20).success(), "portlisten --listener:\n{}", first.output());
+    handler.expect_line("received a listening socket", 10);
+    greeted(old_port, "on the first listener");
+
+    // A restarted portlisten hands over a new listener; the handler, blocked
+    // in accept4 on the old one, switches at once and closes the old one.
+    let mut second = start_portlisten(&sb, 0, &sock, true);
+    let new_port = second.listening_port();
+    assert!(second.wait(20).success(), "the second portlisten --listener:\n{}", second.output());
+    handler.expect_line("received a listening socket", 5);
+    greeted(new_port, "on the new listener");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", old_port)).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the old listener on port {old_port} is still open");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+
+    // Connections passed one per datagram are greeted while it waits in
+    // accept4 on the new listener (the old one no longer wakes it).
+    let mut passer = start_portlisten(&sb, 0, &sock, false);
+    let passed_port = passer.listening_port();
+    let start = std::time::Instant::now();
+    for i in 0..5 {
+        greeted(passed_port, &format!("passed connection {i}"));
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(3), "passed connections took {:?}", start.elapsed());
+    still_running(&mut passer);
+    drop(passer);
+
+    // A stop while it waits in accept4 ends it promptly and cleanly.
+    handler.signal(libc::SIGTERM);
+    let status = handler.wait(5);
+    assert!(status.success(), "hellofdpass after SIGTERM in accept4: {status}\n{}", handler.output());
+}
+
 fn credclient(sb: &Sandbox, server: &Path, uid: u32, gid: u32) -> (i32, i32, String) {
     let mut cmd = sb.command("credclient");
     cmd.arg(server);
