@@ -243,23 +243,6 @@ static void greet(int conn, const char *how, size_t k, size_t n) {
     }
 }
 
-/* At a stop: greet every connection already queued on the (now
- * non-blocking) listening socket. */
-static void accept_queued(int lsock) {
-    for (;;) {
-        int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
-        if (conn >= 0) {
-            greet(conn, "accepted", 0, 0);
-            continue;
-        }
-        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-            continue;
-        if (errno != EAGAIN)
-            fprintf(stderr, "%s: accept on fd %d: %s\n", prog, lsock, strerror(errno));
-        return;
-    }
-}
-
 /* 1 if `fd` is a listening socket, 0 if another socket, -1 (closed, with a
  * message) if not a usable socket. */
 static int is_listening(int fd) {
@@ -286,10 +269,13 @@ static int is_listening(int fd) {
 static volatile sig_atomic_t listener_for_signal = -1;
 static volatile sig_atomic_t datagram_waiting;
 
-static void set_nonblocking(int fd, int on) {
+static int set_nonblocking(int fd, int on) {
     int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0 && (fl & O_NONBLOCK) != (on ? O_NONBLOCK : 0))
-        fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+    if (fl < 0)
+        return -1;
+    if ((fl & O_NONBLOCK) == (on ? O_NONBLOCK : 0))
+        return 0;
+    return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
 static void wake_listener(void) {
@@ -327,7 +313,11 @@ static void keep_listener(int fd, int *lsock) {
     /* Blocking: the main loop waits in accept4 (see above). portlisten
      * --listener has handed over and exited; nobody else uses this open
      * file, so its flags are ours to change. */
-    set_nonblocking(fd, 0);
+    if (set_nonblocking(fd, 0) != 0) {
+        fprintf(stderr, "%s: fcntl(O_NONBLOCK) on fd %d: %s; closed it\n", prog, fd, strerror(errno));
+        close(fd);
+        return;
+    }
     if (*lsock >= 0) {
         listener_for_signal = -1; /* before the close: the number may be reused */
         close(*lsock);
@@ -339,9 +329,10 @@ static void keep_listener(int fd, int *lsock) {
 }
 
 /*
- * Listener mode: wait in accept4 for one connection and greet it. 1 when it
- * greeted one (or paused after an error), 0 when woken without one (EAGAIN:
- * a handler made the listener non-blocking; EINTR).
+ * Accept one connection on the listening socket and greet it: 1 when it
+ * greeted one, 0 when there was none to take (EAGAIN: non-blocking, as a
+ * handler leaves it and as the stop's drain sets it; EINTR), -1 on another
+ * error (EMFILE and friends: the connection stays queued), reported.
  */
 static int accept_one(int lsock) {
     for (;;) {
@@ -350,19 +341,12 @@ static int accept_one(int lsock) {
             greet(conn, "accepted", 0, 0);
             return 1;
         }
-        switch (errno) {
-        case ECONNABORTED:
-        case EPROTO:
+        if (errno == ECONNABORTED || errno == EPROTO)
             continue;
-        case EAGAIN:
-        case EINTR:
+        if (errno == EAGAIN || errno == EINTR)
             return 0;
-        default: /* EMFILE and friends: the connection stays queued: a
-                  * pause, not a spin */
-            fprintf(stderr, "%s: accept on fd %d: %s\n", prog, lsock, strerror(errno));
-            poll(NULL, 0, 100);
-            return 1;
-        }
+        fprintf(stderr, "%s: accept on fd %d: %s\n", prog, lsock, strerror(errno));
+        return -1;
     }
 }
 
@@ -991,7 +975,10 @@ int main(int argc, char **argv) {
             woken = 0;
             continue;
         }
-        woken = !accept_one(lsock);
+        int accepted = accept_one(lsock);
+        if (accepted < 0)
+            poll(NULL, 0, 100); /* a pause, not a spin */
+        woken = accepted == 0;
     }
 
     if (!stop_signal) {
@@ -1014,7 +1001,8 @@ int main(int argc, char **argv) {
     status = receive_all(dgram, &lsock) == 0 ? 0 : 1;
     if (lsock >= 0) {
         set_nonblocking(lsock, 1); /* take what waits, then stop */
-        accept_queued(lsock);
+        while (accept_one(lsock) > 0)
+            ;
     }
     fprintf(stderr,
             "%s: stopped after greeting %lu connections from %lu datagrams (at most %lu fds in one); "
